@@ -1,0 +1,108 @@
+package api
+
+import (
+	"time"
+
+	"github.com/pretreat/pretreat/drivers"
+)
+
+// Status is one consistent picture of the line, taken after a scan.
+type Status struct {
+	Line string    `json:"line"`
+	Time time.Time `json:"time"` // plant time of the scan
+	// State is the line state: Idle, Starting, Execute, Stopping, Complete, Held, Aborted.
+	State   string         `json:"state"`
+	Message string         `json:"message,omitempty"` // why the line is in this state, if abnormal
+	Batch   *BatchStatus   `json:"batch,omitempty"`
+	Units   []UnitStatus   `json:"units"`
+	Tags    []TagValue     `json:"tags"`
+	Devices []DeviceStatus `json:"devices"`
+	Scan    ScanStats      `json:"scan"`
+	// LastBatch is the most recently finished batch, if any.
+	LastBatch *BatchStatus `json:"last_batch,omitempty"`
+}
+
+// BatchStatus describes a running or finished batch.
+type BatchStatus struct {
+	ID            string    `json:"id"`
+	Recipe        string    `json:"recipe"`
+	RecipeVersion int       `json:"recipe_version"`
+	WasteClass    string    `json:"waste_class"`
+	Phase         string    `json:"phase"` // receive, shred, dewater, complete, aborted
+	Step          string    `json:"step,omitempty"`
+	Start         time.Time `json:"start"`
+	PhaseStart    time.Time `json:"phase_start"`
+	End           time.Time `json:"end,omitzero"`
+	TargetKg      float64   `json:"target_kg"`
+	KgReceived    float64   `json:"kg_received"`
+	KgCake        float64   `json:"kg_cake"`
+	KgWater       float64   `json:"kg_water"`
+}
+
+// UnitStatus is one piece of equipment.
+type UnitStatus struct {
+	Name string `json:"name"`
+	Kind string `json:"kind"`
+	// State: stopped, starting, running, stopping, fault.
+	State   string     `json:"state"`
+	Command bool       `json:"command"` // run command currently written
+	Reason  string     `json:"reason,omitempty"`
+	Values  []TagValue `json:"values"`
+}
+
+// TagValue is the latest value of one tag as the scan saw it.
+type TagValue struct {
+	Tag     string          `json:"tag"`
+	Value   float64         `json:"value"`
+	Unit    string          `json:"unit,omitempty"`
+	Quality drivers.Quality `json:"quality"`
+	Time    time.Time       `json:"time"`
+}
+
+// DeviceStatus is the health of one device connection.
+type DeviceStatus struct {
+	Name      string `json:"name"`
+	Protocol  string `json:"protocol"`
+	Address   string `json:"address"`
+	Connected bool   `json:"connected"`
+	LastError string `json:"last_error,omitempty"`
+}
+
+// ScanStats are the scan loop's timing figures.
+type ScanStats struct {
+	PeriodMs      float64 `json:"period_ms"`
+	Count         uint64  `json:"count"`
+	LastExecUs    float64 `json:"last_exec_us"`
+	MaxExecUs     float64 `json:"max_exec_us"`
+	MaxLatenessMs float64 `json:"max_lateness_ms"`
+	Overruns      uint64  `json:"overruns"`
+}
+
+// RecipeInfo is a recipe the controller can run.
+type RecipeInfo struct {
+	Name        string `json:"name"`
+	Version     int    `json:"version"`
+	WasteClass  string `json:"waste_class"`
+	Description string `json:"description"`
+}
+
+// Command kinds accepted by POST /api/v1/commands.
+const (
+	CommandStart = "start" // start a batch; Recipe names the recipe
+	CommandStop  = "stop"  // orderly stop: upstream first with purge times
+	CommandAbort = "abort" // stop everything now, batch marked aborted
+	CommandReset = "reset" // return from Complete or Aborted to Idle
+)
+
+// Command is an operator request.
+type Command struct {
+	Command string `json:"command"`
+	Recipe  string `json:"recipe,omitempty"`
+	User    string `json:"user"`
+}
+
+// CommandResult says whether the scan accepted the command and why not.
+type CommandResult struct {
+	OK    bool   `json:"ok"`
+	Error string `json:"error,omitempty"`
+}

@@ -1,0 +1,11 @@
+// Package drivers owns the wire-independent vocabulary of plant I/O: points and
+// their configuration, samples with quality and source time, the device
+// interface that the Modbus and OPC UA drivers implement, and the clock that
+// the controller, historian and test rig share.
+//
+// It imports nothing else of pretreat. Protocol code lives in the
+// sub-packages drivers/modbus and drivers/opcua; each device is owned by one
+// goroutine that polls or subscribes and pushes samples into a Sink. Nothing
+// in this package starts a motor: writes are only ever issued on request of
+// the controller.
+package drivers

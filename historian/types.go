@@ -1,0 +1,54 @@
+package historian
+
+import "time"
+
+// Event kinds.
+const (
+	EventBatch   = "batch"   // batch started, completed, aborted
+	EventPhase   = "phase"   // batch phase started or ended
+	EventAlarm   = "alarm"   // alarm raised, acknowledged, cleared
+	EventCommand = "command" // operator command accepted or refused
+)
+
+// Event is something that happened at one instant: a batch or phase
+// transition, an alarm, an operator command.
+type Event struct {
+	Time    time.Time `json:"time"`
+	Kind    string    `json:"kind"`
+	Line    string    `json:"line"`
+	Unit    string    `json:"unit,omitempty"`
+	BatchID string    `json:"batch_id,omitempty"`
+	// Name says what happened, e.g. "started", "completed", "phase:shred".
+	Name    string             `json:"name"`
+	User    string             `json:"user,omitempty"`
+	Message string             `json:"message,omitempty"`
+	Values  map[string]float64 `json:"values,omitempty"`
+}
+
+// PhaseRecord is one phase of a batch as executed.
+type PhaseRecord struct {
+	Name  string    `json:"name"`
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end,omitzero"`
+}
+
+// BatchRecord is the record kept for every batch, completed or not.
+type BatchRecord struct {
+	ID            string        `json:"id"`
+	Line          string        `json:"line"`
+	Recipe        string        `json:"recipe"`
+	RecipeVersion int           `json:"recipe_version"`
+	RecipeHash    string        `json:"recipe_hash,omitempty"`
+	WasteClass    string        `json:"waste_class"`
+	State         string        `json:"state"` // running, complete, aborted
+	User          string        `json:"user,omitempty"`
+	Start         time.Time     `json:"start"`
+	End           time.Time     `json:"end,omitzero"`
+	TargetKg      float64       `json:"target_kg"`
+	KgReceived    float64       `json:"kg_received"`
+	KgCake        float64       `json:"kg_cake"`
+	KgWater       float64       `json:"kg_water"`
+	KgFiltrate    float64       `json:"kg_filtrate"`
+	KWh           float64       `json:"kwh"`
+	Phases        []PhaseRecord `json:"phases"`
+}
