@@ -146,3 +146,18 @@ func (c *ScaledClock) Speed() float64 { return c.speed }
 func WallDuration(c Clock, plant time.Duration) time.Duration {
 	return time.Duration(float64(plant) / c.Speed())
 }
+
+// Health is a device connection's state, for the API and the HMI.
+type Health struct {
+	Connected bool      `json:"connected"`
+	LastError string    `json:"last_error,omitempty"`
+	LastOK    time.Time `json:"last_ok,omitzero"` // plant time of the last successful exchange
+	Requests  uint64    `json:"requests"`
+	Failures  uint64    `json:"failures"`
+}
+
+// HealthReporter is implemented by devices that report their connection
+// health. It must be safe to call from any goroutine.
+type HealthReporter interface {
+	Health() Health
+}
