@@ -1,0 +1,338 @@
+package plant
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+
+	"github.com/pretreat/pretreat/drivers"
+)
+
+//go:embed sample.yaml
+var sample []byte
+
+// Sample returns the embedded sample plant file, as printed by
+// `pretreat config sample`.
+func Sample() []byte { return bytes.Clone(sample) }
+
+// File is a parsed plant file.
+type File struct {
+	Line             string                 `yaml:"line"`
+	ScanPeriod       time.Duration          `yaml:"scan_period"`
+	API              APIConfig              `yaml:"api"`
+	Historian        HistorianConfig        `yaml:"historian"`
+	Devices          []drivers.DeviceConfig `yaml:"devices"`
+	Units            []Unit                 `yaml:"units"`
+	StartConfirmTime time.Duration          `yaml:"start_confirm_time"`
+
+	// Path is where the file was read from ("<sample>" for the embedded one).
+	Path string `yaml:"-"`
+}
+
+// APIConfig is the controller API's listen address.
+type APIConfig struct {
+	// Listen is host:port; loopback by default.
+	Listen string `yaml:"listen"`
+}
+
+// HistorianConfig says where samples and events go besides the embedded store.
+type HistorianConfig struct {
+	Influx InfluxConfig `yaml:"influx"`
+}
+
+// InfluxConfig points the historian at an InfluxDB server.
+type InfluxConfig struct {
+	URL    string `yaml:"url"`
+	Org    string `yaml:"org"`
+	Bucket string `yaml:"bucket"`
+	// TokenEnv names the environment variable holding the token; the token
+	// itself never appears in the plant file or the logs.
+	TokenEnv string `yaml:"token_env"`
+}
+
+// Unit kinds.
+const (
+	KindScrewPress = "screw_press"
+	KindPulper     = "pulper"
+	KindShredder   = "shredder"
+	KindFeeder     = "feeder"
+	KindReception  = "reception"
+)
+
+// Unit is one piece of equipment bound to tags.
+type Unit struct {
+	Name string `yaml:"name"`
+	Kind string `yaml:"kind"`
+	// FLAA is the motor's full-load current in amperes.
+	FLAA float64 `yaml:"fla_a"`
+	// Signals binds the unit's signal roles (run, running, speed_sp, …) to tags.
+	Signals map[string]string `yaml:"signals"`
+	// Limits are the allowed [min, max] of the unit's setpoints, used to
+	// validate recipes.
+	Limits map[string][2]float64 `yaml:"limits"`
+}
+
+// kindSignals lists the signal roles each kind requires and allows.
+var kindSignals = map[string]struct{ required, optional []string }{
+	KindScrewPress: {[]string{"run", "running", "speed_sp", "back_pressure_sp"}, []string{"fault", "speed", "current", "back_pressure"}},
+	KindPulper:     {[]string{"run", "running", "water", "water_flow_sp", "level"}, []string{"water_flow", "ds"}},
+	KindShredder:   {[]string{"run", "running", "speed_sp"}, []string{"fault", "speed", "current"}},
+	KindFeeder:     {[]string{"run", "running", "speed_sp"}, []string{"fault"}},
+	KindReception:  {[]string{"door", "weight"}, []string{"h2s"}},
+}
+
+// Unit returns the unit of the given kind, or nil.
+func (f *File) Unit(kind string) *Unit {
+	for i := range f.Units {
+		if f.Units[i].Kind == kind {
+			return &f.Units[i]
+		}
+	}
+	return nil
+}
+
+// Point returns the point configuration of a tag and its device, or nils.
+func (f *File) Point(tag string) (*drivers.DeviceConfig, *drivers.PointConfig) {
+	for i := range f.Devices {
+		d := &f.Devices[i]
+		for j := range d.Points {
+			if d.Points[j].Tag == tag {
+				return d, &d.Points[j]
+			}
+		}
+	}
+	return nil, nil
+}
+
+// Error is one problem in a plant file, located in the source.
+type Error struct {
+	File    string
+	Line    int
+	Column  int
+	Key     string // YAML path, e.g. $.devices[0].points[2].type
+	Message string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("%s:%d:%d: %s: %s", e.File, e.Line, e.Column, e.Key, e.Message)
+}
+
+// Errors is every problem found in one file.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	var b strings.Builder
+	for i, e := range es {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(e.Error())
+	}
+	return b.String()
+}
+
+// Load reads and checks a plant file.
+func Load(path string) (*File, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, src)
+}
+
+// Parse decodes and checks a plant file from src; name is used in errors.
+// The returned error, if any, is Errors with file:line:column for each.
+func Parse(name string, src []byte) (*File, error) {
+	astFile, err := parser.ParseBytes(src, 0)
+	if err != nil {
+		return nil, Errors{yamlError(name, err)}
+	}
+	var f File
+	if err := yaml.UnmarshalWithOptions(src, &f, yaml.DisallowUnknownField(), yaml.Strict()); err != nil {
+		return nil, Errors{yamlError(name, err)}
+	}
+	f.Path = name
+	var errs Errors
+	add := func(path, format string, args ...any) {
+		line, col := position(astFile, path)
+		errs = append(errs, &Error{File: name, Line: line, Column: col, Key: path, Message: fmt.Sprintf(format, args...)})
+	}
+	f.check(add)
+	if len(errs) > 0 {
+		sort.SliceStable(errs, func(i, j int) bool {
+			if errs[i].Line != errs[j].Line {
+				return errs[i].Line < errs[j].Line
+			}
+			return errs[i].Column < errs[j].Column
+		})
+		return nil, errs
+	}
+	f.defaults()
+	return &f, nil
+}
+
+func (f *File) defaults() {
+	if f.ScanPeriod == 0 {
+		f.ScanPeriod = 100 * time.Millisecond
+	}
+	if f.API.Listen == "" {
+		f.API.Listen = "127.0.0.1:8470"
+	}
+	if f.StartConfirmTime == 0 {
+		f.StartConfirmTime = 5 * time.Second
+	}
+	if f.Historian.Influx.Bucket == "" {
+		f.Historian.Influx.Bucket = "plant/autogen"
+	}
+}
+
+func (f *File) check(add func(path, format string, args ...any)) {
+	if f.Line == "" {
+		add("$", "the line needs a name: add `line: line-1`")
+	}
+	if f.ScanPeriod != 0 && (f.ScanPeriod < 10*time.Millisecond || f.ScanPeriod > 10*time.Second) {
+		add("$.scan_period", "scan_period %s is out of range; allowed: 10ms to 10s", f.ScanPeriod)
+	}
+	tags := map[string]string{}
+	names := map[string]bool{}
+	for i := range f.Devices {
+		d := &f.Devices[i]
+		dp := fmt.Sprintf("$.devices[%d]", i)
+		if names[d.Name] {
+			add(dp+".name", "device name %q is used twice; names must be unique", d.Name)
+		}
+		names[d.Name] = true
+		for _, e := range d.Validate() {
+			add(dp+"."+e.Path, "%s", e.Message)
+		}
+		for j, p := range d.Points {
+			if p.Tag == "" {
+				continue
+			}
+			if other, ok := tags[p.Tag]; ok {
+				add(fmt.Sprintf("%s.points[%d].tag", dp, j), "tag %q is already mapped on device %s; a tag has one source", p.Tag, other)
+			}
+			tags[p.Tag] = d.Name
+		}
+	}
+	kinds := map[string]bool{}
+	unitNames := map[string]bool{}
+	for i := range f.Units {
+		u := &f.Units[i]
+		up := fmt.Sprintf("$.units[%d]", i)
+		if u.Name == "" {
+			add(up, "a unit needs a name")
+		}
+		if unitNames[u.Name] {
+			add(up+".name", "unit name %q is used twice", u.Name)
+		}
+		unitNames[u.Name] = true
+		spec, ok := kindSignals[u.Kind]
+		if !ok {
+			add(up+".kind", "kind %q is not known; allowed: %s", u.Kind, strings.Join(knownKinds(), ", "))
+			continue
+		}
+		if kinds[u.Kind] {
+			add(up+".kind", "a second %s; this version drives one unit of each kind", u.Kind)
+		}
+		kinds[u.Kind] = true
+		allowed := map[string]bool{}
+		for _, r := range append(append([]string{}, spec.required...), spec.optional...) {
+			allowed[r] = true
+		}
+		for _, r := range spec.required {
+			if _, ok := u.Signals[r]; !ok {
+				add(up+".signals", "a %s needs signal %q bound to a tag", u.Kind, r)
+			}
+		}
+		for _, r := range sortedKeys(u.Signals) {
+			tag := u.Signals[r]
+			if !allowed[r] {
+				add(up+".signals."+r, "signal %q is not known for a %s; allowed: %s", r, u.Kind, strings.Join(append(append([]string{}, spec.required...), spec.optional...), ", "))
+				continue
+			}
+			if _, ok := tags[tag]; !ok {
+				add(up+".signals."+r, "tag %q is not mapped on any device", tag)
+			}
+		}
+		for _, k := range sortedKeys(u.Limits) {
+			lim := u.Limits[k]
+			if lim[0] > lim[1] {
+				add(up+".limits."+k, "limit [%g, %g] has min above max", lim[0], lim[1])
+			}
+		}
+	}
+	for _, k := range []string{KindScrewPress, KindPulper, KindShredder, KindFeeder, KindReception} {
+		if !kinds[k] {
+			add("$.units", "the line needs a unit of kind %s", k)
+		}
+	}
+}
+
+func knownKinds() []string {
+	ks := make([]string, 0, len(kindSignals))
+	for k := range kindSignals {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// position finds the line and column of a YAML path in the parsed file, going
+// up to the nearest existing parent when the key itself is absent.
+func position(f *ast.File, path string) (int, int) {
+	for p := path; p != ""; p = parent(p) {
+		yp, err := yaml.PathString(p)
+		if err != nil {
+			continue
+		}
+		n, err := yp.FilterFile(f)
+		if err != nil || n == nil {
+			continue
+		}
+		if tk := n.GetToken(); tk != nil && tk.Position != nil {
+			return tk.Position.Line, tk.Position.Column
+		}
+	}
+	return 1, 1
+}
+
+func parent(p string) string {
+	if p == "$" {
+		return ""
+	}
+	i := strings.LastIndexAny(p, ".[")
+	if i <= 0 {
+		return "$"
+	}
+	return p[:i]
+}
+
+func yamlError(name string, err error) *Error {
+	var ye yaml.Error
+	if errors.As(err, &ye) {
+		if tk := ye.GetToken(); tk != nil && tk.Position != nil {
+			return &Error{File: name, Line: tk.Position.Line, Column: tk.Position.Column, Key: tk.Value, Message: ye.GetMessage()}
+		}
+		return &Error{File: name, Line: 1, Column: 1, Message: ye.GetMessage()}
+	}
+	return &Error{File: name, Line: 1, Column: 1, Message: err.Error()}
+}
