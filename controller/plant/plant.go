@@ -3,18 +3,14 @@ package plant
 import (
 	"bytes"
 	_ "embed"
-	"errors"
 	"fmt"
 	"os"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/goccy/go-yaml"
-	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
-
 	"github.com/pretreat/pretreat/drivers"
+	"github.com/pretreat/pretreat/internal/yamlsrc"
 )
 
 //go:embed sample.yaml
@@ -113,33 +109,6 @@ func (f *File) Point(tag string) (*drivers.DeviceConfig, *drivers.PointConfig) {
 	return nil, nil
 }
 
-// Error is one problem in a plant file, located in the source.
-type Error struct {
-	File    string
-	Line    int
-	Column  int
-	Key     string // YAML path, e.g. $.devices[0].points[2].type
-	Message string
-}
-
-func (e *Error) Error() string {
-	return fmt.Sprintf("%s:%d:%d: %s: %s", e.File, e.Line, e.Column, e.Key, e.Message)
-}
-
-// Errors is every problem found in one file.
-type Errors []*Error
-
-func (es Errors) Error() string {
-	var b strings.Builder
-	for i, e := range es {
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		b.WriteString(e.Error())
-	}
-	return b.String()
-}
-
 // Load reads and checks a plant file.
 func Load(path string) (*File, error) {
 	src, err := os.ReadFile(path)
@@ -150,31 +119,18 @@ func Load(path string) (*File, error) {
 }
 
 // Parse decodes and checks a plant file from src; name is used in errors.
-// The returned error, if any, is Errors with file:line:column for each.
+// The returned error, if any, is yamlsrc.Errors with file:line:column for
+// each problem, all problems at once.
 func Parse(name string, src []byte) (*File, error) {
-	astFile, err := parser.ParseBytes(src, 0)
-	if err != nil {
-		return nil, Errors{yamlError(name, err)}
-	}
 	var f File
-	if err := yaml.UnmarshalWithOptions(src, &f, yaml.DisallowUnknownField(), yaml.Strict()); err != nil {
-		return nil, Errors{yamlError(name, err)}
+	doc, err := yamlsrc.Decode(name, src, &f)
+	if err != nil {
+		return nil, err
 	}
 	f.Path = name
-	var errs Errors
-	add := func(path, format string, args ...any) {
-		line, col := position(astFile, path)
-		errs = append(errs, &Error{File: name, Line: line, Column: col, Key: path, Message: fmt.Sprintf(format, args...)})
-	}
-	f.check(add)
-	if len(errs) > 0 {
-		sort.SliceStable(errs, func(i, j int) bool {
-			if errs[i].Line != errs[j].Line {
-				return errs[i].Line < errs[j].Line
-			}
-			return errs[i].Column < errs[j].Column
-		})
-		return nil, errs
+	f.check(doc.Addf)
+	if err := doc.Err(); err != nil {
+		return nil, err
 	}
 	f.defaults()
 	return &f, nil
@@ -294,45 +250,4 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(ks)
 	return ks
-}
-
-// position finds the line and column of a YAML path in the parsed file, going
-// up to the nearest existing parent when the key itself is absent.
-func position(f *ast.File, path string) (int, int) {
-	for p := path; p != ""; p = parent(p) {
-		yp, err := yaml.PathString(p)
-		if err != nil {
-			continue
-		}
-		n, err := yp.FilterFile(f)
-		if err != nil || n == nil {
-			continue
-		}
-		if tk := n.GetToken(); tk != nil && tk.Position != nil {
-			return tk.Position.Line, tk.Position.Column
-		}
-	}
-	return 1, 1
-}
-
-func parent(p string) string {
-	if p == "$" {
-		return ""
-	}
-	i := strings.LastIndexAny(p, ".[")
-	if i <= 0 {
-		return "$"
-	}
-	return p[:i]
-}
-
-func yamlError(name string, err error) *Error {
-	var ye yaml.Error
-	if errors.As(err, &ye) {
-		if tk := ye.GetToken(); tk != nil && tk.Position != nil {
-			return &Error{File: name, Line: tk.Position.Line, Column: tk.Position.Column, Key: tk.Value, Message: ye.GetMessage()}
-		}
-		return &Error{File: name, Line: 1, Column: 1, Message: ye.GetMessage()}
-	}
-	return &Error{File: name, Line: 1, Column: 1, Message: err.Error()}
 }

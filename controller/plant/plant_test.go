@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/pretreat/pretreat/internal/yamlsrc"
 )
 
 func TestSampleIsValid(t *testing.T) {
@@ -22,7 +24,7 @@ func TestSampleIsValid(t *testing.T) {
 func TestErrorsNameLineAndColumn(t *testing.T) {
 	cases := []struct {
 		name, edit, old string
-		want           string
+		want            string
 	}{
 		{"bad type", "type: int17", "type: float32, order: ABCD", "sample.yaml:40:67: $.devices[0].points[6].type"},
 		{"unknown key", "colour: red\nline: line-1", "line: line-1", "unknown field \"colour\""},
@@ -36,7 +38,7 @@ func TestErrorsNameLineAndColumn(t *testing.T) {
 				t.Fatalf("edit %q not applied", c.old)
 			}
 			_, err := Parse("sample.yaml", []byte(src))
-			var es Errors
+			var es yamlsrc.Errors
 			if !errors.As(err, &es) || len(es) == 0 {
 				t.Fatalf("got %v, want located errors", err)
 			}
