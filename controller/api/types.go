@@ -88,10 +88,11 @@ type RecipeInfo struct {
 
 // Command kinds accepted by POST /api/v1/commands.
 const (
-	CommandStart = "start" // start a batch; Recipe names the recipe
-	CommandStop  = "stop"  // orderly stop: upstream first with purge times
-	CommandAbort = "abort" // stop everything now, batch marked aborted
-	CommandReset = "reset" // return from Complete or Aborted to Idle
+	CommandStart  = "start"  // start a batch; Recipe names the recipe
+	CommandStop   = "stop"   // orderly stop: upstream first with purge times
+	CommandAbort  = "abort"  // stop everything now, batch marked aborted
+	CommandReset  = "reset"  // return from Complete, Stopped or Aborted to Idle
+	CommandResume = "resume" // leave Held: restart the current phase, downstream first
 )
 
 // Command is an operator request.

@@ -79,9 +79,9 @@ type Unit struct {
 
 // kindSignals lists the signal roles each kind requires and allows.
 var kindSignals = map[string]struct{ required, optional []string }{
-	KindScrewPress: {[]string{"run", "running", "speed_sp", "back_pressure_sp"}, []string{"fault", "speed", "current", "back_pressure"}},
-	KindPulper:     {[]string{"run", "running", "water", "water_flow_sp", "level"}, []string{"water_flow", "ds"}},
-	KindShredder:   {[]string{"run", "running", "speed_sp"}, []string{"fault", "speed", "current"}},
+	KindScrewPress: {[]string{"run", "running", "speed_sp", "back_pressure_sp", "cake_weight"}, []string{"fault", "speed", "current", "back_pressure", "filtrate_total", "energy", "cake_ds"}},
+	KindPulper:     {[]string{"run", "running", "water", "water_flow_sp", "level", "water_total"}, []string{"water_flow", "ds", "ph"}},
+	KindShredder:   {[]string{"run", "running", "speed_sp"}, []string{"fault", "speed", "current", "energy"}},
 	KindFeeder:     {[]string{"run", "running", "speed_sp"}, []string{"fault"}},
 	KindReception:  {[]string{"door", "weight"}, []string{"h2s"}},
 }

@@ -1,0 +1,408 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pretreat/pretreat/controller/api"
+	"github.com/pretreat/pretreat/controller/plant"
+	"github.com/pretreat/pretreat/drivers"
+	"github.com/pretreat/pretreat/historian"
+	"github.com/pretreat/pretreat/recipes"
+)
+
+// Recorder receives what the scan produces. Every method must return at
+// once (the historian queues); the scan never waits on it.
+type Recorder interface {
+	Samples(s []drivers.Sample)
+	Event(e historian.Event)
+	SaveBatch(r historian.BatchRecord)
+	SetBatch(id string)
+}
+
+// Engine runs the scan: snapshot the tag table, step the Line, write changed
+// outputs to the devices, record, publish status.
+type Engine struct {
+	cfg     *plant.File
+	clock   drivers.Clock
+	table   *TagTable
+	line    *Line
+	rec     Recorder
+	log     *slog.Logger
+	recipes []*recipes.Recipe
+
+	devices  []drivers.Device
+	writerOf map[string]drivers.Device // tag -> device that owns it
+	results  chan drivers.WriteResult
+
+	cmds chan cmdRequest
+
+	// scan-goroutine state
+	snap       []drivers.Sample
+	lastTime   []time.Time
+	written    map[string]float64
+	retryAfter map[string]time.Time
+	changed    []drivers.Sample
+	pending    []api.Command
+	replies    []chan api.CommandResult
+	results2   []api.CommandResult
+	stats      api.ScanStats
+	batchID    string
+
+	status atomic.Pointer[api.Status]
+	mu     sync.Mutex // guards nothing on the scan path; serialises Run
+}
+
+type cmdRequest struct {
+	cmd   api.Command
+	reply chan api.CommandResult
+}
+
+// EngineOptions wire an Engine.
+type EngineOptions struct {
+	Plant    *plant.File
+	Clock    drivers.Clock // nil: wall clock
+	Table    *TagTable
+	Devices  []drivers.Device
+	Results  chan drivers.WriteResult // the channel the devices report write outcomes on; may be nil
+	Recorder Recorder
+	Recipes  []*recipes.Recipe
+	Logger   *slog.Logger
+}
+
+// NewEngine builds the scan engine. It makes no I/O.
+func NewEngine(o EngineOptions) (*Engine, error) {
+	if o.Clock == nil {
+		o.Clock = drivers.WallClock
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	line, err := NewLine(o.Plant, o.Recipes)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{cfg: o.Plant, clock: o.Clock, table: o.Table, line: line, rec: o.Recorder, log: o.Logger,
+		recipes: o.Recipes, devices: o.Devices, results: o.Results, writerOf: map[string]drivers.Device{},
+		cmds: make(chan cmdRequest, 16), written: map[string]float64{}, retryAfter: map[string]time.Time{}}
+	byName := map[string]drivers.Device{}
+	for _, d := range o.Devices {
+		byName[d.Name()] = d
+	}
+	for _, dc := range o.Plant.Devices {
+		for _, p := range dc.Points {
+			if p.Access.Writable() {
+				if d, ok := byName[dc.Name]; ok {
+					e.writerOf[p.Tag] = d
+				}
+			}
+		}
+	}
+	for tag := range line.Outputs() {
+		if _, ok := e.writerOf[tag]; !ok {
+			return nil, errors.New("output tag " + tag + " is not a writable point of any device")
+		}
+	}
+	e.snap = make([]drivers.Sample, o.Table.Len())
+	e.lastTime = make([]time.Time, o.Table.Len())
+	e.stats.PeriodMs = float64(o.Plant.ScanPeriod) / float64(time.Millisecond)
+	e.publish()
+	return e, nil
+}
+
+// Submit hands a command to the scan and waits for its verdict (at most a
+// few scan periods).
+func (e *Engine) Submit(ctx context.Context, c api.Command) api.CommandResult {
+	req := cmdRequest{cmd: c, reply: make(chan api.CommandResult, 1)}
+	select {
+	case e.cmds <- req:
+	case <-ctx.Done():
+		return api.CommandResult{Error: "command not delivered: " + ctx.Err().Error()}
+	}
+	select {
+	case r := <-req.reply:
+		return r
+	case <-ctx.Done():
+		return api.CommandResult{Error: "no verdict from the scan: " + ctx.Err().Error()}
+	}
+}
+
+// Status returns the status published after the latest scan.
+func (e *Engine) Status() *api.Status { return e.status.Load() }
+
+// Recipes lists the recipes the engine can run.
+func (e *Engine) Recipes() []api.RecipeInfo {
+	out := make([]api.RecipeInfo, 0, len(e.recipes))
+	for _, r := range e.recipes {
+		out = append(out, api.RecipeInfo{Name: r.Name, Version: r.Version, WasteClass: r.WasteClass, Description: r.Description})
+	}
+	return out
+}
+
+// Run scans at the plant file's period until ctx is done, then drives every
+// output to its safe value once more and saves the batch record.
+func (e *Engine) Run(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	period := e.cfg.ScanPeriod
+	next := time.Now().Add(period)
+	timer := time.NewTimer(period)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			e.shutdown()
+			return nil
+		case <-timer.C:
+		}
+		woke := time.Now()
+		late := woke.Sub(next)
+		start := woke
+		e.scan()
+		exec := time.Since(start)
+		e.account(exec, late, period)
+		next = next.Add(period)
+		if d := time.Until(next); d > 0 {
+			timer.Reset(d)
+		} else {
+			e.stats.Overruns++
+			next = time.Now().Add(period)
+			timer.Reset(period)
+		}
+	}
+}
+
+func (e *Engine) account(exec, late, period time.Duration) {
+	s := &e.stats
+	s.Count++
+	s.LastExecUs = float64(exec) / float64(time.Microsecond)
+	s.MaxExecUs = math.Max(s.MaxExecUs, s.LastExecUs)
+	if s.Count > 5 { // ignore start-up
+		s.MaxLatenessMs = math.Max(s.MaxLatenessMs, float64(late)/float64(time.Millisecond))
+	}
+}
+
+func (e *Engine) scan() {
+	now := e.clock.Now()
+	e.table.Snapshot(e.snap)
+	// Commands arrived since the last scan.
+	e.pending, e.replies = e.pending[:0], e.replies[:0]
+	for len(e.pending) < cap(e.cmds) {
+		select {
+		case r := <-e.cmds:
+			e.pending = append(e.pending, r.cmd)
+			e.replies = append(e.replies, r.reply)
+			continue
+		default:
+		}
+		break
+	}
+	if cap(e.results2) < len(e.pending) {
+		e.results2 = make([]api.CommandResult, len(e.pending))
+	}
+	res := e.results2[:len(e.pending)]
+	events := e.line.Step(now, snapshotInputs{e}, e.pending, res)
+	for i, ch := range e.replies {
+		ch <- res[i]
+	}
+	e.drainResults()
+	e.writeOutputs(now)
+	e.record(events)
+	e.publish()
+}
+
+type snapshotInputs struct{ e *Engine }
+
+func (s snapshotInputs) Get(tag string) (float64, drivers.Quality) {
+	i, ok := s.e.table.Index(tag)
+	if !ok {
+		return 0, drivers.QualityBadConfigError
+	}
+	sm := &s.e.snap[i]
+	return sm.Value, sm.Quality
+}
+
+// writeOutputs sends every output whose value differs from what was last
+// written successfully. A failed write is retried at most once a second and
+// only with the value the logic wants now, never a stale one.
+func (e *Engine) writeOutputs(now time.Time) {
+	for tag, v := range e.line.Outputs() {
+		if w, ok := e.written[tag]; ok && w == v {
+			continue
+		}
+		if t, ok := e.retryAfter[tag]; ok && now.Before(t) {
+			continue
+		}
+		d := e.writerOf[tag]
+		if err := d.Write(tag, v); err != nil {
+			e.retryAfter[tag] = now.Add(time.Second)
+			continue
+		}
+		e.written[tag] = v
+		delete(e.retryAfter, tag)
+	}
+}
+
+func (e *Engine) drainResults() {
+	if e.results == nil {
+		return
+	}
+	for {
+		select {
+		case r := <-e.results:
+			if r.Err != nil {
+				if w, ok := e.written[r.Tag]; ok && w == r.Value {
+					delete(e.written, r.Tag) // rewrite the value the logic wants on a later scan
+					e.retryAfter[r.Tag] = e.clock.Now().Add(time.Second)
+				}
+				e.log.Warn("write failed", "tag", r.Tag, "value", r.Value, "err", r.Err)
+			}
+		default:
+			return
+		}
+	}
+}
+
+func (e *Engine) record(events []Event) {
+	if e.rec == nil {
+		return
+	}
+	e.changed = e.changed[:0]
+	for i := range e.snap {
+		if !e.snap[i].Time.Equal(e.lastTime[i]) {
+			e.lastTime[i] = e.snap[i].Time
+			e.changed = append(e.changed, e.snap[i])
+		}
+	}
+	if len(e.changed) > 0 {
+		e.rec.Samples(e.changed)
+	}
+	id := ""
+	if b := e.line.Batch(); b != nil {
+		id = b.ID
+	}
+	for _, ev := range events {
+		e.rec.Event(ev)
+		if ev.Kind == historian.EventBatch || ev.Kind == historian.EventPhase {
+			switch {
+			case e.line.Batch() != nil:
+				e.rec.SaveBatch(*e.line.Batch())
+			case e.line.LastBatch() != nil:
+				e.rec.SaveBatch(*e.line.LastBatch())
+			}
+		}
+	}
+	if id != e.batchID {
+		e.batchID = id
+		e.rec.SetBatch(id)
+	}
+}
+
+func (e *Engine) shutdown() {
+	if b := e.line.Batch(); b != nil && e.rec != nil {
+		e.rec.SaveBatch(*b)
+	}
+	// Leave every output in its safe state on the way out.
+	e.line.allOff()
+	for tag, v := range e.line.Outputs() {
+		_ = e.writerOf[tag].Write(tag, v)
+	}
+}
+
+func (e *Engine) publish() {
+	st := &api.Status{Line: e.cfg.Line, Time: e.clock.Now(), State: string(e.line.State), Message: e.line.Message, Scan: e.stats}
+	if e.snap == nil {
+		e.status.Store(st)
+		return
+	}
+	units := map[string]*api.UnitStatus{}
+	for _, u := range e.cfg.Units {
+		us := api.UnitStatus{Name: u.Name, Kind: u.Kind, State: "-"}
+		for _, role := range sortedRoles(u.Signals) {
+			tag := u.Signals[role]
+			if i, ok := e.table.Index(tag); ok {
+				us.Values = append(us.Values, e.tagValue(i))
+			}
+		}
+		st.Units = append(st.Units, us)
+		units[u.Name] = &st.Units[len(st.Units)-1]
+	}
+	e.line.UnitStates(func(name string, cmd bool, state string) {
+		if u := units[name]; u != nil {
+			u.Command, u.State = cmd, state
+		}
+	})
+	for i := range e.snap {
+		st.Tags = append(st.Tags, e.tagValue(i))
+	}
+	sort.Slice(st.Tags, func(i, j int) bool { return st.Tags[i].Tag < st.Tags[j].Tag })
+	for _, d := range e.devices {
+		ds := api.DeviceStatus{Name: d.Name()}
+		for _, dc := range e.cfg.Devices {
+			if dc.Name == d.Name() {
+				ds.Protocol = string(dc.Protocol)
+				ds.Address = dc.Address + dc.Endpoint
+			}
+		}
+		if h, ok := d.(drivers.HealthReporter); ok {
+			hh := h.Health()
+			ds.Connected, ds.LastError = hh.Connected, hh.LastError
+		}
+		st.Devices = append(st.Devices, ds)
+	}
+	if b := e.line.Batch(); b != nil {
+		st.Batch = batchStatus(b, e.line.batch.phase, e.line.batch.step, e.line.batch.phaseStart)
+	}
+	if b := e.line.LastBatch(); b != nil {
+		st.LastBatch = batchStatus(b, b.State, "", time.Time{})
+	}
+	e.status.Store(st)
+}
+
+func (e *Engine) tagValue(i int) api.TagValue {
+	s := e.snap[i]
+	tv := api.TagValue{Tag: s.Tag, Value: s.Value, Quality: s.Quality, Time: s.Time}
+	if _, p := e.cfg.Point(s.Tag); p != nil {
+		tv.Unit = p.Unit
+	}
+	return tv
+}
+
+func batchStatus(b *historian.BatchRecord, phase, step string, phaseStart time.Time) *api.BatchStatus {
+	return &api.BatchStatus{ID: b.ID, Recipe: b.Recipe, RecipeVersion: b.RecipeVersion, WasteClass: b.WasteClass,
+		Phase: phase, Step: step, Start: b.Start, PhaseStart: phaseStart, End: b.End, TargetKg: b.TargetKg,
+		KgReceived: b.KgReceived, KgCake: b.KgCake, KgWater: b.KgWater}
+}
+
+func sortedRoles(m map[string]string) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Slice(ks, func(i, j int) bool {
+		// command and feedback first, then the rest alphabetically
+		pi, pj := rolePriority(ks[i]), rolePriority(ks[j])
+		if pi != pj {
+			return pi < pj
+		}
+		return strings.Compare(ks[i], ks[j]) < 0
+	})
+	return ks
+}
+
+func rolePriority(r string) int {
+	switch r {
+	case "run", "door":
+		return 0
+	case "running", "weight":
+		return 1
+	}
+	return 2
+}

@@ -1,0 +1,96 @@
+package controller
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/pretreat/pretreat/controller/api"
+)
+
+// Server serves the controller API (see package api) over HTTP+JSON.
+type Server struct {
+	engine *Engine
+	srv    *http.Server
+	ln     net.Listener
+}
+
+// NewServer returns an API server for the engine; Listen binds it.
+func NewServer(e *Engine) *Server {
+	s := &Server{engine: e}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/status", s.status)
+	mux.HandleFunc("GET /api/v1/recipes", s.recipes)
+	mux.HandleFunc("POST /api/v1/commands", s.command)
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	return s
+}
+
+// Listen binds addr (host:port; port 0 picks a free one).
+func (s *Server) Listen(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	s.ln = ln
+	return nil
+}
+
+// Addr is the bound address.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// URL is the base URL clients use.
+func (s *Server) URL() string { return "http://" + s.Addr() }
+
+// Serve serves until ctx is done.
+func (s *Server) Serve(ctx context.Context) error {
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = s.srv.Shutdown(sctx)
+	}()
+	if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.engine.Status())
+}
+
+func (s *Server) recipes(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.engine.Recipes())
+}
+
+func (s *Server) command(w http.ResponseWriter, r *http.Request) {
+	var c api.Command
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		writeJSON(w, http.StatusBadRequest, api.CommandResult{Error: "bad command: " + err.Error()})
+		return
+	}
+	if c.User == "" {
+		writeJSON(w, http.StatusBadRequest, api.CommandResult{Error: "bad command: user is required"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	res := s.engine.Submit(ctx, c)
+	code := http.StatusOK
+	if !res.OK {
+		code = http.StatusConflict
+	}
+	writeJSON(w, code, res)
+}
