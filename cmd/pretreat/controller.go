@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/pretreat/pretreat/controller"
+	"github.com/pretreat/pretreat/controller/plant"
+	"github.com/pretreat/pretreat/drivers"
+	"github.com/pretreat/pretreat/drivers/modbus"
+	"github.com/pretreat/pretreat/drivers/opcua"
+	"github.com/pretreat/pretreat/historian"
+	"github.com/pretreat/pretreat/recipes"
+)
+
+// controllerOptions are what `run` and `demo` share.
+type controllerOptions struct {
+	Plant     *plant.File
+	Clock     drivers.Clock
+	DataDir   string
+	InfluxURL string // overrides the plant file's historian url when set
+	APIAddr   string // overrides the plant file's api listen address when set
+	Logger    *slog.Logger
+}
+
+// controllerProcess is a running controller: devices, scan, historian, API.
+type controllerProcess struct {
+	Engine    *controller.Engine
+	Server    *controller.Server
+	Historian *historian.Historian
+
+	cancelScan, cancelIO, cancelAPI context.CancelFunc
+	scanDone, ioDone, apiDone       sync.WaitGroup
+}
+
+func limitsOf(f *plant.File) recipes.Limits {
+	l := recipes.Limits{}
+	for _, u := range f.Units {
+		for k, v := range u.Limits {
+			l[u.Kind+"."+k] = v
+		}
+	}
+	return l
+}
+
+// startController wires and starts a controller. It returns once the API
+// is listening; devices connect in the background and show bad quality
+// until they answer.
+func startController(ctx context.Context, o controllerOptions) (*controllerProcess, error) {
+	cfg := o.Plant
+	log := o.Logger
+	rs, err := recipes.Shipped(limitsOf(cfg))
+	if err != nil {
+		return nil, fmt.Errorf("shipped recipes: %w", err)
+	}
+	var tags []string
+	for _, d := range cfg.Devices {
+		for _, p := range d.Points {
+			tags = append(tags, p.Tag)
+		}
+	}
+	table := controller.NewTagTable(tags)
+	results := make(chan drivers.WriteResult, 256)
+	var devs []drivers.Device
+	for _, dc := range cfg.Devices {
+		var d drivers.Device
+		switch dc.Protocol {
+		case drivers.ProtocolModbusTCP:
+			d, err = modbus.New(dc, modbus.Options{Clock: o.Clock, Results: results, Logger: log})
+		case drivers.ProtocolOPCUA:
+			d, err = opcua.New(dc, opcua.Options{Clock: o.Clock, Results: results, Logger: log})
+		default:
+			err = fmt.Errorf("device %s: protocol %q not supported", dc.Name, dc.Protocol)
+		}
+		if err != nil {
+			return nil, err
+		}
+		devs = append(devs, d)
+	}
+	hopts := historian.Options{Dir: o.DataDir, Line: cfg.Line, Logger: log}
+	url := cfg.Historian.Influx.URL
+	if o.InfluxURL != "" {
+		url = o.InfluxURL
+	}
+	if url != "" {
+		tokenEnv := cfg.Historian.Influx.TokenEnv
+		if tokenEnv == "" {
+			tokenEnv = "PRETREAT_INFLUX_TOKEN"
+		}
+		hopts.Influx = &historian.InfluxOptions{URL: url, Org: cfg.Historian.Influx.Org, Bucket: cfg.Historian.Influx.Bucket, Token: os.Getenv(tokenEnv)}
+	}
+	hist, err := historian.Open(hopts)
+	if err != nil {
+		return nil, err
+	}
+	eng, err := controller.NewEngine(controller.EngineOptions{Plant: cfg, Clock: o.Clock, Table: table, Devices: devs,
+		Results: results, Recorder: hist, Recipes: rs, Logger: log})
+	if err != nil {
+		hist.Close()
+		return nil, err
+	}
+	srv := controller.NewServer(eng)
+	addr := cfg.API.Listen
+	if o.APIAddr != "" {
+		addr = o.APIAddr
+	}
+	if err := srv.Listen(addr); err != nil {
+		hist.Close()
+		return nil, fmt.Errorf("API listen %s: %w", addr, err)
+	}
+	p := &controllerProcess{Engine: eng, Server: srv, Historian: hist}
+	hist.Start(context.WithoutCancel(ctx))
+	ioCtx, cancelIO := context.WithCancel(context.WithoutCancel(ctx))
+	scanCtx, cancelScan := context.WithCancel(context.WithoutCancel(ctx))
+	apiCtx, cancelAPI := context.WithCancel(context.WithoutCancel(ctx))
+	p.cancelIO, p.cancelScan, p.cancelAPI = cancelIO, cancelScan, cancelAPI
+	for _, d := range devs {
+		p.ioDone.Add(1)
+		go func() {
+			defer p.ioDone.Done()
+			if err := d.Run(ioCtx, table); err != nil {
+				log.Error("device stopped", "device", d.Name(), "err", err)
+			}
+		}()
+	}
+	p.scanDone.Add(1)
+	go func() {
+		defer p.scanDone.Done()
+		_ = eng.Run(scanCtx)
+	}()
+	p.apiDone.Add(1)
+	go func() {
+		defer p.apiDone.Done()
+		if err := srv.Serve(apiCtx); err != nil {
+			log.Error("API server", "err", err)
+		}
+	}()
+	return p, nil
+}
+
+// Stop shuts down in the safe order: the scan first (it commands every
+// output off and saves the batch record), a moment for the drivers to write
+// that, then the devices, the API and the historian.
+func (p *controllerProcess) Stop() error {
+	p.cancelScan()
+	p.scanDone.Wait()
+	time.Sleep(300 * time.Millisecond)
+	p.cancelIO()
+	p.ioDone.Wait()
+	p.cancelAPI()
+	p.apiDone.Wait()
+	return p.Historian.Close()
+}
+
+func cmdRun(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	config := fs.String("config", "", "plant file (required)")
+	data := fs.String("data", "data", "data directory for the embedded store")
+	influx := fs.String("influx-url", "", "InfluxDB URL; overrides the plant file's historian url")
+	api := fs.String("api", "", "API listen address; overrides the plant file")
+	if err := fs.Parse(args); err != nil {
+		return usageError(err.Error())
+	}
+	if *config == "" {
+		return usageError("run needs --config FILE (see 'pretreat config sample')")
+	}
+	cfg, err := plant.Load(*config)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	p, err := startController(ctx, controllerOptions{Plant: cfg, Clock: drivers.WallClock, DataDir: *data, InfluxURL: *influx, APIAddr: *api, Logger: log})
+	if err != nil {
+		return err
+	}
+	log.Info("controller running", "line", cfg.Line, "api", p.Server.URL(), "data", *data)
+	<-ctx.Done()
+	err = p.Stop()
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	return err
+}

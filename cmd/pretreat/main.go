@@ -1,0 +1,85 @@
+// Command pretreat is the food-waste pretreatment line controller: it runs
+// the control loop against a plant (or the built-in test rig), serves the
+// operator HMI, and stores process data and batch records.
+//
+// Usage:
+//
+//	pretreat demo [--headless] [--speed N] [--duration D] [--data DIR]
+//	pretreat run --config FILE [--data DIR] [--influx-url URL]
+//	pretreat rig [--config FILE] [--speed N]
+//	pretreat hmi [--api URL]
+//	pretreat batch list --data DIR [--format json|table]
+//	pretreat config check FILE
+//	pretreat config sample
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `pretreat — controller for food-waste pretreatment lines
+
+Commands:
+  demo                 test rig + controller + HMI in one process, embedded store
+  run --config FILE    run the controller against the plant in FILE
+  rig                  serve the simulated plant (Modbus TCP, OPC UA) of a plant file
+  hmi --api URL        operator HMI for a running controller
+  batch list           list batch records from a data directory
+  config check FILE    check a plant file without connecting to anything
+  config sample        print the sample plant file
+
+Run 'pretreat COMMAND -h' for a command's options.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:]))
+}
+
+// run dispatches a command line and returns the process exit code.
+func run(ctx context.Context, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "demo":
+		err = cmdDemo(ctx, args[1:])
+	case "run":
+		err = cmdRun(ctx, args[1:])
+	case "rig":
+		err = cmdRig(ctx, args[1:])
+	case "hmi":
+		err = cmdHMI(ctx, args[1:])
+	case "batch":
+		err = cmdBatch(args[1:])
+	case "config":
+		err = cmdConfig(args[1:])
+	case "-h", "--help", "help":
+		fmt.Print(usage)
+		return 0
+	default:
+		fmt.Fprintf(os.Stderr, "pretreat: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if err != nil {
+		if ue, ok := err.(usageError); ok {
+			fmt.Fprintln(os.Stderr, "pretreat:", string(ue))
+			return 2
+		}
+		fmt.Fprintln(os.Stderr, "pretreat:", err)
+		return 1
+	}
+	return 0
+}
+
+// usageError is a mistake on the command line (exit code 2).
+type usageError string
+
+func (e usageError) Error() string { return string(e) }
