@@ -37,6 +37,8 @@ type controllerProcess struct {
 
 	cancelScan, cancelIO, cancelAPI context.CancelFunc
 	scanDone, ioDone, apiDone       sync.WaitGroup
+	stopOnce                        sync.Once
+	stopErr                         error
 }
 
 func limitsOf(f *plant.File) recipes.Limits {
@@ -147,15 +149,19 @@ func startController(ctx context.Context, o controllerOptions) (*controllerProce
 // Stop shuts down in the safe order: the scan first (it commands every
 // output off and saves the batch record), a moment for the drivers to write
 // that, then the devices, the API and the historian.
+// Stop may be called more than once.
 func (p *controllerProcess) Stop() error {
-	p.cancelScan()
-	p.scanDone.Wait()
-	time.Sleep(300 * time.Millisecond)
-	p.cancelIO()
-	p.ioDone.Wait()
-	p.cancelAPI()
-	p.apiDone.Wait()
-	return p.Historian.Close()
+	p.stopOnce.Do(func() {
+		p.cancelScan()
+		p.scanDone.Wait()
+		time.Sleep(300 * time.Millisecond)
+		p.cancelIO()
+		p.ioDone.Wait()
+		p.cancelAPI()
+		p.apiDone.Wait()
+		p.stopErr = p.Historian.Close()
+	})
+	return p.stopErr
 }
 
 func cmdRun(ctx context.Context, args []string) error {

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/pretreat/pretreat/controller/api"
+	"github.com/pretreat/pretreat/controller/plant"
+	"github.com/pretreat/pretreat/drivers"
+	"github.com/pretreat/pretreat/historian"
+	"github.com/pretreat/pretreat/testrig"
+)
+
+// startLine starts the rig on free loopback ports and a controller against
+// it, at speed× real time, with its data in a temp dir.
+func startLine(t *testing.T, speed float64, influxURL string) (*controllerProcess, *testrig.Rig, string) {
+	t.Helper()
+	cfg, err := plant.Parse("<sample>", plant.Sample())
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := drivers.NewScaledClock(time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC), speed)
+	rig, err := testrig.New(testrig.Options{Devices: cfg.Devices, Clock: clock, Seed: 7, Ephemeral: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rig.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rig.Stop() })
+	for _, ep := range rig.Endpoints() {
+		for i := range cfg.Devices {
+			if cfg.Devices[i].Name == ep.Device {
+				if ep.Protocol == drivers.ProtocolOPCUA {
+					cfg.Devices[i].Endpoint = ep.URL
+				} else {
+					cfg.Devices[i].Address = ep.Address
+				}
+			}
+		}
+	}
+	dir := t.TempDir()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	p, err := startController(t.Context(), controllerOptions{Plant: cfg, Clock: clock, DataDir: dir, InfluxURL: influxURL, APIAddr: "127.0.0.1:0", Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Stop() })
+	return p, rig, dir
+}
+
+// runBatch starts a catering batch through the API and waits for Complete.
+func runBatch(t *testing.T, c *api.Client, wallLimit time.Duration) *api.Status {
+	t.Helper()
+	ctx := t.Context()
+	deadline := time.Now().Add(wallLimit)
+	// Wait until every device has delivered good values.
+	for {
+		st, err := c.Status(ctx)
+		if err == nil {
+			good := 0
+			for _, tv := range st.Tags {
+				if tv.Quality.Good() {
+					good++
+				}
+			}
+			if good == len(st.Tags) && good > 0 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("devices never all good: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	res, err := c.Send(ctx, api.Command{Command: api.CommandStart, Recipe: "catering", User: "e2e"})
+	if err != nil || !res.OK {
+		t.Fatalf("start: %v %+v", err, res)
+	}
+	var last *api.Status
+	for time.Now().Before(deadline) {
+		st, err := c.Status(ctx)
+		if err == nil {
+			last = st
+			switch st.State {
+			case "Complete":
+				return st
+			case "Held", "Aborted", "Stopped":
+				t.Fatalf("batch ended %s: %s", st.State, st.Message)
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("batch did not complete within %s wall; last state %s batch %+v", wallLimit, last.State, last.Batch)
+	return nil
+}
+
+// TestEndToEndBatch runs rig + controller + embedded store over real
+// loopback sockets (Modbus TCP and OPC UA) and drives one batch to Complete
+// at 20x real time.
+func TestEndToEndBatch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end batch takes ~30 s; skipped with -short")
+	}
+	p, rig, dir := startLine(t, 20, "")
+	c := api.NewClient(p.Server.URL())
+	started := time.Now()
+	st := runBatch(t, c, 3*time.Minute)
+	wall := time.Since(started)
+	b := st.LastBatch
+	if b == nil {
+		t.Fatal("no last batch in status")
+	}
+	plantDur := b.End.Sub(b.Start)
+	t.Logf("batch %s: %.1f kg in, %.1f kg cake, %.1f kg water; %s plant time in %s wall (%.1fx)",
+		b.ID, b.KgReceived, b.KgCake, b.KgWater, plantDur.Round(time.Second), wall.Round(time.Second), plantDur.Seconds()/wall.Seconds())
+	if plantDur <= wall {
+		t.Errorf("batch took %s plant time in %s wall: not faster than real time", plantDur, wall)
+	}
+	if b.KgReceived < 395 || b.KgReceived > 440 {
+		t.Errorf("kg received %.1f, want about the recipe's 400", b.KgReceived)
+	}
+	if b.KgCake <= 0 || b.KgWater <= 0 {
+		t.Errorf("cake %.1f kg, water %.1f kg: want both > 0", b.KgCake, b.KgWater)
+	}
+	// Every motor is commanded off after Complete, as the rig sees it.
+	for _, role := range []string{"shredder.run_cmd", "press.run_cmd", "feeder.run_cmd", "pulper.mixer_cmd"} {
+		time.Sleep(300 * time.Millisecond)
+		if v, _ := rig.Value(role); v != 0 {
+			t.Errorf("rig %s = %v after Complete, want 0", role, v)
+		}
+	}
+	if err := p.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	st2, err := historian.OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st2.Close()
+	bs, err := st2.Batches()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bs) != 1 || bs[0].State != "complete" || bs[0].Recipe != "catering" || bs[0].RecipeVersion != 1 || bs[0].End.IsZero() {
+		t.Fatalf("stored batches %+v, want one complete catering v1 batch", bs)
+	}
+	samples, err := st2.Samples("hopper.weight", b.Start, b.End)
+	if err != nil || len(samples) < 10 {
+		t.Fatalf("stored hopper.weight samples during the batch: %d (%v)", len(samples), err)
+	}
+}
