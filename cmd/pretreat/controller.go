@@ -85,7 +85,7 @@ func startController(ctx context.Context, o controllerOptions) (*controllerProce
 		}
 		devs = append(devs, d)
 	}
-	hopts := historian.Options{Dir: o.DataDir, Line: cfg.Line, Logger: log}
+	hopts := historian.Options{Dir: o.DataDir, Line: cfg.Line, Logger: log, Clock: o.Clock}
 	url := cfg.Historian.Influx.URL
 	if o.InfluxURL != "" {
 		url = o.InfluxURL

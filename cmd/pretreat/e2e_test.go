@@ -1,7 +1,7 @@
 package main
 
 import (
-	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"testing"
@@ -11,6 +11,7 @@ import (
 	"github.com/pretreat/pretreat/controller/plant"
 	"github.com/pretreat/pretreat/drivers"
 	"github.com/pretreat/pretreat/historian"
+	"github.com/pretreat/pretreat/historian/influxtest"
 	"github.com/pretreat/pretreat/testrig"
 )
 
@@ -154,5 +155,41 @@ func TestEndToEndBatch(t *testing.T) {
 	samples, err := st2.Samples("hopper.weight", b.Start, b.End)
 	if err != nil || len(samples) < 10 {
 		t.Fatalf("stored hopper.weight samples during the batch: %d (%v)", len(samples), err)
+	}
+}
+
+// TestEndToEndInfluxDB runs a batch with the historian pointed at a real
+// influxd and checks that process values and batch events arrived, tagged
+// with line, unit and batch id.
+func TestEndToEndInfluxDB(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end batch with influxd takes ~40 s; skipped with -short")
+	}
+	srv := influxtest.Start(t) // skips, naming influxd, when it is not installed
+	p, _, _ := startLine(t, 20, srv.URL)
+	c := api.NewClient(p.Server.URL())
+	st := runBatch(t, c, 3*time.Minute)
+	id := st.LastBatch.ID
+	if err := p.Stop(); err != nil { // flushes the historian
+		t.Fatal(err)
+	}
+	db := influxtest.Database
+	n := srv.Count(t, db, fmt.Sprintf(`SELECT count("value") FROM "process" WHERE "line"='line-1' AND "batch"='%s' AND "unit"='hopper'`, id))
+	if n < 10 {
+		t.Errorf("hopper process points tagged with batch %s: %d, want >= 10", id, n)
+	}
+	n = srv.Count(t, db, fmt.Sprintf(`SELECT count("value") FROM "process" WHERE "line"='line-1' AND "batch"='%s' AND "unit"='press' AND "tag"='press.current'`, id))
+	if n < 10 {
+		t.Errorf("press.current points in batch %s: %d, want >= 10", id, n)
+	}
+	for _, name := range []string{"started", "complete"} {
+		n = srv.Count(t, db, fmt.Sprintf(`SELECT count("name") FROM "event" WHERE "line"='line-1' AND "kind"='batch' AND "batch"='%s' AND "name"='%s'`, id, name))
+		if n != 1 {
+			t.Errorf("batch event %q for %s: %d in InfluxDB, want 1", name, id, n)
+		}
+	}
+	n = srv.Count(t, db, fmt.Sprintf(`SELECT count("name") FROM "event" WHERE "kind"='phase' AND "batch"='%s'`, id))
+	if n != 3 {
+		t.Errorf("phase events for %s: %d, want 3 (receive, shred, dewater)", id, n)
 	}
 }
