@@ -149,6 +149,11 @@ type DeviceConfig struct {
 	PollInterval time.Duration `yaml:"poll_interval,omitempty" json:"poll_interval,omitempty"`
 	// Timeout bounds one request. Default 1s.
 	Timeout time.Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	// ReadGap is the largest run of unmapped registers (or bits) a Modbus
+	// read may span to merge two points into one request. Default 0: only
+	// adjacent points are merged, since many devices refuse reads that touch
+	// unmapped addresses.
+	ReadGap int `yaml:"read_gap,omitempty" json:"read_gap,omitempty"`
 	// Simulated devices are served by the test rig (`pretreat rig`).
 	Simulated bool          `yaml:"simulated,omitempty" json:"simulated,omitempty"`
 	Points    []PointConfig `yaml:"points" json:"points"`
@@ -201,6 +206,9 @@ func (d *DeviceConfig) Validate() []*ConfigError {
 		}
 	default:
 		add("protocol", "protocol %q is not known; allowed: %s, %s", d.Protocol, ProtocolModbusTCP, ProtocolOPCUA)
+	}
+	if d.ReadGap < 0 || d.ReadGap > 124 {
+		add("read_gap", "read_gap %d is out of range; allowed: 0 to 124", d.ReadGap)
 	}
 	if len(d.Points) == 0 {
 		add("points", "a device needs at least one point")

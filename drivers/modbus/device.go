@@ -129,7 +129,7 @@ func New(cfg drivers.DeviceConfig, opts Options) (*Device, error) {
 		clock:   opts.Clock,
 		results: opts.Results,
 		log:     opts.Logger,
-		blocks:  planReads(cfg.Points),
+		blocks:  planReads(cfg.Points, cfg.ReadGap),
 		byTag:   byTag,
 		writes:  make(chan writeRequest, writeQueueSize),
 		last:    make([]drivers.Sample, len(cfg.Points)),

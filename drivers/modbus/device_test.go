@@ -96,6 +96,7 @@ func deviceConfig(addr string, points ...drivers.PointConfig) drivers.DeviceConf
 	return drivers.DeviceConfig{
 		Name:         "vfd",
 		Protocol:     drivers.ProtocolModbusTCP,
+		ReadGap:      8,
 		Address:      addr,
 		UnitID:       1,
 		PollInterval: 50 * time.Millisecond,

@@ -7,11 +7,11 @@ import (
 	"github.com/pretreat/pretreat/drivers"
 )
 
-// Read planning limits. A gap of up to maxGap unused registers or bits
-// between two points is read rather than split into two requests: one
-// request costs far more than a few extra words on the wire.
+// Read planning limits. The largest gap of unused registers or bits read
+// across is the device's read_gap (default 0): many devices answer a read
+// that touches an unmapped address with an exception, so bridging gaps is
+// opt-in per device.
 const (
-	maxGap       = 8
 	maxRegisters = 125  // FC3/FC4 limit per request
 	maxBits      = 2000 // FC1/FC2 limit per request
 )
@@ -45,7 +45,7 @@ func width(p *drivers.PointConfig) int {
 // planReads groups the readable points into contiguous blocks per table,
 // merging points separated by at most maxGap unused addresses while the block
 // stays within the per-request limit. Points must have passed validation.
-func planReads(points []drivers.PointConfig) []readBlock {
+func planReads(points []drivers.PointConfig, maxGap int) []readBlock {
 	var blocks []readBlock
 	for _, table := range tableOrder {
 		var idx []int

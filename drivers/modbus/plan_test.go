@@ -54,7 +54,7 @@ func TestPlanReads(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []blk
-			for _, b := range planReads(tc.points) {
+			for _, b := range planReads(tc.points, 8) {
 				got = append(got, blk{b.table, b.start, b.count, len(b.points)})
 				for _, i := range b.points {
 					p := tc.points[i]

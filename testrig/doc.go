@@ -1,0 +1,21 @@
+// Package testrig is the software test rig: a simulated pretreatment line
+// that speaks real Modbus TCP and OPC UA on the network, so that a plant
+// file and the controller can be proven against it before anyone touches
+// steel.
+//
+// It owns the device fronts and their pacing: one Modbus TCP server
+// (simonvetter/modbus) per distinct device address, routing requests by
+// unit id to each device's point map, and one OPC UA server (gopcua) per
+// OPC UA device with the plant file's node ids; a goroutine that advances
+// the process model (package testrig/physics) by the plant time of a
+// drivers.Clock, so the rig can run many times faster than real time.
+// Faults and scenarios will live here too.
+//
+// It serves exactly the point maps of the devices marked simulated in the
+// plant file: an address or node no point covers is an error on the wire,
+// as on a real device. It must not import the controller: it is a plant,
+// seen only through its wire protocols (and, for tests, Value).
+//
+// The rig is not a safety system and does not model one: e-stop status is a
+// plain input of the model.
+package testrig

@@ -1,0 +1,380 @@
+package testrig
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/pretreat/pretreat/drivers"
+	"github.com/pretreat/pretreat/testrig/physics"
+)
+
+// Lock order (outermost first):
+//
+//	Rig.lifeMu  →  gopcua server locks (MonitoredItemService.Mu, …)  →  Rig.mu
+//	Rig.lifeMu  →  tcpProxy.mu
+//
+// Rig.mu and tcpProxy.mu are leaves: code holding Rig.mu never calls into the
+// Modbus or OPC UA server libraries, because gopcua calls back into the rig
+// (uaNamespace.Attribute and SetAttribute) while holding its own locks. The
+// simonvetter server calls the gateway handlers without holding a lock.
+// Rig.lifeMu is held only by Start, Stop and Endpoints; Stop waits for
+// server goroutines that may take Rig.mu, never while holding it.
+
+// physicsPeriod is how often, in wall time, the physics goroutine steps the
+// model by the plant time elapsed on the clock.
+const physicsPeriod = 10 * time.Millisecond
+
+// Options configure a Rig.
+type Options struct {
+	// Devices is the plant file's device list. Only devices with Simulated
+	// true are served; each is served with exactly its point map.
+	Devices []drivers.DeviceConfig
+	// Clock gives plant time; the model advances by the plant time that
+	// passes on it. Nil means drivers.WallClock. Use drivers.NewScaledClock
+	// to run the plant N times faster than real time.
+	Clock drivers.Clock
+	// Seed seeds the model's noise; the same seed and the same commands give
+	// the same plant (up to the timing of the wall clock).
+	Seed int64
+	// WasteClass is the class of waste the trucks tip (see
+	// physics.WasteClasses). Empty means "catering".
+	WasteClass string
+	// Ephemeral makes every server listen on 127.0.0.1 on a port chosen by
+	// the operating system instead of the configured address, for tests and
+	// the demo. Endpoints tells where they went.
+	Ephemeral bool
+	// Logger receives the Modbus and OPC UA servers' own log messages. Nil
+	// discards them. (gopcua also writes one line to the standard logger
+	// when a server starts listening; that cannot be turned off.)
+	Logger *slog.Logger
+}
+
+// Endpoint is where one simulated device is served.
+type Endpoint struct {
+	// Device is the device name from the plant file.
+	Device string
+	// Protocol is the device's protocol.
+	Protocol drivers.Protocol
+	// Address is the host:port actually bound.
+	Address string
+	// URL is opc.tcp://host:port for OPC UA and tcp://host:port (the form
+	// simonvetter/modbus clients take) for Modbus TCP.
+	URL string
+	// UnitID is the Modbus unit id the device answers to (0 for OPC UA).
+	UnitID uint8
+}
+
+type rigState int
+
+const (
+	stateNew rigState = iota
+	stateRunning
+	stateStopped
+)
+
+// ErrStarted is returned by Start when the rig has already been started. A
+// rig runs once: after Stop, build a new one.
+var ErrStarted = errors.New("testrig: rig already started")
+
+// Rig is a simulated pretreatment line served over Modbus TCP and OPC UA.
+// Its methods are safe for concurrent use.
+type Rig struct {
+	clock     drivers.Clock
+	logger    *slog.Logger
+	ephemeral string // host to bind on OS-chosen ports; "" binds the configured addresses
+
+	// lifeMu serializes Start and Stop and guards the fields below it.
+	lifeMu      sync.Mutex
+	state       rigState
+	stopPhysics chan struct{}
+	physicsDone chan struct{}
+	endpoints   []Endpoint
+
+	// gateways and uaDevices are built by New and not changed afterwards,
+	// apart from the server handles that Start sets before serving.
+	gateways  []*gateway
+	uaDevices []*uaDevice
+
+	// mu guards the model and the plant time it has reached. It is a leaf
+	// lock (see the lock order above).
+	mu       sync.Mutex
+	line     *physics.Line
+	plantNow time.Time
+}
+
+// New checks opts and builds a rig. It makes no network calls. Every problem
+// in the simulated devices' configuration is reported, each wrapping a
+// *drivers.ConfigError whose Path is relative to the device entry.
+func New(opts Options) (*Rig, error) {
+	className := opts.WasteClass
+	if className == "" {
+		className = string(physics.ClassCatering)
+	}
+	class, err := physics.ParseWasteClass(className)
+	if err != nil {
+		return nil, fmt.Errorf("testrig: %w", err)
+	}
+	r := &Rig{
+		clock:  opts.Clock,
+		logger: opts.Logger,
+		line:   physics.New(opts.Seed, class),
+	}
+	if r.clock == nil {
+		r.clock = drivers.WallClock
+	}
+	if opts.Ephemeral {
+		r.ephemeral = "127.0.0.1"
+	}
+
+	var errs []error
+	addErr := func(dev *drivers.DeviceConfig, path, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("testrig: device %q: %w", dev.Name, &drivers.ConfigError{Path: path, Message: fmt.Sprintf(format, args...)}))
+	}
+	gatewayByAddr := map[string]*gateway{}
+	simulated := 0
+	for i := range opts.Devices {
+		dev := &opts.Devices[i]
+		if !dev.Simulated {
+			continue
+		}
+		simulated++
+		if cerrs := dev.Validate(); len(cerrs) > 0 {
+			for _, e := range cerrs {
+				errs = append(errs, fmt.Errorf("testrig: device %q: %w", dev.Name, e))
+			}
+			continue
+		}
+		points := make([]*servedPoint, 0, len(dev.Points))
+		bad := false
+		for j := range dev.Points {
+			p := &dev.Points[j]
+			sp := &servedPoint{cfg: *p, role: p.EffectiveRole(), typ: p.Type, writable: p.Access.Writable()}
+			if sp.typ == "" {
+				// Validate allows an empty type for bits and OPC UA nodes.
+				sp.typ = drivers.TypeFloat64
+				if p.Table == drivers.TableCoil || p.Table == drivers.TableDiscrete {
+					sp.typ = drivers.TypeBool
+				}
+			}
+			path := fmt.Sprintf("points[%d]", j)
+			if _, ok := r.line.Get(sp.role); !ok {
+				addErr(dev, path+".role", "role %q is not simulated by the rig; known roles: %v", sp.role, r.line.Roles())
+				bad = true
+				continue
+			}
+			if sp.writable && !r.line.Settable(sp.role) {
+				addErr(dev, path+".access", "role %q is a measurement in the rig and cannot be written; allowed: read", sp.role)
+				bad = true
+				continue
+			}
+			points = append(points, sp)
+		}
+		if bad {
+			continue
+		}
+		switch dev.Protocol {
+		case drivers.ProtocolModbusTCP:
+			if _, _, err := net.SplitHostPort(dev.Address); err != nil {
+				addErr(dev, "address", "address %q is not host:port: %v", dev.Address, err)
+				continue
+			}
+			g := gatewayByAddr[dev.Address]
+			if g == nil {
+				g = &gateway{rig: r, configured: dev.Address, units: map[uint8]*unitMap{}}
+				gatewayByAddr[dev.Address] = g
+				r.gateways = append(r.gateways, g)
+			}
+			if other, dup := g.units[dev.UnitID]; dup {
+				addErr(dev, "unit_id", "unit id %d at %s is already used by device %q", dev.UnitID, dev.Address, other.device)
+				continue
+			}
+			u, uerrs := newUnitMap(dev.Name, points)
+			for _, e := range uerrs {
+				errs = append(errs, fmt.Errorf("testrig: device %q: %w", dev.Name, e))
+			}
+			if len(uerrs) == 0 {
+				g.units[dev.UnitID] = u
+			}
+		case drivers.ProtocolOPCUA:
+			d, derrs := newUADevice(r, dev, points)
+			for _, e := range derrs {
+				errs = append(errs, fmt.Errorf("testrig: device %q: %w", dev.Name, e))
+			}
+			if len(derrs) == 0 {
+				r.uaDevices = append(r.uaDevices, d)
+			}
+		}
+	}
+	if simulated == 0 {
+		errs = append(errs, errors.New("testrig: no device is marked simulated: true; the rig has nothing to serve"))
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return r, nil
+}
+
+// Start binds every listener, starts the Modbus and OPC UA servers and the
+// physics goroutine, and returns once all of them are serving. ctx bounds
+// start-up only; the rig runs until Stop. If any server fails to start, the
+// ones already started are stopped and the error is returned.
+func (r *Rig) Start(ctx context.Context) error {
+	r.lifeMu.Lock()
+	defer r.lifeMu.Unlock()
+	if r.state != stateNew {
+		return ErrStarted
+	}
+	r.state = stateStopped // until everything is up
+	modbusLog := log.New(io.Discard, "", 0)
+	if r.logger != nil {
+		modbusLog = slog.NewLogLogger(r.logger.Handler(), slog.LevelInfo)
+	}
+
+	r.mu.Lock()
+	r.plantNow = r.clock.Now()
+	r.mu.Unlock()
+
+	var err error
+	for _, g := range r.gateways {
+		if err = ctx.Err(); err != nil {
+			break
+		}
+		if err = g.start(r.ephemeral, modbusLog); err != nil {
+			err = fmt.Errorf("testrig: modbus server for %s: %w", g.configured, err)
+			break
+		}
+	}
+	if err == nil {
+		for _, d := range r.uaDevices {
+			if err = ctx.Err(); err != nil {
+				break
+			}
+			if err = d.start(r.ephemeral, r.logger); err != nil {
+				err = fmt.Errorf("testrig: opc ua server for device %q: %w", d.name, err)
+				break
+			}
+		}
+	}
+	if err != nil {
+		r.stopServers()
+		return err
+	}
+
+	r.endpoints = r.endpoints[:0]
+	for _, g := range r.gateways {
+		r.endpoints = append(r.endpoints, g.endpoints()...)
+	}
+	for _, d := range r.uaDevices {
+		r.endpoints = append(r.endpoints, d.endpoint())
+	}
+	r.stopPhysics = make(chan struct{})
+	r.physicsDone = make(chan struct{})
+	go r.runPhysics(r.stopPhysics, r.physicsDone)
+	r.state = stateRunning
+	return nil
+}
+
+// Endpoints returns where each simulated device is served, in plant-file
+// order for Modbus gateways then OPC UA devices. It is empty before Start.
+func (r *Rig) Endpoints() []Endpoint {
+	r.lifeMu.Lock()
+	defer r.lifeMu.Unlock()
+	return append([]Endpoint(nil), r.endpoints...)
+}
+
+// Value returns the model's current value for role (see physics.Line.Get)
+// and whether the role exists.
+func (r *Rig) Value(role string) (float64, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.line.Get(role)
+}
+
+// Stop stops the physics goroutine and every server, closing client
+// connections, and waits for the goroutines the rig started. It is safe to
+// call more than once and before Start.
+func (r *Rig) Stop() error {
+	r.lifeMu.Lock()
+	defer r.lifeMu.Unlock()
+	if r.state != stateRunning {
+		r.state = stateStopped
+		return nil
+	}
+	r.state = stateStopped
+	close(r.stopPhysics)
+	<-r.physicsDone
+	return r.stopServers()
+}
+
+// stopServers stops whatever servers are running. lifeMu must be held.
+func (r *Rig) stopServers() error {
+	var errs []error
+	for _, g := range r.gateways {
+		if err := g.stop(); err != nil {
+			errs = append(errs, fmt.Errorf("testrig: modbus server %s: %w", g.bound, err))
+		}
+	}
+	for _, d := range r.uaDevices {
+		if err := d.stop(); err != nil {
+			errs = append(errs, fmt.Errorf("testrig: opc ua server %s: %w", d.bound, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// runPhysics steps the model every physicsPeriod of wall time by the plant
+// time elapsed on the clock, then tells the OPC UA servers which values
+// changed.
+func (r *Rig) runPhysics(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(physicsPeriod)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		now := r.clock.Now()
+		r.mu.Lock()
+		if dt := now.Sub(r.plantNow); dt > 0 {
+			r.line.Step(dt)
+			r.plantNow = now
+		}
+		for _, d := range r.uaDevices {
+			d.collectChanges()
+		}
+		r.mu.Unlock()
+		// Outside r.mu: gopcua reads the values back through the
+		// namespace, which takes r.mu.
+		for _, d := range r.uaDevices {
+			d.notifyChanges()
+		}
+	}
+}
+
+// freePort asks the operating system for a free TCP port on host. The port
+// is released before it is used, so another process may take it first;
+// callers retry on a bind failure.
+func freePort(host string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return 0, err
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	if err := l.Close(); err != nil {
+		return 0, err
+	}
+	return port, nil
+}
+
+// bindAttempts is how often an ephemeral server is retried on a fresh port
+// when another process took the port between freePort and the bind.
+const bindAttempts = 5
