@@ -306,8 +306,14 @@ func (e *Engine) record(events []Event) {
 }
 
 func (e *Engine) shutdown() {
+	// A batch cut short by a controller shutdown is recorded as interrupted,
+	// with its totals so far; it is never resumed by itself.
 	if b := e.line.Batch(); b != nil && e.rec != nil {
-		e.rec.SaveBatch(*b)
+		e.line.updateTotals()
+		rec := *b
+		rec.State, rec.End = "interrupted", e.clock.Now()
+		e.rec.Event(historian.Event{Time: rec.End, Kind: historian.EventBatch, Line: e.cfg.Line, BatchID: rec.ID, Name: "interrupted", Message: "controller shut down"})
+		e.rec.SaveBatch(rec)
 	}
 	// Leave every output in its safe state on the way out.
 	e.line.allOff()

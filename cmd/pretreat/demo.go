@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	stdlog "log"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -58,6 +59,11 @@ func cmdDemo(ctx context.Context, args []string) error {
 		logOut = lf
 	}
 	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// The OPC UA library prints start-up chatter on the standard logger.
+	stdlog.SetOutput(logOut)
+	if *headless {
+		stdlog.SetOutput(io.Discard)
+	}
 	clock := drivers.NewScaledClock(time.Now(), *speed)
 
 	rig, err := testrig.New(testrig.Options{Devices: cfg.Devices, Clock: clock, Seed: *seed, Ephemeral: true})
