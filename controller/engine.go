@@ -338,7 +338,9 @@ func (e *Engine) publish() {
 			}
 		}
 		st.Units = append(st.Units, us)
-		units[u.Name] = &st.Units[len(st.Units)-1]
+	}
+	for i := range st.Units {
+		units[st.Units[i].Name] = &st.Units[i]
 	}
 	e.line.UnitStates(func(name string, cmd bool, state string) {
 		if u := units[name]; u != nil {

@@ -85,12 +85,23 @@ func runBatch(t *testing.T, c *api.Client, wallLimit time.Duration) *api.Status 
 		t.Fatalf("start: %v %+v", err, res)
 	}
 	var last *api.Status
+	sawRunning := map[string]bool{}
 	for time.Now().Before(deadline) {
 		st, err := c.Status(ctx)
 		if err == nil {
 			last = st
+			for _, u := range st.Units {
+				if u.State == "running" && u.Command {
+					sawRunning[u.Name] = true
+				}
+			}
 			switch st.State {
 			case "Complete":
+				for _, u := range []string{"press", "pulper", "shredder", "feeder"} {
+					if !sawRunning[u] {
+						t.Errorf("unit %s never reported running in the status", u)
+					}
+				}
 				return st
 			case "Held", "Aborted", "Stopped":
 				t.Fatalf("batch ended %s: %s", st.State, st.Message)
