@@ -6,6 +6,7 @@ package yamlsrc
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -52,11 +53,25 @@ type Doc struct {
 }
 
 // Decode parses src strictly into v: unknown keys, duplicate keys and type
-// mismatches are errors. On failure the error is Errors with one entry.
+// mismatches are errors, every one of them reported at once (Errors). A
+// syntax error stops at the first, since nothing after it can be trusted.
 func Decode(name string, src []byte, v any) (*Doc, error) {
-	f, err := parser.ParseBytes(src, 0)
+	// Duplicate keys are let through the parser so that the checker reports
+	// them together with every other problem.
+	f, err := parser.ParseBytes(src, 0, parser.AllowDuplicateMapKey())
 	if err != nil {
 		return nil, Errors{fromYAML(name, err)}
+	}
+	if len(f.Docs) > 1 {
+		return nil, Errors{{File: name, Line: 1, Column: 1, Message: "the file holds more than one YAML document; one is allowed"}}
+	}
+	c := &checker{name: name}
+	if len(f.Docs) == 1 && f.Docs[0].Body != nil {
+		c.walk(f.Docs[0].Body, reflect.TypeOf(v), "$")
+	}
+	if len(c.errs) > 0 {
+		d := &Doc{name: name, file: f, errs: c.errs}
+		return nil, d.Err()
 	}
 	if err := yaml.UnmarshalWithOptions(src, v, yaml.DisallowUnknownField(), yaml.Strict()); err != nil {
 		return nil, Errors{fromYAML(name, err)}
