@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math"
 	"sort"
@@ -36,7 +37,8 @@ type Engine struct {
 	line    *Line
 	rec     Recorder
 	log     *slog.Logger
-	recipes []*recipes.Recipe
+	recipes RecipeSource
+	limits  recipes.Limits
 
 	devices  []drivers.Device
 	writerOf map[string]drivers.Device // tag -> device that owns it
@@ -50,7 +52,7 @@ type Engine struct {
 	written    map[string]float64
 	retryAfter map[string]time.Time
 	changed    []drivers.Sample
-	pending    []api.Command
+	pending    []Request
 	replies    []chan api.CommandResult
 	results2   []api.CommandResult
 	stats      api.ScanStats
@@ -61,8 +63,41 @@ type Engine struct {
 }
 
 type cmdRequest struct {
-	cmd   api.Command
+	req   Request
 	reply chan api.CommandResult
+}
+
+// RecipeSource is where start commands find their recipe. Its methods do
+// I/O and are called from API goroutines, never from the scan.
+type RecipeSource interface {
+	// Resolve returns recipe name at version (0: the latest approved) if it
+	// may start a batch, or an error saying why not (unknown, draft only).
+	Resolve(name string, version int) (*recipes.Recipe, error)
+	// List describes the recipes and versions a start could name.
+	List() ([]api.RecipeInfo, error)
+}
+
+// StaticRecipes is a RecipeSource over recipes given in memory, all taken
+// as approved (tests, and the shipped recipes before a store exists).
+type StaticRecipes []*recipes.Recipe
+
+// Resolve finds the recipe by name (any version given must match).
+func (s StaticRecipes) Resolve(name string, version int) (*recipes.Recipe, error) {
+	for _, r := range s {
+		if r.Name == name && (version == 0 || version == r.Version) {
+			return r, nil
+		}
+	}
+	return nil, fmt.Errorf("recipe %s is not known", name)
+}
+
+// List describes the recipes.
+func (s StaticRecipes) List() ([]api.RecipeInfo, error) {
+	out := make([]api.RecipeInfo, 0, len(s))
+	for _, r := range s {
+		out = append(out, api.RecipeInfo{Name: r.Name, Version: r.Version, WasteClass: r.WasteClass, Description: r.Description, State: "approved", Hash: r.Hash})
+	}
+	return out, nil
 }
 
 // EngineOptions wire an Engine.
@@ -73,7 +108,7 @@ type EngineOptions struct {
 	Devices  []drivers.Device
 	Results  chan drivers.WriteResult // the channel the devices report write outcomes on; may be nil
 	Recorder Recorder
-	Recipes  []*recipes.Recipe
+	Recipes  RecipeSource
 	Logger   *slog.Logger
 }
 
@@ -85,12 +120,15 @@ func NewEngine(o EngineOptions) (*Engine, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	line, err := NewLine(o.Plant, o.Recipes)
+	if o.Recipes == nil {
+		o.Recipes = StaticRecipes(nil)
+	}
+	line, err := NewLine(o.Plant, nil)
 	if err != nil {
 		return nil, err
 	}
 	e := &Engine{cfg: o.Plant, clock: o.Clock, table: o.Table, line: line, rec: o.Recorder, log: o.Logger,
-		recipes: o.Recipes, devices: o.Devices, results: o.Results, writerOf: map[string]drivers.Device{},
+		recipes: o.Recipes, limits: Limits(o.Plant), devices: o.Devices, results: o.Results, writerOf: map[string]drivers.Device{},
 		cmds: make(chan cmdRequest, 16), written: map[string]float64{}, retryAfter: map[string]time.Time{}}
 	byName := map[string]drivers.Device{}
 	for _, d := range o.Devices {
@@ -118,9 +156,28 @@ func NewEngine(o EngineOptions) (*Engine, error) {
 }
 
 // Submit hands a command to the scan and waits for its verdict (at most a
-// few scan periods).
+// few scan periods). A start command's recipe is resolved and checked here,
+// outside the scan: only an approved version that passes validation against
+// this plant's limits may start a batch.
 func (e *Engine) Submit(ctx context.Context, c api.Command) api.CommandResult {
-	req := cmdRequest{cmd: c, reply: make(chan api.CommandResult, 1)}
+	r := Request{Command: c}
+	if c.Command == api.CommandStart {
+		rec, err := e.recipes.Resolve(c.Recipe, c.Version)
+		if err == nil {
+			if verr := rec.Validate(e.limits); verr != nil {
+				err = fmt.Errorf("%s version %d does not pass validation against this plant:\n%w", rec.Name, rec.Version, verr)
+			}
+		}
+		if err != nil {
+			msg := "start refused: " + err.Error()
+			if e.rec != nil {
+				e.rec.Event(historian.Event{Time: e.clock.Now(), Kind: historian.EventCommand, Line: e.cfg.Line, Name: "start:refused", Message: msg, User: c.User})
+			}
+			return api.CommandResult{Error: msg}
+		}
+		r.Recipe = rec
+	}
+	req := cmdRequest{req: r, reply: make(chan api.CommandResult, 1)}
 	select {
 	case e.cmds <- req:
 	case <-ctx.Done():
@@ -137,14 +194,8 @@ func (e *Engine) Submit(ctx context.Context, c api.Command) api.CommandResult {
 // Status returns the status published after the latest scan.
 func (e *Engine) Status() *api.Status { return e.status.Load() }
 
-// Recipes lists the recipes the engine can run.
-func (e *Engine) Recipes() []api.RecipeInfo {
-	out := make([]api.RecipeInfo, 0, len(e.recipes))
-	for _, r := range e.recipes {
-		out = append(out, api.RecipeInfo{Name: r.Name, Version: r.Version, WasteClass: r.WasteClass, Description: r.Description})
-	}
-	return out
-}
+// Recipes lists the recipes and versions the engine knows.
+func (e *Engine) Recipes() ([]api.RecipeInfo, error) { return e.recipes.List() }
 
 // Run scans at the plant file's period until ctx is done, then drives every
 // output to its safe value once more and saves the batch record.
@@ -197,7 +248,7 @@ func (e *Engine) scan() {
 	for len(e.pending) < cap(e.cmds) {
 		select {
 		case r := <-e.cmds:
-			e.pending = append(e.pending, r.cmd)
+			e.pending = append(e.pending, r.req)
 			e.replies = append(e.replies, r.reply)
 			continue
 		default:

@@ -3,6 +3,7 @@ package controller
 import (
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/pretreat/pretreat/controller/api"
@@ -51,6 +52,7 @@ type unitRun struct {
 type Line struct {
 	cfg     *plant.File
 	recipes map[string]*recipes.Recipe
+	limits  recipes.Limits
 
 	State   LineState
 	Message string
@@ -87,12 +89,26 @@ type batchRun struct {
 	tareKg, receivedKg                float64
 	cake0, water0, filtrate0, energy0 float64
 	waterTargetKg                     float64
+
+	phaseIdx    int
+	confirmed   bool      // an operator confirmed the current phase
+	timeoutFrom time.Time // the phase timeout counts from here (reset on resume)
+	overrides   map[string]float64
+}
+
+// Request is a command as the scan receives it: the API layer has already
+// resolved a start command's recipe (reading the store is I/O, which the
+// scan never does). A nil Recipe on start is looked up among the recipes
+// the Line was built with.
+type Request struct {
+	Command api.Command
+	Recipe  *recipes.Recipe
 }
 
 // NewLine builds the logic for a checked plant file and the recipes that may
 // run on it.
 func NewLine(cfg *plant.File, rs []*recipes.Recipe) (*Line, error) {
-	l := &Line{cfg: cfg, recipes: map[string]*recipes.Recipe{}, State: StateIdle, outputs: map[string]float64{}}
+	l := &Line{cfg: cfg, recipes: map[string]*recipes.Recipe{}, limits: Limits(cfg), State: StateIdle, outputs: map[string]float64{}}
 	for _, r := range rs {
 		l.recipes[r.Name] = r
 	}
@@ -116,6 +132,18 @@ func NewLine(cfg *plant.File, rs []*recipes.Recipe) (*Line, error) {
 	}
 	l.allOff()
 	return l, nil
+}
+
+// Limits returns the plant's equipment limits in the form recipes are
+// validated against ("unit-kind.limit").
+func Limits(cfg *plant.File) recipes.Limits {
+	l := recipes.Limits{}
+	for _, u := range cfg.Units {
+		for k, v := range u.Limits {
+			l[u.Kind+"."+k] = v
+		}
+	}
+	return l
 }
 
 // Outputs returns the value every commanded tag should have after the last
@@ -146,11 +174,11 @@ func (l *Line) allOff() {
 
 // Step runs one scan of logic at plant time now and returns the events it
 // produced (valid until the next Step).
-func (l *Line) Step(now time.Time, in Inputs, cmds []api.Command, results []api.CommandResult) []Event {
+func (l *Line) Step(now time.Time, in Inputs, reqs []Request, results []api.CommandResult) []Event {
 	l.now, l.in = now, in
 	l.events = l.events[:0]
-	for i, c := range cmds {
-		results[i] = l.command(c)
+	for i, r := range reqs {
+		results[i] = l.command(r)
 	}
 	switch l.State {
 	case StateExecute:
@@ -218,7 +246,8 @@ func (l *Line) emit(kind, name, unit, msg, user string) {
 	l.events = append(l.events, e)
 }
 
-func (l *Line) command(c api.Command) api.CommandResult {
+func (l *Line) command(req Request) api.CommandResult {
+	c := req.Command
 	refuse := func(format string, args ...any) api.CommandResult {
 		msg := fmt.Sprintf(format, args...)
 		l.emit(historian.EventCommand, c.Command+":refused", "", msg, c.User)
@@ -229,9 +258,15 @@ func (l *Line) command(c api.Command) api.CommandResult {
 		if l.State != StateIdle {
 			return refuse("start refused: the line is %s; a batch starts only from Idle", l.State)
 		}
-		r, ok := l.recipes[c.Recipe]
-		if !ok {
-			return refuse("start refused: recipe %q is not known", c.Recipe)
+		r := req.Recipe
+		if r == nil {
+			var ok bool
+			if r, ok = l.recipes[c.Recipe]; !ok {
+				return refuse("start refused: recipe %q is not known", c.Recipe)
+			}
+		}
+		if len(r.Procedure) == 0 {
+			return refuse("start refused: recipe %s has no procedure", r.Name)
 		}
 		l.startBatch(r, c.User)
 	case api.CommandStop:
@@ -267,9 +302,23 @@ func (l *Line) command(c api.Command) api.CommandResult {
 			return refuse("resume refused: %s", bad)
 		}
 		l.State, l.Message = StateExecute, ""
+		l.batch.timeoutFrom = l.now
 		l.setStep("start")
+	case api.CommandConfirm:
+		if l.State != StateExecute || l.batch == nil {
+			return refuse("confirm refused: the line is %s; confirm applies to a running phase", l.State)
+		}
+		ph := &l.batch.recipe.Procedure[l.batch.phaseIdx]
+		if !ph.End.OperatorConfirm {
+			return refuse("confirm refused: phase %s does not wait for an operator confirmation", ph.Phase)
+		}
+		l.batch.confirmed = true
+	case api.CommandOverride:
+		if msg := l.override(c); msg != "" {
+			return refuse("override refused: %s", msg)
+		}
 	default:
-		return refuse("command %q is not known; allowed: start, stop, abort, reset, resume", c.Command)
+		return refuse("command %q is not known; allowed: start, stop, abort, reset, resume, confirm, override", c.Command)
 	}
 	l.emit(historian.EventCommand, c.Command, "", "", c.User)
 	return api.CommandResult{OK: true}
@@ -278,9 +327,12 @@ func (l *Line) command(c api.Command) api.CommandResult {
 func (l *Line) startBatch(r *recipes.Recipe, user string) {
 	l.seq++
 	id := fmt.Sprintf("%s-%s-%d", l.cfg.Line, l.now.UTC().Format("20060102T150405"), l.seq)
-	b := &batchRun{recipe: r}
+	b := &batchRun{recipe: r, overrides: map[string]float64{}}
 	b.rec = historian.BatchRecord{ID: id, Line: l.cfg.Line, Recipe: r.Name, RecipeVersion: r.Version, RecipeHash: r.Hash,
-		WasteClass: r.WasteClass, State: "running", User: user, Start: l.now, TargetKg: r.Value("batch_mass")}
+		WasteClass: r.WasteClass, State: "running", User: user, Start: l.now}
+	if rp := r.PhaseByName("receive"); rp != nil && rp.End.MassReceived != nil {
+		b.rec.TargetKg = rp.End.MassReceived.Value
+	}
 	b.tareKg = l.get(l.sig.hopper)
 	b.cake0 = l.get(l.sig.cake)
 	b.water0 = l.get(l.sig.waterTotal)
@@ -289,7 +341,56 @@ func (l *Line) startBatch(r *recipes.Recipe, user string) {
 	l.batch = b
 	l.State, l.Message = StateExecute, ""
 	l.emit(historian.EventBatch, "started", "", r.Name, user)
-	l.setPhase(r.Procedure[0])
+	l.setPhase(0)
+}
+
+// override changes an overridable recipe value for the running batch, within
+// its range and the plant's limits, and records who did it. It returns why
+// not, or "".
+func (l *Line) override(c api.Command) string {
+	b := l.batch
+	if b == nil || (l.State != StateExecute && l.State != StateHeld) {
+		return fmt.Sprintf("the line is %s; overrides apply to a running or held batch", l.State)
+	}
+	d, ok := recipes.Lookup(c.Parameter)
+	if !ok || !d.Overridable {
+		var allowed []string
+		for _, d := range recipes.Definitions {
+			if d.Overridable {
+				allowed = append(allowed, d.Name)
+			}
+		}
+		return fmt.Sprintf("%q cannot be overridden; allowed: %s", c.Parameter, strings.Join(allowed, ", "))
+	}
+	if math.IsNaN(c.Value) || c.Value < d.Min || c.Value > d.Max {
+		return fmt.Sprintf("%s = %g %s is out of range; allowed: %g to %g %s", d.Name, c.Value, d.Unit, d.Min, d.Max, d.Unit)
+	}
+	if lim, ok := l.limits[d.Limit]; ok && (c.Value < lim[0] || c.Value > lim[1]) {
+		return fmt.Sprintf("%s = %g %s is outside the plant's limit %s; allowed: %g to %g %s", d.Name, c.Value, d.Unit, d.Limit, lim[0], lim[1], d.Unit)
+	}
+	old := l.param(d.Name)
+	b.overrides[d.Name] = c.Value
+	b.rec.Overrides = append(b.rec.Overrides, historian.Override{Time: l.now, User: c.User, Parameter: d.Name, Unit: d.Unit, Old: old, New: c.Value})
+	return ""
+}
+
+// param is the value in force for the running batch: an operator override,
+// else the current phase's setpoint, else any phase's, else the recipe's
+// parameter or the definition's default.
+func (l *Line) param(name string) float64 {
+	b := l.batch
+	if v, ok := b.overrides[name]; ok {
+		return v
+	}
+	if q, ok := b.recipe.Procedure[b.phaseIdx].Setpoints[name]; ok {
+		return q.Value
+	}
+	for i := range b.recipe.Procedure {
+		if q, ok := b.recipe.Procedure[i].Setpoints[name]; ok {
+			return q.Value
+		}
+	}
+	return b.recipe.Param(name)
 }
 
 func (l *Line) energy() float64 {
@@ -300,11 +401,13 @@ func (l *Line) energy() float64 {
 	return e
 }
 
-func (l *Line) setPhase(p string) {
+func (l *Line) setPhase(idx int) {
 	b := l.batch
 	if n := len(b.rec.Phases); n > 0 && b.rec.Phases[n-1].End.IsZero() {
 		b.rec.Phases[n-1].End = l.now
 	}
+	p := b.recipe.Procedure[idx].Phase
+	b.phaseIdx, b.confirmed, b.timeoutFrom = idx, false, l.now
 	b.phase, b.phaseStart = p, l.now
 	b.rec.Phases = append(b.rec.Phases, historian.PhaseRecord{Name: p, Start: l.now})
 	l.emit(historian.EventPhase, "phase:"+p, "", "", "")
@@ -319,11 +422,9 @@ func (l *Line) setStep(s string) {
 
 func (l *Line) nextPhase() {
 	b := l.batch
-	for i, p := range b.recipe.Procedure {
-		if p == b.phase && i+1 < len(b.recipe.Procedure) {
-			l.setPhase(b.recipe.Procedure[i+1])
-			return
-		}
+	if b.phaseIdx+1 < len(b.recipe.Procedure) {
+		l.setPhase(b.phaseIdx + 1)
+		return
 	}
 	l.finish(StateComplete, "complete")
 }
@@ -384,25 +485,48 @@ func (l *Line) startUnits(units ...*unitRun) bool {
 	return true
 }
 
+// endMet reports whether every end condition of the current phase holds.
+func (l *Line) endMet() bool {
+	b := l.batch
+	e := &b.recipe.Procedure[b.phaseIdx].End
+	net := l.get(l.sig.hopper) - b.tareKg
+	level := l.get(l.sig.level)
+	switch {
+	case e.MassReceived != nil && net < e.MassReceived.Value,
+		e.HopperBelow != nil && net > e.HopperBelow.Value,
+		e.LevelAbove != nil && level < e.LevelAbove.Value,
+		e.LevelBelow != nil && level > e.LevelBelow.Value,
+		e.TimeElapsed != nil && l.now.Sub(b.phaseStart).Seconds() < e.TimeElapsed.Value,
+		e.OperatorConfirm && !b.confirmed:
+		return false
+	}
+	return true
+}
+
+func seconds(v float64) time.Duration { return time.Duration(v * float64(time.Second)) }
+
 func (l *Line) execute() {
 	b := l.batch
-	r := b.recipe
-	l.outputs[l.sig.shredSpeedSP] = r.Value("shredder_speed")
-	l.outputs[l.sig.feedSpeedSP] = r.Value("feeder_speed")
-	l.outputs[l.sig.pressSpeedSP] = r.Value("press_speed")
-	l.outputs[l.sig.pressBPSP] = r.Value("press_back_pressure")
-	purge := time.Duration(r.Value("purge_time") * float64(time.Second))
+	ph := &b.recipe.Procedure[b.phaseIdx]
+	if ph.Timeout != nil && l.now.Sub(b.timeoutFrom) > seconds(ph.Timeout.Value) {
+		l.hold(fmt.Sprintf("phase %s has not ended within its timeout of %gs", ph.Phase, ph.Timeout.Value))
+		return
+	}
+	l.outputs[l.sig.shredSpeedSP] = l.param("shredder_speed")
+	l.outputs[l.sig.feedSpeedSP] = l.param("feeder_speed")
+	l.outputs[l.sig.pressSpeedSP] = l.param("press_speed")
+	l.outputs[l.sig.pressBPSP] = l.param("press_back_pressure")
+	purge := seconds(l.param("purge_time"))
 	l.updateTotals()
 	switch b.phase {
 	case "receive":
-		hopperNet := l.get(l.sig.hopper) - b.tareKg
-		if hopperNet < r.Value("batch_mass") {
+		if !l.endMet() {
 			l.outputs[l.sig.door] = 1
 			b.step = "tipping"
 			return
 		}
 		l.outputs[l.sig.door] = 0
-		b.receivedKg = hopperNet
+		b.receivedKg = math.Max(0, l.get(l.sig.hopper)-b.tareKg)
 		l.nextPhase()
 	case "shred":
 		if b.receivedKg == 0 { // procedure without a receive phase: shred what is in the hopper
@@ -415,13 +539,25 @@ func (l *Line) execute() {
 				l.setStep("feeding")
 			}
 		case "feeding":
-			if l.get(l.sig.hopper)-b.tareKg <= math.Max(2, 0.005*b.receivedKg) {
+			if l.endMet() {
 				l.feeder.want = false
 				l.setStep("purge:shredder")
 			}
 		case "purge:shredder":
 			if l.now.Sub(b.stepStart) >= purge {
 				l.shredder.want = false
+				l.nextPhase()
+			}
+		}
+	case "pulp":
+		l.feeder.want, l.shredder.want, l.press.want = false, false, false
+		switch b.step {
+		case "start":
+			if l.startUnits(l.pulper) {
+				l.setStep("mixing")
+			}
+		case "mixing":
+			if !l.doseWater() && l.endMet() {
 				l.nextPhase()
 			}
 		}
@@ -438,7 +574,33 @@ func (l *Line) execute() {
 				l.setStep("draining")
 			}
 		case "draining":
-			if l.get(l.sig.level) <= r.Value("pulper_empty_level") {
+			if l.endMet() {
+				l.pulper.want = false
+				l.setStep("purge:press")
+			}
+		case "purge:press":
+			if l.now.Sub(b.stepStart) >= purge {
+				l.press.want = false
+				l.nextPhase()
+			}
+		}
+	case "discharge":
+		l.feeder.want, l.shredder.want, l.pulper.want, l.press.want = false, false, false, false
+		b.step = "waiting"
+		if l.endMet() {
+			l.nextPhase()
+		}
+	case "wash":
+		l.feeder.want, l.shredder.want = false, false
+		switch b.step {
+		case "start":
+			if l.startUnits(l.press, l.pulper) {
+				l.setStep("washing")
+			}
+		case "washing":
+			l.outputs[l.sig.waterCmd], l.outputs[l.sig.waterFlowSP] = 1, l.param("wash_water_flow")
+			if l.endMet() {
+				l.outputs[l.sig.waterCmd], l.outputs[l.sig.waterFlowSP] = 0, 0
 				l.pulper.want = false
 				l.setStep("purge:press")
 			}
@@ -458,10 +620,9 @@ func (l *Line) execute() {
 // totals, not from time. It returns true while more water is needed.
 func (l *Line) doseWater() bool {
 	b := l.batch
-	r := b.recipe
 	fed := math.Max(0, b.receivedKg-(l.get(l.sig.hopper)-b.tareKg))
-	ratio := r.Value("ds_in")/r.Value("slurry_ds_target") - 1
-	ratio = math.Max(0, math.Min(ratio, r.Value("max_water_ratio")))
+	ratio := l.param("ds_in")/l.param("slurry_ds_target") - 1
+	ratio = math.Max(0, math.Min(ratio, l.param("max_water_ratio")))
 	b.waterTargetKg = fed * ratio
 	dosed := l.get(l.sig.waterTotal) - b.water0
 	missing := b.waterTargetKg - dosed
@@ -483,7 +644,7 @@ func (l *Line) doseWater() bool {
 // pulper and the press purge and stop.
 func (l *Line) stopping() {
 	b := l.batch
-	purge := time.Duration(b.recipe.Value("purge_time") * float64(time.Second))
+	purge := seconds(l.param("purge_time"))
 	l.outputs[l.sig.door] = 0
 	l.outputs[l.sig.waterCmd], l.outputs[l.sig.waterFlowSP] = 0, 0
 	l.feeder.want = false

@@ -93,7 +93,11 @@ func newTestLine(t *testing.T) *Line {
 func run(l *Line, p *fakePlant, now *time.Time, d time.Duration, cmds ...api.Command) []api.CommandResult {
 	const dt = 100 * time.Millisecond
 	res := make([]api.CommandResult, len(cmds))
-	l.Step(*now, p, cmds, res)
+	reqs := make([]Request, len(cmds))
+	for i, c := range cmds {
+		reqs[i] = Request{Command: c}
+	}
+	l.Step(*now, p, reqs, res)
 	for t := time.Duration(0); t < d; t += dt {
 		p.step(l.Outputs(), dt)
 		*now = now.Add(dt)

@@ -51,4 +51,16 @@ type BatchRecord struct {
 	KgFiltrate    float64       `json:"kg_filtrate"`
 	KWh           float64       `json:"kwh"`
 	Phases        []PhaseRecord `json:"phases"`
+	// Overrides are operator changes of recipe values under this batch.
+	Overrides []Override `json:"overrides,omitempty"`
+}
+
+// Override is one operator change of a recipe value during a batch.
+type Override struct {
+	Time      time.Time `json:"time"`
+	User      string    `json:"user"`
+	Parameter string    `json:"parameter"`
+	Unit      string    `json:"unit"`
+	Old       float64   `json:"old"`
+	New       float64   `json:"new"`
 }

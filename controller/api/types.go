@@ -84,22 +84,32 @@ type RecipeInfo struct {
 	Version     int    `json:"version"`
 	WasteClass  string `json:"waste_class"`
 	Description string `json:"description"`
+	State       string `json:"state,omitempty"` // draft or approved
+	Hash        string `json:"hash,omitempty"`
 }
 
 // Command kinds accepted by POST /api/v1/commands.
 const (
-	CommandStart  = "start"  // start a batch; Recipe names the recipe
-	CommandStop   = "stop"   // orderly stop: upstream first with purge times
-	CommandAbort  = "abort"  // stop everything now, batch marked aborted
-	CommandReset  = "reset"  // return from Complete, Stopped or Aborted to Idle
-	CommandResume = "resume" // leave Held: restart the current phase, downstream first
+	CommandStart    = "start"    // start a batch; Recipe names the recipe
+	CommandStop     = "stop"     // orderly stop: upstream first with purge times
+	CommandAbort    = "abort"    // stop everything now, batch marked aborted
+	CommandReset    = "reset"    // return from Complete, Stopped or Aborted to Idle
+	CommandResume   = "resume"   // leave Held: restart the current phase, downstream first
+	CommandConfirm  = "confirm"  // confirm a phase that ends on operator confirmation
+	CommandOverride = "override" // change an overridable recipe value of the running batch
 )
 
 // Command is an operator request.
 type Command struct {
 	Command string `json:"command"`
+	// Recipe and Version name what start runs; Version 0 means the latest
+	// approved version.
 	Recipe  string `json:"recipe,omitempty"`
-	User    string `json:"user"`
+	Version int    `json:"version,omitempty"`
+	// Parameter and Value are what override changes.
+	Parameter string  `json:"parameter,omitempty"`
+	Value     float64 `json:"value,omitempty"`
+	User      string  `json:"user"`
 }
 
 // CommandResult says whether the scan accepted the command and why not.

@@ -52,9 +52,12 @@ type Doc struct {
 	errs Errors
 }
 
-// Decode parses src strictly into v: unknown keys, duplicate keys and type
-// mismatches are errors, every one of them reported at once (Errors). A
-// syntax error stops at the first, since nothing after it can be trusted.
+// Decode parses src into v and checks it against v's Go type: every
+// unknown key, duplicate key and type mismatch is recorded in the returned
+// Doc, all of them, so that the caller can add its own checks and report
+// everything at once with Doc.Err. The error is non-nil only when v could
+// not be filled at all (a syntax error, or a value of the wrong type); it is
+// then Errors with every problem found so far.
 func Decode(name string, src []byte, v any) (*Doc, error) {
 	// Duplicate keys are let through the parser so that the checker reports
 	// them together with every other problem.
@@ -69,14 +72,31 @@ func Decode(name string, src []byte, v any) (*Doc, error) {
 	if len(f.Docs) == 1 && f.Docs[0].Body != nil {
 		c.walk(f.Docs[0].Body, reflect.TypeOf(v), "$")
 	}
-	if len(c.errs) > 0 {
-		d := &Doc{name: name, file: f, errs: c.errs}
+	d := &Doc{name: name, file: f, errs: c.errs}
+	if len(c.errs) == 0 {
+		if err := unmarshal(src, v, yaml.DisallowUnknownField(), yaml.Strict()); err != nil {
+			return nil, Errors{fromYAML(name, err)}
+		}
+		return d, nil
+	}
+	// Unknown keys do not stop the caller's own checks: decode leniently
+	// (unknown keys ignored, the last of duplicate keys kept) and go on.
+	if err := unmarshal(src, v, yaml.AllowDuplicateMapKey()); err != nil {
 		return nil, d.Err()
 	}
-	if err := yaml.UnmarshalWithOptions(src, v, yaml.DisallowUnknownField(), yaml.Strict()); err != nil {
-		return nil, Errors{fromYAML(name, err)}
-	}
-	return &Doc{name: name, file: f}, nil
+	return d, nil
+}
+
+// unmarshal decodes, turning a panic inside the YAML library (it panics on
+// a list longer than a fixed-size array, for one) into an error: bad input
+// must give a message, never crash the process.
+func unmarshal(src []byte, v any, opts ...yaml.DecodeOption) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("the YAML library failed on this input: %v", p)
+		}
+	}()
+	return yaml.UnmarshalWithOptions(src, v, opts...)
 }
 
 // Addf records a problem at the YAML path (e.g. "$.units[1].kind"). When the
