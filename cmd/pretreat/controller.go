@@ -27,6 +27,9 @@ type controllerOptions struct {
 	InfluxURL string // overrides the plant file's historian url when set
 	APIAddr   string // overrides the plant file's api listen address when set
 	Logger    *slog.Logger
+	// ImportShipped imports and approves the shipped recipes into the data
+	// directory's store (the demo; a real plant approves its own).
+	ImportShipped bool
 }
 
 // controllerProcess is a running controller: devices, scan, historian, API.
@@ -41,26 +44,19 @@ type controllerProcess struct {
 	stopErr                         error
 }
 
-func limitsOf(f *plant.File) recipes.Limits {
-	l := recipes.Limits{}
-	for _, u := range f.Units {
-		for k, v := range u.Limits {
-			l[u.Kind+"."+k] = v
-		}
-	}
-	return l
-}
-
 // startController wires and starts a controller. It returns once the API
 // is listening; devices connect in the background and show bad quality
 // until they answer.
 func startController(ctx context.Context, o controllerOptions) (*controllerProcess, error) {
 	cfg := o.Plant
 	log := o.Logger
-	rs, err := recipes.Shipped(limitsOf(cfg))
-	if err != nil {
-		return nil, fmt.Errorf("shipped recipes: %w", err)
+	store := recipes.OpenStore(o.DataDir)
+	if o.ImportShipped {
+		if err := importShipped(store, controller.Limits(cfg), "pretreat-demo"); err != nil {
+			return nil, fmt.Errorf("shipped recipes: %w", err)
+		}
 	}
+	var err error
 	var tags []string
 	for _, d := range cfg.Devices {
 		for _, p := range d.Points {
@@ -102,7 +98,7 @@ func startController(ctx context.Context, o controllerOptions) (*controllerProce
 		return nil, err
 	}
 	eng, err := controller.NewEngine(controller.EngineOptions{Plant: cfg, Clock: o.Clock, Table: table, Devices: devs,
-		Results: results, Recorder: hist, Recipes: rs, Logger: log})
+		Results: results, Recorder: hist, Recipes: storeSource{store}, Logger: log})
 	if err != nil {
 		hist.Close()
 		return nil, err

@@ -95,7 +95,7 @@ func cmdDemo(ctx context.Context, args []string) error {
 			}
 		}
 	}
-	p, err := startController(ctx, controllerOptions{Plant: cfg, Clock: clock, DataDir: *data, InfluxURL: *influx, APIAddr: "127.0.0.1:0", Logger: log})
+	p, err := startController(ctx, controllerOptions{Plant: cfg, Clock: clock, DataDir: *data, InfluxURL: *influx, APIAddr: "127.0.0.1:0", Logger: log, ImportShipped: true})
 	if err != nil {
 		return err
 	}

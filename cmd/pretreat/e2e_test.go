@@ -48,7 +48,7 @@ func startLine(t *testing.T, speed float64, influxURL string) (*controllerProces
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	p, err := startController(t.Context(), controllerOptions{Plant: cfg, Clock: clock, DataDir: dir, InfluxURL: influxURL, APIAddr: "127.0.0.1:0", Logger: log})
+	p, err := startController(t.Context(), controllerOptions{Plant: cfg, Clock: clock, DataDir: dir, InfluxURL: influxURL, APIAddr: "127.0.0.1:0", Logger: log, ImportShipped: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,8 @@
 //	pretreat rig [--config FILE] [--speed N]
 //	pretreat hmi [--api URL]
 //	pretreat batch list --data DIR [--format json|table]
+//	pretreat batch start --recipe NAME[@VERSION] --user USER
+//	pretreat recipe validate|import|approve|list|show|diff|export|audit|reference
 //	pretreat config check FILE
 //	pretreat config sample
 package main
@@ -29,6 +31,8 @@ Commands:
   rig                  serve the simulated plant (Modbus TCP, OPC UA) of a plant file
   hmi --api URL        operator HMI for a running controller
   batch list           list batch records from a data directory
+  batch start          ask a running controller to start a batch
+  recipe ...           validate, import, approve, list, show, diff, export recipes
   config check FILE    check a plant file without connecting to anything
   config sample        print the sample plant file
 
@@ -58,7 +62,13 @@ func run(ctx context.Context, args []string) int {
 	case "hmi":
 		err = cmdHMI(ctx, args[1:])
 	case "batch":
-		err = cmdBatch(args[1:])
+		if len(args) > 1 && args[1] == "start" {
+			err = cmdBatchStart(ctx, args[2:])
+		} else {
+			err = cmdBatch(args[1:])
+		}
+	case "recipe":
+		err = cmdRecipe(args[1:])
 	case "config":
 		err = cmdConfig(args[1:])
 	case "-h", "--help", "help":
