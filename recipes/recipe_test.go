@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pretreat/pretreat/internal/yamlsrc"
 )
@@ -123,7 +124,22 @@ func FuzzParse(f *testing.F) {
 		f.Add(src)
 	}
 	f.Fuzz(func(t *testing.T, src []byte) {
-		r, err := Parse("fuzz.yaml", src, sampleLimits)
+		type result struct {
+			r   *Recipe
+			err error
+		}
+		done := make(chan result, 1)
+		go func() {
+			r, err := Parse("fuzz.yaml", src, sampleLimits)
+			done <- result{r, err}
+		}()
+		var res result
+		select {
+		case res = <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("Parse hung for 5 s on %q", src)
+		}
+		r, err := res.r, res.err
 		if err == nil {
 			if r == nil || r.Hash == "" {
 				t.Fatal("no recipe and no error")

@@ -15,16 +15,31 @@ import (
 	"github.com/pretreat/pretreat/testrig"
 )
 
+// lineOptions vary the line a test starts.
+type lineOptions struct {
+	speed      float64
+	influxURL  string
+	wasteClass string            // what the rig tips; default catering
+	noRecipes  bool              // do not import and approve the shipped recipes
+	plant      func(*plant.File) // edits the controller's plant file (not the rig's)
+	dataDir    string            // default: a temp dir
+}
+
 // startLine starts the rig on free loopback ports and a controller against
 // it, at speed× real time, with its data in a temp dir.
 func startLine(t *testing.T, speed float64, influxURL string) (*controllerProcess, *testrig.Rig, string) {
+	return startLineWith(t, lineOptions{speed: speed, influxURL: influxURL})
+}
+
+func startLineWith(t *testing.T, o lineOptions) (*controllerProcess, *testrig.Rig, string) {
 	t.Helper()
+	speed, influxURL := o.speed, o.influxURL
 	cfg, err := plant.Parse("<sample>", plant.Sample())
 	if err != nil {
 		t.Fatal(err)
 	}
 	clock := drivers.NewScaledClock(time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC), speed)
-	rig, err := testrig.New(testrig.Options{Devices: cfg.Devices, Clock: clock, Seed: 7, Ephemeral: true})
+	rig, err := testrig.New(testrig.Options{Devices: cfg.Devices, Clock: clock, Seed: 7, Ephemeral: true, WasteClass: o.wasteClass})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,12 +58,18 @@ func startLine(t *testing.T, speed float64, influxURL string) (*controllerProces
 			}
 		}
 	}
-	dir := t.TempDir()
+	if o.plant != nil {
+		o.plant(cfg)
+	}
+	dir := o.dataDir
+	if dir == "" {
+		dir = t.TempDir()
+	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	p, err := startController(t.Context(), controllerOptions{Plant: cfg, Clock: clock, DataDir: dir, InfluxURL: influxURL, APIAddr: "127.0.0.1:0", Logger: log, ImportShipped: true})
+	p, err := startController(t.Context(), controllerOptions{Plant: cfg, Clock: clock, DataDir: dir, InfluxURL: influxURL, APIAddr: "127.0.0.1:0", Logger: log, ImportShipped: !o.noRecipes})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,6 +79,36 @@ func startLine(t *testing.T, speed float64, influxURL string) (*controllerProces
 
 // runBatch starts a catering batch through the API and waits for Complete.
 func runBatch(t *testing.T, c *api.Client, wallLimit time.Duration) *api.Status {
+	t.Helper()
+	return runRecipe(t, c, "catering", wallLimit)
+}
+
+// waitGood waits until every tag has good quality.
+func waitGood(t *testing.T, c *api.Client, wallLimit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(wallLimit)
+	for {
+		st, err := c.Status(t.Context())
+		if err == nil {
+			good := 0
+			for _, tv := range st.Tags {
+				if tv.Quality.Good() {
+					good++
+				}
+			}
+			if good == len(st.Tags) && good > 0 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("devices never all good: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// runRecipe starts a batch of recipe through the API and waits for Complete.
+func runRecipe(t *testing.T, c *api.Client, recipe string, wallLimit time.Duration) *api.Status {
 	t.Helper()
 	ctx := t.Context()
 	deadline := time.Now().Add(wallLimit)
@@ -80,7 +131,7 @@ func runBatch(t *testing.T, c *api.Client, wallLimit time.Duration) *api.Status 
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	res, err := c.Send(ctx, api.Command{Command: api.CommandStart, Recipe: "catering", User: "e2e"})
+	res, err := c.Send(ctx, api.Command{Command: api.CommandStart, Recipe: recipe, User: "e2e"})
 	if err != nil || !res.OK {
 		t.Fatalf("start: %v %+v", err, res)
 	}

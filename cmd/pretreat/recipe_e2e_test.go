@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pretreat/pretreat/controller"
+	"github.com/pretreat/pretreat/controller/api"
+	"github.com/pretreat/pretreat/controller/plant"
+	"github.com/pretreat/pretreat/historian"
+	"github.com/pretreat/pretreat/recipes"
+)
+
+// TestShippedRecipesPassTheSamplePlant validates the shipped recipes
+// against the real sample plant file's limits.
+func TestShippedRecipesPassTheSamplePlant(t *testing.T) {
+	cfg, err := plant.Parse("<sample>", plant.Sample())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := recipes.Shipped(controller.Limits(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) < 3 {
+		t.Fatalf("%d shipped recipes", len(rs))
+	}
+}
+
+// TestShippedRecipesRunOnTheRig drives a batch of each shipped recipe to
+// Complete against the rig tipping that recipe's waste class.
+func TestShippedRecipesRunOnTheRig(t *testing.T) {
+	if testing.Short() {
+		t.Skip("three end-to-end batches; skipped with -short")
+	}
+	rs, err := recipes.Shipped(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rs {
+		t.Run(r.Name, func(t *testing.T) {
+			t.Parallel() // each has its own rig and controller on its own ports
+			p, _, dir := startLineWith(t, lineOptions{speed: 20, wasteClass: r.WasteClass})
+			st := runRecipe(t, api.NewClient(p.Server.URL()), r.Name, 4*time.Minute)
+			b := st.LastBatch
+			t.Logf("%s: %.1f kg in, %.1f kg cake, %.1f kg water in %s plant time", r.Name, b.KgReceived, b.KgCake, b.KgWater, b.End.Sub(b.Start).Round(time.Second))
+			if err := p.Stop(); err != nil {
+				t.Fatal(err)
+			}
+			hs, err := historian.OpenStore(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer hs.Close()
+			bs, err := hs.Batches()
+			if err != nil || len(bs) != 1 {
+				t.Fatalf("batches %+v %v", bs, err)
+			}
+			got := bs[0]
+			if got.State != "complete" || got.Recipe != r.Name || got.RecipeVersion != 1 || got.RecipeHash != r.Hash {
+				t.Errorf("record %s %s@%d %s, want complete %s@1 %s", got.State, got.Recipe, got.RecipeVersion, got.RecipeHash, r.Name, r.Hash)
+			}
+			if len(got.Phases) != len(r.Procedure) {
+				t.Errorf("record has %d phases, recipe %d", len(got.Phases), len(r.Procedure))
+			}
+			want := r.PhaseByName("receive").End.MassReceived.Value
+			if got.KgReceived < want || got.KgReceived > want*1.1 {
+				t.Errorf("received %.1f kg, recipe asks %.0f kg", got.KgReceived, want)
+			}
+		})
+	}
+}
+
+// TestStartRefusesDraftAndOutOfLimits checks, through the API and through
+// the CLI, that a draft recipe and an approved recipe outside this plant's
+// limits cannot start a batch.
+func TestStartRefusesDraftAndOutOfLimits(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a rig and a controller; skipped with -short")
+	}
+	dir := t.TempDir()
+	st := recipes.OpenStore(dir)
+	files, _ := recipes.ShippedFiles()
+	now := time.Now()
+	// catering: imported and approved against the sample plant (press up to 40 rpm).
+	cfg, _ := plant.Parse("<sample>", plant.Sample())
+	info, _, err := st.Import("catering.yaml", files["catering.yaml"], "ann", controller.Limits(cfg), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Approve(info.Name, info.Version, "carol", now); err != nil {
+		t.Fatal(err)
+	}
+	// market-veg: imported, left a draft.
+	if _, _, err := st.Import("market-veg.yaml", files["market-veg.yaml"], "ann", controller.Limits(cfg), now); err != nil {
+		t.Fatal(err)
+	}
+	// This controller's plant has a press limited to 12 rpm: catering's 15 rpm is out.
+	p, _, _ := startLineWith(t, lineOptions{speed: 20, noRecipes: true, dataDir: dir, plant: func(f *plant.File) {
+		for i := range f.Units {
+			if f.Units[i].Kind == plant.KindScrewPress {
+				f.Units[i].Limits["speed_sp"] = [2]float64{5, 12}
+			}
+		}
+	}})
+	c := api.NewClient(p.Server.URL())
+	waitGood(t, c, time.Minute)
+	cases := []struct{ recipe, want string }{
+		{"market-veg", "start refused: recipe market-veg has no approved version (the latest, version 1, is a draft; approve it with: pretreat recipe approve market-veg@1)"},
+		{"market-veg@1", "start refused: recipe market-veg version 1 is a draft; only an approved version can start a batch"},
+		{"catering", "press_speed = 15 rpm is outside the plant's limit screw_press.speed_sp; allowed: 5 to 12 rpm"},
+		{"nosuch", "start refused: recipe nosuch: not found in the store"},
+	}
+	for _, tc := range cases {
+		name, v, _ := parseRef(tc.recipe)
+		res, err := c.Send(t.Context(), api.Command{Command: api.CommandStart, Recipe: name, Version: v, User: "op"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.OK || !strings.Contains(res.Error, tc.want) {
+			t.Errorf("API start %s: got %+v, want refusal containing %q", tc.recipe, res, tc.want)
+		}
+		// The same through the CLI, as an operator would type it.
+		code, stderr := runCLI(t, "batch", "start", "--api", p.Server.URL(), "--recipe", tc.recipe, "--user", "op")
+		if code != 1 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("CLI batch start %s: exit %d, stderr %q; want exit 1 with %q", tc.recipe, code, stderr, tc.want)
+		}
+	}
+	s, err := c.Status(t.Context())
+	if err != nil || s.State != "Idle" {
+		t.Fatalf("line %v after refusals (%v), want Idle", s.State, err)
+	}
+}
+
+// runCLI runs the pretreat command line in-process and returns the exit
+// code and what it wrote to standard error.
+func runCLI(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := os.Stderr
+	os.Stderr = w
+	code := run(context.Background(), args)
+	os.Stderr = old
+	w.Close()
+	var buf bytes.Buffer
+	io.Copy(&buf, r)
+	return code, buf.String()
+}
