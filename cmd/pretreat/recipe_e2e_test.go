@@ -44,7 +44,6 @@ func TestShippedRecipesRunOnTheRig(t *testing.T) {
 	}
 	for _, r := range rs {
 		t.Run(r.Name, func(t *testing.T) {
-			t.Parallel() // each has its own rig and controller on its own ports
 			p, _, dir := startLineWith(t, lineOptions{speed: 20, wasteClass: r.WasteClass})
 			st := runRecipe(t, api.NewClient(p.Server.URL()), r.Name, 4*time.Minute)
 			b := st.LastBatch
