@@ -1,7 +1,9 @@
 package controller
 
 import (
+	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -229,5 +231,137 @@ func TestCommandsRefusedWithReason(t *testing.T) {
 		if res[0].OK || res[0].Error == "" {
 			t.Errorf("%+v: got %+v, want a refusal with a reason", c, res[0])
 		}
+	}
+}
+
+// testRecipe builds a recipe from YAML for logic tests.
+func testRecipe(t *testing.T, src string) *recipes.Recipe {
+	t.Helper()
+	r, err := recipes.Parse("test.yaml", []byte(src), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+const fullProcedure = `recipe: full
+waste_class: catering
+parameters:
+  ds_in: {value: 28, unit: "%"}
+  slurry_ds_target: {value: 10, unit: "%"}
+  press_speed: {value: 15, unit: rpm}
+  press_back_pressure: {value: 3, unit: bar}
+  purge_time: {value: 30, unit: s}
+procedure:
+  - phase: receive
+    end: {mass_received: {value: 100, unit: kg}}
+  - phase: shred
+    setpoints: {shredder_speed: {value: 25, unit: rpm}, feeder_speed: {value: 60, unit: "%"}}
+    end: {hopper_below: {value: 2, unit: kg}}
+  - phase: pulp
+    end: {time_elapsed: {value: 120, unit: s}}
+  - phase: dewater
+    end: {level_below: {value: 2, unit: "%"}}
+  - phase: discharge
+    end: {operator_confirm: true}
+  - phase: wash
+    setpoints: {wash_water_flow: {value: 4, unit: kg/s}}
+    end: {time_elapsed: {value: 60, unit: s}}
+`
+
+func TestEveryPhaseKindRunsAndWaitsForConfirmation(t *testing.T) {
+	l, p := newTestLine(t), newFakePlant()
+	l.recipes["full"] = testRecipe(t, fullProcedure)
+	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	run(l, p, &now, 0, api.Command{Command: api.CommandStart, Recipe: "full", User: "op"})
+	sawShredSP := false
+	for i := 0; i < 60*60*10 && l.batch != nil && l.batch.phase != "discharge"; i++ {
+		run(l, p, &now, 100*time.Millisecond)
+		if l.batch != nil && l.batch.phase == "shred" && l.Outputs()["shredder.speed_sp"] == 25 && l.Outputs()["feeder.speed_sp"] == 60 {
+			sawShredSP = true
+		}
+		if l.State != StateExecute {
+			t.Fatalf("state %s (%s) in phase %s", l.State, l.Message, l.batch.phase)
+		}
+	}
+	if !sawShredSP {
+		t.Error("shred phase setpoints never written")
+	}
+	if l.batch == nil || l.batch.phase != "discharge" {
+		t.Fatalf("did not reach discharge")
+	}
+	run(l, p, &now, 10*time.Minute)
+	if l.batch.phase != "discharge" {
+		t.Fatalf("discharge ended without the operator's confirmation (phase %s)", l.batch.phase)
+	}
+	for _, m := range motors {
+		if l.Outputs()[m[0]] != 0 {
+			t.Errorf("%s runs during discharge", m[0])
+		}
+	}
+	res := run(l, p, &now, 0, api.Command{Command: api.CommandConfirm, User: "op"})
+	if !res[0].OK {
+		t.Fatalf("confirm refused: %s", res[0].Error)
+	}
+	run(l, p, &now, 20*time.Second)
+	if l.batch.phase != "wash" || l.Outputs()["pulper.water_flow_sp"] != 4 {
+		t.Fatalf("phase %s, water sp %v; want wash at 4 kg/s", l.batch.phase, l.Outputs()["pulper.water_flow_sp"])
+	}
+	run(l, p, &now, 3*time.Minute)
+	if l.State != StateComplete {
+		t.Fatalf("state %s after wash, want Complete", l.State)
+	}
+	b := l.LastBatch()
+	var names []string
+	for _, ph := range b.Phases {
+		names = append(names, ph.Name)
+	}
+	if got := fmt.Sprint(names); got != "[receive shred pulp dewater discharge wash]" {
+		t.Errorf("phases recorded %s", got)
+	}
+	if pulp := b.Phases[2]; pulp.End.Sub(pulp.Start) < 120*time.Second {
+		t.Errorf("pulp lasted %s, want at least its 120 s", pulp.End.Sub(pulp.Start))
+	}
+}
+
+func TestPhaseTimeoutHolds(t *testing.T) {
+	l, p := newTestLine(t), newFakePlant()
+	l.recipes["slow"] = testRecipe(t, strings.Replace(fullProcedure, "end: {mass_received: {value: 100, unit: kg}}", "end: {mass_received: {value: 100, unit: kg}}\n    timeout: {value: 10, unit: s}", 1))
+	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	run(l, p, &now, 0, api.Command{Command: api.CommandStart, Recipe: "slow", User: "op"})
+	run(l, p, &now, 15*time.Second) // 5 kg/s: only 75 kg in 15 s
+	if l.State != StateHeld || !strings.Contains(l.Message, "timeout") || l.Outputs()["reception.door_cmd"] != 0 {
+		t.Fatalf("state %s (%s), door %v; want Held on timeout with the door shut", l.State, l.Message, l.Outputs()["reception.door_cmd"])
+	}
+}
+
+func TestOverrideIsBoundedAndRecorded(t *testing.T) {
+	l, p := newTestLine(t), newFakePlant()
+	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	run(l, p, &now, 0, api.Command{Command: api.CommandStart, Recipe: "catering", User: "op"})
+	run(l, p, &now, 2*time.Minute)
+	cases := []struct {
+		c  api.Command
+		ok bool
+		in string
+	}{
+		{api.Command{Command: api.CommandOverride, Parameter: "press_speed", Value: 12, User: "sam"}, true, ""},
+		{api.Command{Command: api.CommandOverride, Parameter: "press_speed", Value: 45, User: "sam"}, false, "outside the plant's limit screw_press.speed_sp; allowed: 5 to 40 rpm"},
+		{api.Command{Command: api.CommandOverride, Parameter: "press_speed", Value: 60, User: "sam"}, false, "out of range; allowed: 5 to 50 rpm"},
+		{api.Command{Command: api.CommandOverride, Parameter: "ds_in", Value: 30, User: "sam"}, false, `"ds_in" cannot be overridden`},
+	}
+	for _, c := range cases {
+		res := run(l, p, &now, 0, c.c)
+		if res[0].OK != c.ok || !strings.Contains(res[0].Error, c.in) {
+			t.Errorf("%+v: got %+v, want ok=%v containing %q", c.c, res[0], c.ok, c.in)
+		}
+	}
+	run(l, p, &now, time.Second)
+	if l.Outputs()["press.speed_sp"] != 12 {
+		t.Errorf("press speed sp %v after override, want 12", l.Outputs()["press.speed_sp"])
+	}
+	ov := l.Batch().Overrides
+	if len(ov) != 1 || ov[0].User != "sam" || ov[0].Old != 15 || ov[0].New != 12 || ov[0].Parameter != "press_speed" {
+		t.Fatalf("overrides recorded %+v, want one by sam 15 -> 12", ov)
 	}
 }
