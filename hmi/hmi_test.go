@@ -404,7 +404,7 @@ func TestStartAbortQuit(t *testing.T) {
 	key(scr, tcell.KeyDown)
 	key(scr, tcell.KeyEnter)
 	got := waitCommands(t, f, 1)
-	if want := (api.Command{Command: api.CommandStart, Recipe: "market-veg", User: "anna"}); got[0] != want {
+	if want := (api.Command{Command: api.CommandStart, Recipe: "market-veg", Version: 1, User: "anna"}); got[0] != want {
 		t.Errorf("command = %+v, want %+v", got[0], want)
 	}
 	waitText(t, scr, "start market-veg: accepted")

@@ -64,7 +64,7 @@ func (h *hmi) onKey(ctx context.Context, quit context.CancelFunc, ev *tcell.Even
 			}
 			r := h.recipes[i]
 			h.closePicker()
-			h.command(ctx, api.Command{Command: api.CommandStart, Recipe: r.Name})
+			h.command(ctx, api.Command{Command: api.CommandStart, Recipe: r.Name, Version: r.Version})
 			return nil
 		}
 		return ev
@@ -130,6 +130,14 @@ func (h *hmi) fillPicker(gen int, recipes []api.RecipeInfo, err error) {
 		return
 	}
 	h.picker.Clear()
+	// Only approved versions can start a batch; drafts are not offered.
+	approved := recipes[:0:0]
+	for _, r := range recipes {
+		if r.State == "" || r.State == "approved" {
+			approved = append(approved, r)
+		}
+	}
+	recipes = approved
 	h.recipes = recipes
 	if len(recipes) == 0 {
 		h.picker.AddItem("no recipes on the controller", "", 0, nil)
