@@ -374,7 +374,7 @@ func (e *Engine) shutdown() {
 }
 
 func (e *Engine) publish() {
-	st := &api.Status{Line: e.cfg.Line, Time: e.clock.Now(), State: string(e.line.State), Message: e.line.Message, Scan: e.stats}
+	st := &api.Status{Line: e.cfg.Line, Time: e.clock.Now(), State: e.line.State.String(), Message: e.line.Message, Scan: e.stats}
 	if e.snap == nil {
 		e.status.Store(st)
 		return

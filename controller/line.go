@@ -7,24 +7,33 @@ import (
 	"time"
 
 	"github.com/pretreat/pretreat/controller/api"
+	"github.com/pretreat/pretreat/controller/packml"
 	"github.com/pretreat/pretreat/controller/plant"
 	"github.com/pretreat/pretreat/drivers"
 	"github.com/pretreat/pretreat/historian"
 	"github.com/pretreat/pretreat/recipes"
 )
 
-// LineState is the state of the whole line.
-type LineState string
+// LineState is the state of the whole line: a PackML state.
+type LineState = packml.State
 
-// Line states. Only Execute and Stopping ever command a motor on.
+// Line states (PackML). Only Execute, Unholding and Stopping (purging) ever
+// command a motor on; a line starts in Stopped.
 const (
-	StateIdle     LineState = "Idle"     // no batch; every motor off
-	StateExecute  LineState = "Execute"  // a batch runs its phases
-	StateHeld     LineState = "Held"     // a fault or bad input stopped the line; batch kept, waiting for the operator
-	StateStopping LineState = "Stopping" // orderly stop, upstream first with purge times
-	StateStopped  LineState = "Stopped"  // orderly stop finished; batch ended as stopped
-	StateComplete LineState = "Complete" // batch finished
-	StateAborted  LineState = "Aborted"  // batch aborted; everything off
+	StateStopped    = packml.Stopped
+	StateResetting  = packml.Resetting
+	StateIdle       = packml.Idle
+	StateStarting   = packml.Starting
+	StateExecute    = packml.Execute
+	StateHolding    = packml.Holding
+	StateHeld       = packml.Held
+	StateUnholding  = packml.Unholding
+	StateCompleting = packml.Completing
+	StateComplete   = packml.Complete
+	StateStopping   = packml.Stopping
+	StateAborting   = packml.Aborting
+	StateAborted    = packml.Aborted
+	StateClearing   = packml.Clearing
 )
 
 // Inputs gives the scan's view of one tag.
@@ -54,8 +63,10 @@ type Line struct {
 	recipes map[string]*recipes.Recipe
 	limits  recipes.Limits
 
+	// State mirrors m's state after every transition, for reading.
 	State   LineState
 	Message string
+	m       packml.Machine
 
 	// start order: downstream first.
 	press, pulper, shredder, feeder *unitRun
@@ -108,7 +119,7 @@ type Request struct {
 // NewLine builds the logic for a checked plant file and the recipes that may
 // run on it.
 func NewLine(cfg *plant.File, rs []*recipes.Recipe) (*Line, error) {
-	l := &Line{cfg: cfg, recipes: map[string]*recipes.Recipe{}, limits: Limits(cfg), State: StateIdle, outputs: map[string]float64{}}
+	l := &Line{cfg: cfg, recipes: map[string]*recipes.Recipe{}, limits: Limits(cfg), State: StateStopped, outputs: map[string]float64{}}
 	for _, r := range rs {
 		l.recipes[r.Name] = r
 	}
@@ -181,18 +192,51 @@ func (l *Line) Step(now time.Time, in Inputs, reqs []Request, results []api.Comm
 		results[i] = l.command(r)
 	}
 	switch l.State {
+	case StateResetting, StateClearing:
+		l.allOff()
+		l.Message = ""
+		l.complete()
+	case StateStarting:
+		l.complete()
 	case StateExecute:
 		if bad := l.badInput(); bad != "" {
 			l.hold(bad)
 			break
 		}
 		l.execute()
-	case StateStopping:
+	case StateUnholding:
 		if bad := l.badInput(); bad != "" {
 			l.hold(bad)
 			break
 		}
+		l.batch.timeoutFrom = l.now
+		l.setStep("start")
+		l.complete()
+	case StateHolding:
+		l.allOff()
+		l.complete()
+	case StateCompleting:
+		l.finish("complete")
+		l.complete()
+	case StateStopping:
+		if l.batch == nil {
+			l.allOff()
+			l.complete()
+			break
+		}
+		if bad := l.badInput(); bad != "" {
+			// No purge without trustworthy inputs: everything off now.
+			l.allOff()
+			l.Message = "stop completed early: " + bad
+			l.finish("stopped")
+			l.complete()
+			break
+		}
 		l.stopping()
+	case StateAborting:
+		l.allOff()
+		l.finish("aborted")
+		l.complete()
 	}
 	l.writeUnits()
 	return l.events
@@ -256,7 +300,7 @@ func (l *Line) command(req Request) api.CommandResult {
 	switch c.Command {
 	case api.CommandStart:
 		if l.State != StateIdle {
-			return refuse("start refused: the line is %s; a batch starts only from Idle", l.State)
+			return refuse("start refused: the line is %s; a batch starts only from Idle (reset a Stopped or Complete line first)", l.State)
 		}
 		r := req.Recipe
 		if r == nil {
@@ -268,42 +312,47 @@ func (l *Line) command(req Request) api.CommandResult {
 		if len(r.Procedure) == 0 {
 			return refuse("start refused: recipe %s has no procedure", r.Name)
 		}
+		if _, err := l.m.Command(packml.Start); err != nil {
+			return refuse("%v", err)
+		}
+		l.State = l.m.State()
 		l.startBatch(r, c.User)
+	case api.CommandUnhold, api.CommandResume:
+		if l.State == StateHeld {
+			if bad := l.badInput(); bad != "" {
+				return refuse("unhold refused: %s", bad)
+			}
+		}
+		if err := l.apply(packml.Unhold); err != nil {
+			return refuse("%v", err)
+		}
+		l.Message = ""
+	case api.CommandHold:
+		if err := l.apply(packml.Hold); err != nil {
+			return refuse("%v", err)
+		}
+		l.Message = "held by " + c.User
+		l.emit(historian.EventBatch, "held", "", l.Message, c.User)
 	case api.CommandStop:
-		switch l.State {
-		case StateExecute:
-			l.State, l.Message = StateStopping, "stop requested by "+c.User
-			l.setStep("stop:upstream")
-		case StateHeld:
-			l.finish(StateStopped, "stopped")
-		default:
-			return refuse("stop refused: the line is %s; stop applies to Execute or Held", l.State)
+		if err := l.apply(packml.Stop); err != nil {
+			return refuse("%v", err)
 		}
+		l.Message = "stop requested by " + c.User
+		l.setStep("stop:upstream")
 	case api.CommandAbort:
-		switch l.State {
-		case StateExecute, StateHeld, StateStopping:
-			l.allOff()
-			l.finish(StateAborted, "aborted")
-		default:
-			return refuse("abort refused: the line is %s; no batch to abort", l.State)
+		if err := l.apply(packml.Abort); err != nil {
+			return refuse("%v", err)
 		}
+		l.allOff()
+		l.Message = "aborted by " + c.User
 	case api.CommandReset:
-		switch l.State {
-		case StateComplete, StateStopped, StateAborted:
-			l.State, l.Message = StateIdle, ""
-		default:
-			return refuse("reset refused: the line is %s; reset applies to Complete, Stopped or Aborted", l.State)
+		if err := l.apply(packml.Reset); err != nil {
+			return refuse("%v", err)
 		}
-	case api.CommandResume:
-		if l.State != StateHeld {
-			return refuse("resume refused: the line is %s; resume applies to Held", l.State)
+	case api.CommandClear:
+		if err := l.apply(packml.Clear); err != nil {
+			return refuse("%v", err)
 		}
-		if bad := l.badInput(); bad != "" {
-			return refuse("resume refused: %s", bad)
-		}
-		l.State, l.Message = StateExecute, ""
-		l.batch.timeoutFrom = l.now
-		l.setStep("start")
 	case api.CommandConfirm:
 		if l.State != StateExecute || l.batch == nil {
 			return refuse("confirm refused: the line is %s; confirm applies to a running phase", l.State)
@@ -318,7 +367,7 @@ func (l *Line) command(req Request) api.CommandResult {
 			return refuse("override refused: %s", msg)
 		}
 	default:
-		return refuse("command %q is not known; allowed: start, stop, abort, reset, resume, confirm, override", c.Command)
+		return refuse("command %q is not known; allowed: start, hold, unhold, stop, abort, reset, clear, confirm, override", c.Command)
 	}
 	l.emit(historian.EventCommand, c.Command, "", "", c.User)
 	return api.CommandResult{OK: true}
@@ -339,7 +388,7 @@ func (l *Line) startBatch(r *recipes.Recipe, user string) {
 	b.filtrate0 = l.get(l.sig.filtrate)
 	b.energy0 = l.energy()
 	l.batch = b
-	l.State, l.Message = StateExecute, ""
+	l.Message = ""
 	l.emit(historian.EventBatch, "started", "", r.Name, user)
 	l.setPhase(0)
 }
@@ -349,7 +398,7 @@ func (l *Line) startBatch(r *recipes.Recipe, user string) {
 // not, or "".
 func (l *Line) override(c api.Command) string {
 	b := l.batch
-	if b == nil || (l.State != StateExecute && l.State != StateHeld) {
+	if b == nil || (l.State != StateExecute && l.State != StateHeld && l.State != StateHolding && l.State != StateUnholding) {
 		return fmt.Sprintf("the line is %s; overrides apply to a running or held batch", l.State)
 	}
 	d, ok := recipes.Lookup(c.Parameter)
@@ -426,20 +475,43 @@ func (l *Line) nextPhase() {
 		l.setPhase(b.phaseIdx + 1)
 		return
 	}
-	l.finish(StateComplete, "complete")
+	if _, err := l.m.Finish(); err == nil {
+		l.State = l.m.State()
+	}
 }
 
-// hold drops every unit to its safe state and keeps the batch for the operator.
+// apply runs an operator command through the state model.
+func (l *Line) apply(c packml.Command) error {
+	if _, err := l.m.Command(c); err != nil {
+		return err
+	}
+	l.State = l.m.State()
+	return nil
+}
+
+// complete ends the current acting state's work.
+func (l *Line) complete() {
+	if _, err := l.m.StateComplete(); err == nil {
+		l.State = l.m.State()
+	}
+}
+
+// hold drops every unit to its safe state and keeps the batch for the
+// operator: Execute or Unholding → Holding → (next scan) Held.
 func (l *Line) hold(reason string) {
 	l.allOff()
-	l.State, l.Message = StateHeld, reason
+	if err := l.apply(packml.Hold); err != nil {
+		return
+	}
+	l.Message = reason
 	l.emit(historian.EventBatch, "held", "", reason, "")
 }
 
-func (l *Line) finish(state LineState, recState string) {
+// finish closes the batch record (complete, stopped, aborted) with every
+// output off. The state model moves separately.
+func (l *Line) finish(recState string) {
 	l.allOff()
 	b := l.batch
-	l.State = state
 	if b == nil {
 		return
 	}
@@ -662,7 +734,8 @@ func (l *Line) stopping() {
 		l.pulper.want = false
 		if !l.press.want || l.now.Sub(b.stepStart) >= purge {
 			l.press.want = false
-			l.finish(StateStopped, "stopped")
+			l.finish("stopped")
+			l.complete()
 		}
 	default:
 		l.setStep("stop:upstream")

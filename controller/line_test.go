@@ -88,6 +88,16 @@ func newTestLine(t *testing.T) *Line {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if l.State != StateStopped {
+		t.Fatalf("a new line is %s, want Stopped", l.State)
+	}
+	// Reset to Idle, as an operator does after power-up.
+	res := make([]api.CommandResult, 1)
+	l.Step(time.Date(2026, 11, 27, 7, 59, 0, 0, time.UTC), newFakePlant(), []Request{{Command: api.Command{Command: api.CommandReset, User: "op"}}}, res)
+	l.Step(time.Date(2026, 11, 27, 7, 59, 1, 0, time.UTC), newFakePlant(), nil, nil)
+	if !res[0].OK || l.State != StateIdle {
+		t.Fatalf("reset: %+v, state %s", res[0], l.State)
+	}
 	return l
 }
 
@@ -117,7 +127,7 @@ func TestBatchRunsToComplete(t *testing.T) {
 	}
 	var order []string
 	seen := map[string]bool{}
-	for i := 0; i < 20*60*10 && l.State == StateExecute; i++ {
+	for i := 0; i < 20*60*10 && (l.State == StateExecute || l.State == StateCompleting); i++ {
 		run(l, p, &now, 100*time.Millisecond)
 		for _, m := range motors {
 			if l.Outputs()[m[0]] == 1 && !seen[m[0]] {
@@ -226,7 +236,7 @@ func TestFailedToStartHolds(t *testing.T) {
 func TestCommandsRefusedWithReason(t *testing.T) {
 	l, p := newTestLine(t), newFakePlant()
 	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
-	for _, c := range []api.Command{{Command: api.CommandAbort}, {Command: api.CommandResume}, {Command: api.CommandStart, Recipe: "nope"}, {Command: "dance"}} {
+	for _, c := range []api.Command{{Command: api.CommandClear}, {Command: api.CommandResume}, {Command: api.CommandConfirm}, {Command: api.CommandOverride, Parameter: "press_speed", Value: 10}, {Command: api.CommandStart, Recipe: "nope"}, {Command: "dance"}} {
 		res := run(l, p, &now, 0, c)
 		if res[0].OK || res[0].Error == "" {
 			t.Errorf("%+v: got %+v, want a refusal with a reason", c, res[0])

@@ -342,7 +342,7 @@ func TestOverviewShowsPlantAndValuesChange(t *testing.T) {
 		"B-0041", "market-veg v1", "received 1490.0 kg of 1500.0 kg, cake 600.0 kg, water 200.0 kg",
 		"press_vfd", "connected", "NOT CONNECTED", "connection refused",
 		"period 100 ms", "last exec 84 µs", "max lateness 2.50 ms", "overruns 1",
-		"start batch", "stop", "abort", "reset", "quit",
+		"start", "hold", "unhold", "confirm", "stop", "abort", "reset", "clear", "quit",
 	} {
 		if !snap.contains(want) {
 			t.Errorf("screen lacks %q; screen:\n%s", want, snap)

@@ -24,7 +24,8 @@ const (
 // Key bars, one per mode. Keys are shown in reverse video, not colour:
 // colour is reserved for abnormal states.
 var keyBars = map[mode]string{
-	modeOverview:     keys("s", "start batch", "t", "stop", "a", "abort", "r", "reset", "q", "quit", "←→↑↓", "scroll units"),
+	modeOverview: keys("q", "quit", "s", "start", "h", "hold", "u", "unhold", "c", "confirm", "t", "stop") + "\n" +
+		keys("a", "abort", "r", "reset", "x", "clear", "←→↑↓", "scroll units"),
 	modePickRecipe:   keys("↑↓", "choose recipe", "Enter", "start batch", "Esc", "cancel"),
 	modeConfirmAbort: keys("y", "abort now", "n/Esc", "cancel"),
 }
@@ -33,7 +34,7 @@ var keyBars = map[mode]string{
 func keys(pairs ...string) string {
 	var b strings.Builder
 	for i := 0; i+1 < len(pairs); i += 2 {
-		fmt.Fprintf(&b, " [::r] %s [::-] %s ", pairs[i], pairs[i+1])
+		fmt.Fprintf(&b, "[::r]%s[::-] %s  ", pairs[i], pairs[i+1])
 	}
 	return b.String()
 }
@@ -92,6 +93,14 @@ func (h *hmi) onKey(ctx context.Context, quit context.CancelFunc, ev *tcell.Even
 		h.openConfirm()
 	case 'r', 'R':
 		h.command(ctx, api.Command{Command: api.CommandReset})
+	case 'h', 'H':
+		h.command(ctx, api.Command{Command: api.CommandHold})
+	case 'u', 'U':
+		h.command(ctx, api.Command{Command: api.CommandUnhold})
+	case 'c', 'C':
+		h.command(ctx, api.Command{Command: api.CommandConfirm})
+	case 'x', 'X':
+		h.command(ctx, api.Command{Command: api.CommandClear})
 	case 'q', 'Q':
 		quit()
 	default:

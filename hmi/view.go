@@ -83,7 +83,7 @@ func newHMI(client *api.Client, user string, refresh time.Duration) *hmi {
 		AddItem(h.units, 4, 0, true).
 		AddItem(panels, 0, 1, false).
 		AddItem(h.message, 1, 0, false).
-		AddItem(h.keybar, 1, 0, false)
+		AddItem(h.keybar, 2, 0, false) // two lines: every key fits at 80 columns
 
 	h.picker = tview.NewList().ShowSecondaryText(false).
 		SetMainTextStyle(tcell.StyleDefault).

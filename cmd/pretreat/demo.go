@@ -130,10 +130,12 @@ func cmdDemo(ctx context.Context, args []string) error {
 	return runErr
 }
 
-// autoOperator plays the operator in the demo: it starts a batch whenever
-// the line is Idle and resets a Complete line. It never resets an aborted or
-// held line: those wait for a person.
+// autoOperator plays the operator in the demo: it resets the line at
+// power-up, starts a batch whenever the line is Idle and resets a Complete
+// line. It never unholds, clears or resets a line a person stopped: those
+// wait for a person.
 func autoOperator(ctx context.Context, c *api.Client, recipe string) {
+	started := false
 	t := time.NewTicker(500 * time.Millisecond)
 	defer t.Stop()
 	for {
@@ -149,8 +151,16 @@ func autoOperator(ctx context.Context, c *api.Client, recipe string) {
 		switch st.State {
 		case "Idle":
 			_, _ = c.Send(ctx, api.Command{Command: api.CommandStart, Recipe: recipe, User: "demo-auto"})
-		case "Complete":
-			_, _ = c.Send(ctx, api.Command{Command: api.CommandReset, User: "demo-auto"})
+		case "Stopped", "Complete":
+			// Stopped only at power-up here: a stop, abort or hold by a
+			// person leaves Stopped/Aborted/Held, which it does not touch
+			// after the first batch.
+			if st.State == "Complete" || !started {
+				_, _ = c.Send(ctx, api.Command{Command: api.CommandReset, User: "demo-auto"})
+			}
+		}
+		if st.Batch != nil {
+			started = true
 		}
 	}
 }

@@ -131,6 +131,12 @@ func runRecipe(t *testing.T, c *api.Client, recipe string, wallLimit time.Durati
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	if res, err := c.Send(ctx, api.Command{Command: api.CommandReset, User: "e2e"}); err != nil || !res.OK {
+		t.Fatalf("reset: %v %+v", err, res)
+	}
+	for st, _ := c.Status(ctx); st == nil || st.State != "Idle"; st, _ = c.Status(ctx) {
+		time.Sleep(50 * time.Millisecond)
+	}
 	res, err := c.Send(ctx, api.Command{Command: api.CommandStart, Recipe: recipe, User: "e2e"})
 	if err != nil || !res.OK {
 		t.Fatalf("start: %v %+v", err, res)

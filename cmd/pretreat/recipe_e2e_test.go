@@ -109,6 +109,10 @@ func TestStartRefusesDraftAndOutOfLimits(t *testing.T) {
 	}})
 	c := api.NewClient(p.Server.URL())
 	waitGood(t, c, time.Minute)
+	if res, err := c.Send(t.Context(), api.Command{Command: api.CommandReset, User: "op"}); err != nil || !res.OK {
+		t.Fatalf("reset: %v %+v", err, res)
+	}
+	time.Sleep(300 * time.Millisecond)
 	cases := []struct{ recipe, want string }{
 		{"market-veg", "start refused: recipe market-veg has no approved version (the latest, version 1, is a draft; approve it with: pretreat recipe approve market-veg@1)"},
 		{"market-veg@1", "start refused: recipe market-veg version 1 is a draft; only an approved version can start a batch"},

@@ -10,7 +10,9 @@ import (
 type Status struct {
 	Line string    `json:"line"`
 	Time time.Time `json:"time"` // plant time of the scan
-	// State is the line state: Idle, Starting, Execute, Stopping, Complete, Held, Aborted.
+	// State is the line's PackML state: Stopped, Resetting, Idle, Starting,
+	// Execute, Holding, Held, Unholding, Completing, Complete, Stopping,
+	// Aborting, Aborted, Clearing.
 	State   string         `json:"state"`
 	Message string         `json:"message,omitempty"` // why the line is in this state, if abnormal
 	Batch   *BatchStatus   `json:"batch,omitempty"`
@@ -94,7 +96,10 @@ const (
 	CommandStop     = "stop"     // orderly stop: upstream first with purge times
 	CommandAbort    = "abort"    // stop everything now, batch marked aborted
 	CommandReset    = "reset"    // return from Complete, Stopped or Aborted to Idle
-	CommandResume   = "resume"   // leave Held: restart the current phase, downstream first
+	CommandHold     = "hold"     // hold the batch: everything stops, the batch is kept
+	CommandUnhold   = "unhold"   // leave Held: restart the current phase, downstream first
+	CommandResume   = "resume"   // the same as unhold
+	CommandClear    = "clear"    // Aborted → Stopped
 	CommandConfirm  = "confirm"  // confirm a phase that ends on operator confirmation
 	CommandOverride = "override" // change an overridable recipe value of the running batch
 )
