@@ -58,9 +58,15 @@ type Engine struct {
 	stats      api.ScanStats
 	batchID    string
 
+	lastSave time.Time
+
 	status atomic.Pointer[api.Status]
 	mu     sync.Mutex // guards nothing on the scan path; serialises Run
 }
+
+// batchSaveEvery is how often (wall time) the running batch's record and
+// restart context are saved besides every batch and phase event.
+const batchSaveEvery = time.Second
 
 type cmdRequest struct {
 	req   Request
@@ -110,6 +116,9 @@ type EngineOptions struct {
 	Recorder Recorder
 	Recipes  RecipeSource
 	Logger   *slog.Logger
+	// Resume is the record of a batch that was running when the controller
+	// last stopped, if any: the line comes back Held with it.
+	Resume *historian.BatchRecord
 }
 
 // NewEngine builds the scan engine. It makes no I/O.
@@ -148,11 +157,40 @@ func NewEngine(o EngineOptions) (*Engine, error) {
 			return nil, errors.New("output tag " + tag + " is not a writable point of any device")
 		}
 	}
+	if o.Resume != nil {
+		e.restore(*o.Resume)
+	}
 	e.snap = make([]drivers.Sample, o.Table.Len())
 	e.lastTime = make([]time.Time, o.Table.Len())
 	e.stats.PeriodMs = float64(o.Plant.ScanPeriod) / float64(time.Millisecond)
 	e.publish()
 	return e, nil
+}
+
+// restore takes up an interrupted batch; if it cannot be, the record is
+// closed as aborted with the reason and the line stays Stopped.
+func (e *Engine) restore(rec historian.BatchRecord) {
+	now := e.clock.Now()
+	r, err := e.recipes.Resolve(rec.Recipe, rec.RecipeVersion)
+	if err == nil {
+		err = e.line.Restore(now, rec, r)
+	}
+	if err != nil {
+		e.log.Error("interrupted batch cannot be taken up", "batch", rec.ID, "err", err)
+		e.line.Message = fmt.Sprintf("batch %s was interrupted and could not be taken up: %v", rec.ID, err)
+		rec.State, rec.End, rec.Context = "aborted", now, nil
+		if e.rec != nil {
+			e.rec.Event(historian.Event{Time: now, Kind: historian.EventBatch, Line: e.cfg.Line, BatchID: rec.ID, Name: "aborted", Message: e.line.Message})
+			e.rec.SaveBatch(rec)
+		}
+		return
+	}
+	if e.rec != nil {
+		for _, ev := range e.line.events {
+			e.rec.Event(ev)
+		}
+		e.rec.SaveBatch(*e.line.BatchForSave())
+	}
 }
 
 // Submit hands a command to the scan and waits for its verdict (at most a
@@ -344,11 +382,18 @@ func (e *Engine) record(events []Event) {
 		if ev.Kind == historian.EventBatch || ev.Kind == historian.EventPhase {
 			switch {
 			case e.line.Batch() != nil:
-				e.rec.SaveBatch(*e.line.Batch())
+				e.rec.SaveBatch(*e.line.BatchForSave())
+				e.lastSave = time.Now()
 			case e.line.LastBatch() != nil:
 				e.rec.SaveBatch(*e.line.LastBatch())
 			}
 		}
+	}
+	// Save the running batch's record and restart context now and then, so
+	// that a crash loses at most this much of its progress.
+	if e.line.Batch() != nil && time.Since(e.lastSave) >= batchSaveEvery {
+		e.rec.SaveBatch(*e.line.BatchForSave())
+		e.lastSave = time.Now()
 	}
 	if id != e.batchID {
 		e.batchID = id
@@ -359,10 +404,9 @@ func (e *Engine) record(events []Event) {
 func (e *Engine) shutdown() {
 	// A batch cut short by a controller shutdown is recorded as interrupted,
 	// with its totals so far; it is never resumed by itself.
-	if b := e.line.Batch(); b != nil && e.rec != nil {
-		e.line.updateTotals()
+	if b := e.line.BatchForSave(); b != nil && e.rec != nil {
 		rec := *b
-		rec.State, rec.End = "interrupted", e.clock.Now()
+		rec.State = "interrupted"
 		e.rec.Event(historian.Event{Time: rec.End, Kind: historian.EventBatch, Line: e.cfg.Line, BatchID: rec.ID, Name: "interrupted", Message: "controller shut down"})
 		e.rec.SaveBatch(rec)
 	}

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"strings"
@@ -107,6 +108,21 @@ type batchRun struct {
 	overrides   map[string]float64
 }
 
+// batchContext is what a restarted controller needs to take a batch up
+// again; it travels in the batch record (historian.BatchRecord.Context).
+type batchContext struct {
+	PhaseIdx   int                `json:"phase_index"`
+	PhaseStart time.Time          `json:"phase_start"`
+	TareKg     float64            `json:"tare_kg"`
+	ReceivedKg float64            `json:"received_kg"`
+	Cake0      float64            `json:"cake0_kg"`
+	Water0     float64            `json:"water0_kg"`
+	Filtrate0  float64            `json:"filtrate0_kg"`
+	Energy0    float64            `json:"energy0_kwh"`
+	Overrides  map[string]float64 `json:"overrides,omitempty"`
+	Seq        int                `json:"seq"`
+}
+
 // Request is a command as the scan receives it: the API layer has already
 // resolved a start command's recipe (reading the store is I/O, which the
 // scan never does). A nil Recipe on start is looked up among the recipes
@@ -163,6 +179,63 @@ func (l *Line) Outputs() map[string]float64 { return l.outputs }
 
 // LastBatch returns the record of the last finished batch, or nil.
 func (l *Line) LastBatch() *historian.BatchRecord { return l.lastBatch }
+
+// BatchForSave returns a copy of the running batch's record with its
+// restart context filled in, or nil. It allocates; the engine calls it only
+// when it saves the record.
+func (l *Line) BatchForSave() *historian.BatchRecord {
+	b := l.batch
+	if b == nil {
+		return nil
+	}
+	if l.in != nil { // no inputs yet right after a restore
+		l.updateTotals()
+	}
+	ctx, _ := json.Marshal(batchContext{PhaseIdx: b.phaseIdx, PhaseStart: b.phaseStart, TareKg: b.tareKg, ReceivedKg: b.receivedKg,
+		Cake0: b.cake0, Water0: b.water0, Filtrate0: b.filtrate0, Energy0: b.energy0, Overrides: b.overrides, Seq: l.seq})
+	rec := b.rec
+	rec.Context = ctx
+	rec.Phases = append([]historian.PhaseRecord(nil), b.rec.Phases...)
+	rec.Overrides = append([]historian.Override(nil), b.rec.Overrides...)
+	return &rec
+}
+
+// Restore takes up a batch that was running when the controller stopped
+// (crash, kill, power loss or shutdown): the line comes back Held with
+// every output off and the batch context intact, and waits for an operator
+// to unhold, stop or abort. r must be the recipe version the record names.
+func (l *Line) Restore(now time.Time, rec historian.BatchRecord, r *recipes.Recipe) error {
+	if l.State != StateStopped || l.batch != nil {
+		return fmt.Errorf("restore: the line is %s, not freshly started", l.State)
+	}
+	if r.Name != rec.Recipe || r.Version != rec.RecipeVersion || (rec.RecipeHash != "" && r.Hash != rec.RecipeHash) {
+		return fmt.Errorf("restore: batch %s ran %s@%d (%s), the store gives %s@%d (%s)", rec.ID, rec.Recipe, rec.RecipeVersion, rec.RecipeHash, r.Name, r.Version, r.Hash)
+	}
+	var c batchContext
+	if err := json.Unmarshal(rec.Context, &c); err != nil {
+		return fmt.Errorf("restore: batch %s has no usable context: %v", rec.ID, err)
+	}
+	if c.PhaseIdx < 0 || c.PhaseIdx >= len(r.Procedure) {
+		return fmt.Errorf("restore: batch %s is in phase %d of a %d-phase procedure", rec.ID, c.PhaseIdx, len(r.Procedure))
+	}
+	if c.Overrides == nil {
+		c.Overrides = map[string]float64{}
+	}
+	rec.State, rec.End, rec.Context = "held", time.Time{}, nil
+	l.now = now
+	l.batch = &batchRun{rec: rec, recipe: r, phase: r.Procedure[c.PhaseIdx].Phase, step: "start", stepStart: now,
+		phaseStart: c.PhaseStart, tareKg: c.TareKg, receivedKg: c.ReceivedKg, cake0: c.Cake0, water0: c.Water0,
+		filtrate0: c.Filtrate0, energy0: c.Energy0, phaseIdx: c.PhaseIdx, timeoutFrom: now, overrides: c.Overrides}
+	l.seq = c.Seq
+	l.allOff()
+	if err := l.m.Restore(packml.Held); err != nil {
+		return err
+	}
+	l.State = l.m.State()
+	l.Message = fmt.Sprintf("controller restarted during batch %s (phase %s): every output is off; unhold to continue, or stop or abort", rec.ID, l.batch.phase)
+	l.emit(historian.EventBatch, "restored", "", l.Message, "")
+	return nil
+}
 
 // Batch returns the record of the running batch, or nil.
 func (l *Line) Batch() *historian.BatchRecord {

@@ -1,6 +1,9 @@
 package historian
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Event kinds.
 const (
@@ -53,6 +56,10 @@ type BatchRecord struct {
 	Phases        []PhaseRecord `json:"phases"`
 	// Overrides are operator changes of recipe values under this batch.
 	Overrides []Override `json:"overrides,omitempty"`
+	// Context is what a restarted controller needs to take the batch up
+	// again (its phase, starting totals, overrides). The controller writes
+	// and reads it; the historian stores it as is.
+	Context json.RawMessage `json:"context,omitempty"`
 }
 
 // Override is one operator change of a recipe value during a batch.

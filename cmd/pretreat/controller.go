@@ -97,8 +97,13 @@ func startController(ctx context.Context, o controllerOptions) (*controllerProce
 	if err != nil {
 		return nil, err
 	}
+	resume, err := interruptedBatch(hist.Store())
+	if err != nil {
+		hist.Close()
+		return nil, err
+	}
 	eng, err := controller.NewEngine(controller.EngineOptions{Plant: cfg, Clock: o.Clock, Table: table, Devices: devs,
-		Results: results, Recorder: hist, Recipes: storeSource{store}, Logger: log})
+		Results: results, Recorder: hist, Recipes: storeSource{store}, Logger: log, Resume: resume})
 	if err != nil {
 		hist.Close()
 		return nil, err
@@ -142,6 +147,24 @@ func startController(ctx context.Context, o controllerOptions) (*controllerProce
 	return p, nil
 }
 
+// interruptedBatch returns the most recent batch that had not ended when the
+// controller last stopped (running, held or interrupted), or nil.
+func interruptedBatch(st *historian.Store) (*historian.BatchRecord, error) {
+	bs, err := st.Batches()
+	if err != nil {
+		return nil, fmt.Errorf("reading batch records: %w", err)
+	}
+	if len(bs) == 0 {
+		return nil, nil
+	}
+	last := bs[len(bs)-1]
+	switch last.State {
+	case "running", "held", "interrupted":
+		return &last, nil
+	}
+	return nil, nil
+}
+
 // Stop shuts down in the safe order: the scan first (it commands every
 // output off and saves the batch record), a moment for the drivers to write
 // that, then the devices, the API and the historian.
@@ -166,6 +189,7 @@ func cmdRun(ctx context.Context, args []string) error {
 	data := fs.String("data", "data", "data directory for the embedded store")
 	influx := fs.String("influx-url", "", "InfluxDB URL; overrides the plant file's historian url")
 	api := fs.String("api", "", "API listen address; overrides the plant file")
+	speed := fs.Float64("speed", 1, "plant time runs this many times faster (only against the test rig at the same speed)")
 	if err := fs.Parse(args); err != nil {
 		return usageError(err.Error())
 	}
@@ -177,7 +201,14 @@ func cmdRun(ctx context.Context, args []string) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	p, err := startController(ctx, controllerOptions{Plant: cfg, Clock: drivers.WallClock, DataDir: *data, InfluxURL: *influx, APIAddr: *api, Logger: log})
+	var clock drivers.Clock = drivers.WallClock
+	if *speed != 1 {
+		if *speed <= 0 || *speed > 1000 {
+			return usageError("--speed must be in (0, 1000]")
+		}
+		clock = drivers.NewScaledClock(time.Now(), *speed)
+	}
+	p, err := startController(ctx, controllerOptions{Plant: cfg, Clock: clock, DataDir: *data, InfluxURL: *influx, APIAddr: *api, Logger: log})
 	if err != nil {
 		return err
 	}

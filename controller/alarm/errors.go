@@ -24,12 +24,12 @@ type Op string
 
 // Operations.
 const (
-	OpAck              Op = "ack"
-	OpAckAll           Op = "ack_all"
-	OpShelve           Op = "shelve"
-	OpUnshelve         Op = "unshelve"
+	OpAck               Op = "ack"
+	OpAckAll            Op = "ack_all"
+	OpShelve            Op = "shelve"
+	OpUnshelve          Op = "unshelve"
 	OpRemoveFromService Op = "remove_from_service"
-	OpReturnToService  Op = "return_to_service"
+	OpReturnToService   Op = "return_to_service"
 )
 
 // Refusal is the error of an operation that was not carried out. Reason is

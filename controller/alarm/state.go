@@ -96,8 +96,8 @@ type Rule struct {
 }
 
 // rules is the transition table, the same as the one in doc.go (a test
-// keeps the two equal). The code moves an alarm only through move, which
-// refuses anything not listed here.
+// keeps the two equal). The code moves an alarm only through Set.record;
+// the tests check every transition it makes against this table.
 var rules = []Rule{
 	{Normal, ReasonConditionActive, Unacknowledged},
 	{ReturnedUnacknowledged, ReasonConditionActive, Unacknowledged},

@@ -5,6 +5,8 @@ import (
 	_ "embed"
 	"fmt"
 	"os"
+	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -109,13 +111,55 @@ func (f *File) Point(tag string) (*drivers.DeviceConfig, *drivers.PointConfig) {
 	return nil, nil
 }
 
-// Load reads and checks a plant file.
+// Load reads and checks a plant file. Relative paths of certificate, key
+// and trust files are taken relative to the plant file's directory.
 func Load(path string) (*File, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return Parse(path, src)
+	f, err := Parse(path, src)
+	if err != nil {
+		return nil, err
+	}
+	f.resolvePaths(filepath.Dir(path))
+	return f, nil
+}
+
+// resolvePaths makes the devices' file paths absolute against dir, so that
+// the controller finds them whatever its working directory.
+func (f *File) resolvePaths(dir string) {
+	abs := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	for i := range f.Devices {
+		d := &f.Devices[i]
+		if d.TLS != nil {
+			tls := *d.TLS
+			abs(&tls.Cert)
+			abs(&tls.Key)
+			abs(&tls.CA)
+			d.TLS = &tls
+		}
+		if d.Security != nil {
+			sec := *d.Security
+			abs(&sec.Certificate)
+			abs(&sec.PrivateKey)
+			sec.Trust = append([]string(nil), sec.Trust...)
+			for j := range sec.Trust {
+				abs(&sec.Trust[j])
+			}
+			d.Security = &sec
+		}
+		if d.Auth != nil {
+			auth := *d.Auth
+			abs(&auth.Certificate)
+			abs(&auth.PrivateKey)
+			d.Auth = &auth
+		}
+	}
 }
 
 // Parse decodes and checks a plant file from src; name is used in errors.
@@ -158,6 +202,7 @@ func (f *File) check(add func(path, format string, args ...any)) {
 	if f.ScanPeriod != 0 && (f.ScanPeriod < 10*time.Millisecond || f.ScanPeriod > 10*time.Second) {
 		add("$.scan_period", "scan_period %s is out of range; allowed: 10ms to 10s", f.ScanPeriod)
 	}
+	f.checkSharedConnections(add)
 	tags := map[string]string{}
 	names := map[string]bool{}
 	for i := range f.Devices {
@@ -230,6 +275,49 @@ func (f *File) check(add func(path, format string, args ...any)) {
 	for _, k := range []string{KindScrewPress, KindPulper, KindShredder, KindFeeder, KindReception} {
 		if !kinds[k] {
 			add("$.units", "the line needs a unit of kind %s", k)
+		}
+	}
+}
+
+// checkSharedConnections checks the Modbus devices that share a connection
+// (same transport and address, unit ids behind one gateway or on one serial
+// line): the connection has one timeout and one TLS or serial setting, and
+// each unit id is one device.
+func (f *File) checkSharedConnections(add func(path, format string, args ...any)) {
+	type key struct {
+		transport drivers.ModbusTransport
+		address   string
+	}
+	first := map[key]int{}
+	units := map[key]map[uint8]string{}
+	for i := range f.Devices {
+		d := &f.Devices[i]
+		if d.Protocol != drivers.ProtocolModbusTCP || d.Address == "" {
+			continue
+		}
+		k := key{d.TransportOrDefault(), d.Address}
+		dp := fmt.Sprintf("$.devices[%d]", i)
+		if units[k] == nil {
+			units[k] = map[uint8]string{}
+		}
+		if other, dup := units[k][d.UnitID]; dup {
+			add(dp+".unit_id", "unit id %d at %s is already device %q; a unit id is one device", d.UnitID, d.Address, other)
+		}
+		units[k][d.UnitID] = d.Name
+		j, seen := first[k]
+		if !seen {
+			first[k] = i
+			continue
+		}
+		o := &f.Devices[j]
+		if d.TimeoutOrDefault() != o.TimeoutOrDefault() {
+			add(dp+".timeout", "devices at %s share one connection and its timeout: %s here, %s on device %q", d.Address, d.TimeoutOrDefault(), o.TimeoutOrDefault(), o.Name)
+		}
+		if !reflect.DeepEqual(d.TLS, o.TLS) {
+			add(dp+".tls", "devices at %s share one connection and its tls files, which differ from device %q's", d.Address, o.Name)
+		}
+		if !reflect.DeepEqual(d.Serial, o.Serial) {
+			add(dp+".serial", "devices on %s share one serial line and its setting, which differs from device %q's", d.Address, o.Name)
 		}
 	}
 }

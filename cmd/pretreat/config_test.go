@@ -1,0 +1,79 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pretreat/pretreat/controller/plant"
+)
+
+// TestConfigCheckLocatesDeviceErrors breaks the sample plant file in the
+// ways an integrator does when mapping a device: a wrong type, order,
+// address or range. `pretreat config check` must name file:line:column and
+// the key for each.
+func TestConfigCheckLocatesDeviceErrors(t *testing.T) {
+	edits := []struct {
+		old, new string
+		key      string // the key whose value the error must point at
+		want     string // the YAML path and message
+	}{
+		{"{tag: shredder.energy, table: holding, address: 10, type: float32, order: ABCD, unit: kWh}",
+			"{tag: shredder.energy, table: holding, address: 10, type: float33, order: ABCD, unit: kWh}",
+			"type", `$.devices[0].points[6].type: type "float33" is not known`},
+		{"{tag: press.energy, table: holding, address: 10, type: float32, order: CDAB, unit: kWh}",
+			"{tag: press.energy, table: holding, address: 10, type: float32, order: CDBA, unit: kWh}",
+			"order", `$.devices[1].points[8].order: order "CDBA" is not known; allowed: ABCD, CDAB, BADC, DCBA`},
+		{"{tag: filtrate.total, table: input, address: 8, type: float32, unit: kg}",
+			"{tag: filtrate.total, table: input, address: 65535, type: float32, unit: kg}",
+			"address", "$.devices[2].points[13].address: address 65535 + 2 registers runs past 65535"},
+		{"{tag: hopper.weight, table: input, address: 0, type: float32, unit: kg, min: -50, max: 20000}",
+			"{tag: hopper.weight, table: input, address: 0, type: float32, unit: kg, min: 50, max: -20000}",
+			"max", "$.devices[2].points[9].max: max -20000 is below min 50"},
+	}
+	src := string(plant.Sample())
+	var wants []string
+	for _, e := range edits {
+		if !strings.Contains(src, e.old) {
+			t.Fatalf("sample has no %q to break", e.old)
+		}
+		src = strings.Replace(src, e.old, e.new, 1)
+		// Locate the bad value in the edited source: line and column,
+		// 1-based, of the value after the key.
+		for n, line := range strings.Split(src, "\n") {
+			if strings.Contains(line, e.new) {
+				col := strings.Index(line, " "+e.key+": ") + len(" "+e.key+": ") + 1
+				wants = append(wants, fmt.Sprintf("plant.yaml:%d:%d: %s", n+1, col, e.want))
+			}
+		}
+	}
+	path := filepath.Join(t.TempDir(), "plant.yaml")
+	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr strings.Builder
+	err := configCheck(path, &stdout, &stderr)
+	if err == nil {
+		t.Fatalf("config check passed a broken file:\n%s", stdout.String())
+	}
+	out := stderr.String()
+	for _, w := range wants {
+		if !strings.Contains(out, filepath.Dir(path)+"/"+w) {
+			t.Errorf("config check output lacks %q:\n%s", w, out)
+		}
+	}
+	if !strings.Contains(err.Error(), "4 problem(s)") {
+		t.Errorf("summary %q, want 4 problems", err)
+	}
+
+	// The sample itself checks.
+	if err := os.WriteFile(path, plant.Sample(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stdout.Reset()
+	if err := configCheck(path, &stdout, &stderr); err != nil || !strings.Contains(stdout.String(), ": ok: line line-1") {
+		t.Errorf("sample: %v, %q", err, stdout.String())
+	}
+}
