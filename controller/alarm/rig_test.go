@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -199,13 +198,4 @@ func (r *rig) into(s State) {
 	if got := r.state("a"); got != s {
 		r.t.Fatalf("into(%s): alarm is %s", s, got)
 	}
-}
-
-func sortedStrings(m map[string]bool) []string {
-	var s []string
-	for k := range m {
-		s = append(s, k)
-	}
-	sort.Strings(s)
-	return s
 }

@@ -456,8 +456,8 @@ func TestTransitions(t *testing.T) {
 			},
 		},
 		{
-			name: "activations spread wider than the window do not chatter",
-			def:  def(func(d *Definition) { d.Kind, d.Limit = KindDigital, 0 }),
+			name:     "activations spread wider than the window do not chatter",
+			def:      def(func(d *Definition) { d.Kind, d.Limit = KindDigital, 0 }),
 			settings: Settings{ChatterCount: 3, ChatterWindow: 10 * s},
 			script: func(r *rig) {
 				for i := range 12 { // active at 0, 6, 12, 18 … 33 s: 3 within 12 s > 10 s
@@ -471,8 +471,8 @@ func TestTransitions(t *testing.T) {
 			want: nil, // checked below: no chattering entry
 		},
 		{
-			name: "chattering is counted while shelved",
-			def:  def(func(d *Definition) { d.Kind, d.Limit = KindDigital, 0 }),
+			name:     "chattering is counted while shelved",
+			def:      def(func(d *Definition) { d.Kind, d.Limit = KindDigital, 0 }),
 			settings: Settings{ChatterCount: 2, ChatterWindow: 10 * s, ChatterQuiet: 5 * s},
 			script: func(r *rig) {
 				r.at(0)
