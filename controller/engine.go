@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pretreat/pretreat/controller/alarm"
 	"github.com/pretreat/pretreat/controller/api"
 	"github.com/pretreat/pretreat/controller/plant"
 	"github.com/pretreat/pretreat/drivers"
@@ -35,6 +36,7 @@ type Engine struct {
 	clock   drivers.Clock
 	table   *TagTable
 	line    *Line
+	alarms  *alarm.Set
 	rec     Recorder
 	log     *slog.Logger
 	recipes RecipeSource
@@ -47,16 +49,20 @@ type Engine struct {
 	cmds chan cmdRequest
 
 	// scan-goroutine state
-	snap       []drivers.Sample
-	lastTime   []time.Time
-	written    map[string]float64
-	retryAfter map[string]time.Time
-	changed    []drivers.Sample
-	pending    []Request
-	replies    []chan api.CommandResult
-	results2   []api.CommandResult
-	stats      api.ScanStats
-	batchID    string
+	snap        []drivers.Sample
+	lastTime    []time.Time
+	written     map[string]float64
+	retryAfter  map[string]time.Time
+	changed     []drivers.Sample
+	pending     []Request
+	lineReqs    []Request
+	lineIdx     []int
+	lineRes     []api.CommandResult
+	unitRunning func(string) bool
+	replies     []chan api.CommandResult
+	results2    []api.CommandResult
+	stats       api.ScanStats
+	batchID     string
 
 	lastSave time.Time
 
@@ -157,6 +163,10 @@ func NewEngine(o EngineOptions) (*Engine, error) {
 			return nil, errors.New("output tag " + tag + " is not a writable point of any device")
 		}
 	}
+	if e.alarms, err = alarm.NewSet(o.Plant.Alarms, o.Plant.AlarmSettings); err != nil {
+		return nil, err
+	}
+	e.unitRunning = e.line.UnitRunning
 	if o.Resume != nil {
 		e.restore(*o.Resume)
 	}
@@ -297,14 +307,86 @@ func (e *Engine) scan() {
 		e.results2 = make([]api.CommandResult, len(e.pending))
 	}
 	res := e.results2[:len(e.pending)]
-	events := e.line.Step(now, snapshotInputs{e}, e.pending, res)
+	// Alarm commands are the engine's; the rest go to the line logic.
+	e.lineReqs, e.lineIdx = e.lineReqs[:0], e.lineIdx[:0]
+	for i, r := range e.pending {
+		if isAlarmCommand(r.Command.Command) {
+			res[i] = e.alarmCommand(now, r.Command)
+			continue
+		}
+		e.lineReqs = append(e.lineReqs, r)
+		e.lineIdx = append(e.lineIdx, i)
+	}
+	if cap(e.lineRes) < len(e.lineReqs) {
+		e.lineRes = make([]api.CommandResult, len(e.lineReqs))
+	}
+	lres := e.lineRes[:len(e.lineReqs)]
+	in := snapshotInputs{e}
+	events := e.line.Step(now, in, e.lineReqs, lres)
+	for j, i := range e.lineIdx {
+		res[i] = lres[j]
+	}
 	for i, ch := range e.replies {
 		ch <- res[i]
+	}
+	if trs := e.alarms.Step(now, in, e.unitRunning); len(trs) > 0 && e.rec != nil {
+		for i := range trs {
+			e.rec.Event(trs[i].Event(e.cfg.Line))
+		}
 	}
 	e.drainResults()
 	e.writeOutputs(now)
 	e.record(events)
 	e.publish()
+}
+
+func isAlarmCommand(c string) bool {
+	switch c {
+	case api.CommandAck, api.CommandAckAll, api.CommandShelve, api.CommandUnshelve, api.CommandOutOfService, api.CommandInService:
+		return true
+	}
+	return false
+}
+
+// alarmCommand runs an operator's alarm command on the scan goroutine (the
+// alarm set is not safe for concurrent use) and records it.
+func (e *Engine) alarmCommand(now time.Time, c api.Command) api.CommandResult {
+	var trs []alarm.Transition
+	var err error
+	var tr alarm.Transition
+	switch c.Command {
+	case api.CommandAck:
+		tr, err = e.alarms.Ack(c.Alarm, c.User, now)
+		trs = []alarm.Transition{tr}
+	case api.CommandAckAll:
+		trs, err = e.alarms.AckAll(c.User, now)
+	case api.CommandShelve:
+		tr, err = e.alarms.Shelve(c.Alarm, c.User, now.Add(time.Duration(c.Value*float64(time.Second))), now)
+		trs = []alarm.Transition{tr}
+	case api.CommandUnshelve:
+		tr, err = e.alarms.Unshelve(c.Alarm, c.User, now)
+		trs = []alarm.Transition{tr}
+	case api.CommandOutOfService:
+		tr, err = e.alarms.RemoveFromService(c.Alarm, c.User, now)
+		trs = []alarm.Transition{tr}
+	case api.CommandInService:
+		tr, err = e.alarms.ReturnToService(c.Alarm, c.User, now)
+		trs = []alarm.Transition{tr}
+	}
+	if err != nil {
+		msg := c.Command + " refused: " + err.Error()
+		if e.rec != nil {
+			e.rec.Event(historian.Event{Time: now, Kind: historian.EventCommand, Line: e.cfg.Line, Name: c.Command + ":refused", Message: msg, User: c.User})
+		}
+		return api.CommandResult{Error: msg}
+	}
+	if e.rec != nil {
+		e.rec.Event(historian.Event{Time: now, Kind: historian.EventCommand, Line: e.cfg.Line, Name: c.Command, Message: c.Alarm, User: c.User})
+		for i := range trs {
+			e.rec.Event(trs[i].Event(e.cfg.Line))
+		}
+	}
+	return api.CommandResult{OK: true}
 }
 
 type snapshotInputs struct{ e *Engine }
@@ -465,6 +547,14 @@ func (e *Engine) publish() {
 	}
 	if b := e.line.LastBatch(); b != nil {
 		st.LastBatch = batchStatus(b, b.State, "", time.Time{})
+	}
+	st.Alarms = []api.AlarmStatus{}
+	if e.alarms != nil {
+		for _, a := range e.alarms.Active() {
+			st.Alarms = append(st.Alarms, api.AlarmStatus{Name: a.Name, Tag: a.Tag, Priority: string(a.Priority), Unit: a.Unit,
+				Message: a.Message, State: a.State.String(), Since: a.Since, User: a.User, Value: a.Value, Quality: a.Quality,
+				Active: a.Active, ShelvedUntil: a.ShelvedUntil, Chattering: a.Chattering})
+		}
 	}
 	e.status.Store(st)
 }

@@ -815,6 +815,18 @@ func (l *Line) stopping() {
 	}
 }
 
+// UnitRunning reports whether a unit is running (commanded and confirmed);
+// units without a motor count as running. Alarms bound to a stopped unit
+// are suppressed by design.
+func (l *Line) UnitRunning(name string) bool {
+	for _, u := range l.order {
+		if u.name == name {
+			return u.want && l.in != nil && l.on(u.running)
+		}
+	}
+	return true
+}
+
 // UnitStates reports each motorised unit's state for the API.
 func (l *Line) UnitStates(fn func(name string, cmd bool, state string)) {
 	for _, u := range l.order {

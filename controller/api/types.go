@@ -22,6 +22,26 @@ type Status struct {
 	Scan    ScanStats      `json:"scan"`
 	// LastBatch is the most recently finished batch, if any.
 	LastBatch *BatchStatus `json:"last_batch,omitempty"`
+	// Alarms are the alarms that need attention (not normal, not
+	// suppressed by design), by priority then newest first.
+	Alarms []AlarmStatus `json:"alarms"`
+}
+
+// AlarmStatus is one alarm as the operator sees it.
+type AlarmStatus struct {
+	Name         string          `json:"name"`
+	Tag          string          `json:"tag"`
+	Priority     string          `json:"priority"` // critical, high, medium, low
+	Unit         string          `json:"unit,omitempty"`
+	Message      string          `json:"message"`
+	State        string          `json:"state"` // unacknowledged, acknowledged, returned_unacknowledged, shelved, out_of_service
+	Since        time.Time       `json:"since,omitzero"`
+	User         string          `json:"user,omitempty"`
+	Value        float64         `json:"value"`
+	Quality      drivers.Quality `json:"quality"`
+	Active       bool            `json:"active"`
+	ShelvedUntil time.Time       `json:"shelved_until,omitzero"`
+	Chattering   bool            `json:"chattering"`
 }
 
 // BatchStatus describes a running or finished batch.
@@ -102,6 +122,13 @@ const (
 	CommandClear    = "clear"    // Aborted → Stopped
 	CommandConfirm  = "confirm"  // confirm a phase that ends on operator confirmation
 	CommandOverride = "override" // change an overridable recipe value of the running batch
+
+	CommandAck          = "ack"            // acknowledge Alarm
+	CommandAckAll       = "ack_all"        // acknowledge every alarm that waits for it
+	CommandShelve       = "shelve"         // shelve Alarm for Value seconds
+	CommandUnshelve     = "unshelve"       // unshelve Alarm
+	CommandOutOfService = "out_of_service" // take Alarm out of service
+	CommandInService    = "in_service"     // return Alarm to service
 )
 
 // Command is an operator request.
@@ -111,10 +138,13 @@ type Command struct {
 	// approved version.
 	Recipe  string `json:"recipe,omitempty"`
 	Version int    `json:"version,omitempty"`
-	// Parameter and Value are what override changes.
+	// Parameter and Value are what override changes; Value is also the
+	// shelving time in seconds.
 	Parameter string  `json:"parameter,omitempty"`
 	Value     float64 `json:"value,omitempty"`
-	User      string  `json:"user"`
+	// Alarm names the alarm of an alarm command.
+	Alarm string `json:"alarm,omitempty"`
+	User  string `json:"user"`
 }
 
 // CommandResult says whether the scan accepted the command and why not.

@@ -226,12 +226,12 @@ func (p *PID) Track(out float64) {
 }
 
 // SetLimits changes the output limits, for loops whose room moves (a trim
-// on top of a feed-forward). min must be below max; otherwise the call is
+// on top of a feed-forward). lo must be below hi; otherwise the call is
 // ignored.
-func (p *PID) SetLimits(min, max float64) {
-	if !(min < max) {
+func (p *PID) SetLimits(lo, hi float64) {
+	if !(lo < hi) {
 		return
 	}
-	p.cfg.OutMin, p.cfg.OutMax = min, max
-	p.out = clamp(p.out, min, max)
+	p.cfg.OutMin, p.cfg.OutMax = lo, hi
+	p.out = clamp(p.out, lo, hi)
 }

@@ -167,11 +167,12 @@ func firstUnmet(ps []Permissive) (Permissive, bool) {
 	return Permissive{}, false
 }
 
-// unmetText joins the unmet permissives' reasons.
-func unmetText(ps []Permissive) string {
+// unmetText joins the unmet permissives' reasons, leaving out one that
+// repeats skip (the reason the module already gives).
+func unmetText(ps []Permissive, skip string) string {
 	var b strings.Builder
 	for _, p := range ps {
-		if p.Met {
+		if p.Met || p.Why == skip {
 			continue
 		}
 		if b.Len() > 0 {

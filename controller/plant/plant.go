@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pretreat/pretreat/controller/alarm"
 	"github.com/pretreat/pretreat/drivers"
 	"github.com/pretreat/pretreat/internal/yamlsrc"
 )
@@ -31,6 +32,9 @@ type File struct {
 	Devices          []drivers.DeviceConfig `yaml:"devices"`
 	Units            []Unit                 `yaml:"units"`
 	StartConfirmTime time.Duration          `yaml:"start_confirm_time"`
+	// Alarms are limit, quality and digital alarms (ISA-18.2 states).
+	Alarms        []alarm.Definition `yaml:"alarms"`
+	AlarmSettings alarm.Settings     `yaml:"alarm_settings"`
 
 	// Path is where the file was read from ("<sample>" for the embedded one).
 	Path string `yaml:"-"`
@@ -271,6 +275,14 @@ func (f *File) check(add func(path, format string, args ...any)) {
 				add(up+".limits."+k, "limit [%g, %g] has min above max", lim[0], lim[1])
 			}
 		}
+	}
+	knownTag := func(t string) bool { _, ok := tags[t]; return ok }
+	knownUnit := func(u string) bool { return unitNames[u] }
+	for _, e := range alarm.ValidateAll(f.Alarms, knownTag, knownUnit) {
+		add("$.alarms"+e.Path, "%s", e.Message)
+	}
+	for _, e := range f.AlarmSettings.Validate() {
+		add("$.alarm_settings."+e.Path, "%s", e.Message)
 	}
 	for _, k := range []string{KindScrewPress, KindPulper, KindShredder, KindFeeder, KindReception} {
 		if !kinds[k] {

@@ -2,9 +2,13 @@ package plant
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/pretreat/pretreat/drivers"
 	"github.com/pretreat/pretreat/internal/yamlsrc"
 )
 
@@ -27,7 +31,7 @@ func TestErrorsNameLineAndColumn(t *testing.T) {
 		want            string
 	}{
 		{"bad type", "type: int17", "type: float32, order: ABCD", "sample.yaml:40:67: $.devices[0].points[6].type"},
-		{"unknown key", "colour: red\nline: line-1", "line: line-1", "sample.yaml:9:1: $.colour: unknown key \"colour\"; allowed here: api, devices"},
+		{"unknown key", "colour: red\nline: line-1", "line: line-1", "sample.yaml:9:1: $.colour: unknown key \"colour\"; allowed here: alarm_settings, alarms, api, devices"},
 		{"bad order", "order: BADX", "order: CDAB", "order \"BADX\" is not known"},
 		{"unknown tag", "running: press.runing", "running: press.running", "tag \"press.runing\" is not mapped"},
 	}
@@ -49,5 +53,101 @@ func TestErrorsNameLineAndColumn(t *testing.T) {
 				t.Errorf("no position in %v", es[0])
 			}
 		})
+	}
+}
+
+// TestReferenceExamples checks every YAML example of docs/plant-file.md:
+// strict decoding (no unknown key), device validation and the checks on
+// devices that share a connection.
+func TestReferenceExamples(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/plant-file.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := strings.Split(string(doc), "```yaml\n")[1:]
+	if len(blocks) < 6 {
+		t.Fatalf("%d examples in docs/plant-file.md, want one per transport (6)", len(blocks))
+	}
+	for i, b := range blocks {
+		src := b[:strings.Index(b, "```")]
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			var devs struct {
+				Devices []drivers.DeviceConfig `yaml:"devices"`
+			}
+			d, err := yamlsrc.Decode(fmt.Sprintf("example %d", i), []byte(src), &devs)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, src)
+			}
+			f := File{Devices: devs.Devices}
+			if len(f.Devices) == 0 {
+				t.Fatalf("no device in\n%s", src)
+			}
+			for j := range f.Devices {
+				for _, e := range f.Devices[j].Validate() {
+					d.Addf(fmt.Sprintf("$.devices[%d].%s", j, e.Path), "%s", e.Message)
+				}
+			}
+			f.checkSharedConnections(d.Addf)
+			if err := d.Err(); err != nil {
+				t.Errorf("%v\n%s", err, src)
+			}
+		})
+	}
+}
+
+func TestSharedConnectionChecks(t *testing.T) {
+	src := `devices:
+  - {name: a, protocol: modbus-tcp, transport: rtu-over-tcp, address: "10.0.0.1:4001", unit_id: 1, timeout: 300ms, points: [{tag: a, table: coil}]}
+  - {name: b, protocol: modbus-tcp, transport: rtu-over-tcp, address: "10.0.0.1:4001", unit_id: 1, timeout: 1s, points: [{tag: b, table: coil}]}
+  - {name: c, protocol: modbus-tcp, address: "10.0.0.1:4001", unit_id: 1, points: [{tag: c, table: coil}]}
+`
+	var devs struct {
+		Devices []drivers.DeviceConfig `yaml:"devices"`
+	}
+	d, err := yamlsrc.Decode("shared.yaml", []byte(src), &devs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := File{Devices: devs.Devices}
+	f.checkSharedConnections(d.Addf)
+	err = d.Err()
+	for _, want := range []string{
+		`shared.yaml:3:`, `$.devices[1].unit_id: unit id 1 at 10.0.0.1:4001 is already device "a"`,
+		`$.devices[1].timeout: devices at 10.0.0.1:4001 share one connection and its timeout: 1s here, 300ms on device "a"`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("errors %v lack %q", err, want)
+		}
+	}
+	// Plain TCP at the same address is another connection: no complaint.
+	if err != nil && strings.Contains(err.Error(), "devices[2]") {
+		t.Errorf("device c (tcp) was checked against the rtu-over-tcp devices: %v", err)
+	}
+}
+
+func TestLoadResolvesRelativePaths(t *testing.T) {
+	dir := t.TempDir()
+	src := strings.Replace(string(Sample()), "  - name: analyser\n    protocol: opcua\n",
+		"  - name: analyser\n    protocol: opcua\n    security: {policy: Basic256Sha256, mode: Sign, certificate: pki/c.pem, private_key: /abs/c.key, trust: [pki/trusted]}\n", 1)
+	path := filepath.Join(dir, "plant.yaml")
+	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, _ := f.Point("pulper.ds")
+	if dev.Security == nil {
+		t.Fatal("security not parsed")
+	}
+	if got, want := dev.Security.Certificate, filepath.Join(dir, "pki/c.pem"); got != want {
+		t.Errorf("certificate %q, want %q", got, want)
+	}
+	if got := dev.Security.PrivateKey; got != "/abs/c.key" {
+		t.Errorf("absolute key path changed to %q", got)
+	}
+	if got, want := dev.Security.Trust[0], filepath.Join(dir, "pki/trusted"); got != want {
+		t.Errorf("trust %q, want %q", got, want)
 	}
 }
