@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -146,5 +147,35 @@ func TestShortError(t *testing.T) {
 				t.Errorf("isTransportError = %v, want %v", got, tc.transport)
 			}
 		})
+	}
+}
+
+func TestAlarmsText(t *testing.T) {
+	h := &hmi{}
+	if got := h.alarmsText(); got != "" {
+		t.Errorf("before any status: %q", got)
+	}
+	h.last = &api.Status{}
+	if got := h.alarmsText(); got != " no alarms" {
+		t.Errorf("no alarms: %q", got)
+	}
+	h.last.Alarms = []api.AlarmStatus{
+		{Name: "pulper_level_hh", Priority: "high", State: "unacknowledged", Message: "Pulper level high-high"},
+		{Name: "h2s_warn", Priority: "medium", State: "acknowledged", Message: "H2S above 5 ppm", Chattering: true},
+	}
+	got := h.alarmsText()
+	for _, want := range []string{
+		paint(colorBad, alarmMark+esc("high     unacknowledged         pulper_level_hh: Pulper level high-high")),
+		paint(colorWarn, alarmMark+esc("medium   acknowledged           h2s_warn: H2S above 5 ppm (chattering)")),
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("alarms text %q lacks %q", got, want)
+		}
+	}
+	for i := 0; i < 5; i++ {
+		h.last.Alarms = append(h.last.Alarms, api.AlarmStatus{Name: fmt.Sprint("a", i), State: "acknowledged"})
+	}
+	if got := h.alarmsText(); !strings.Contains(got, "… and 4 more") {
+		t.Errorf("long list not cut: %q", got)
 	}
 }

@@ -25,7 +25,7 @@ const (
 // colour is reserved for abnormal states.
 var keyBars = map[mode]string{
 	modeOverview: keys("q", "quit", "s", "start", "h", "hold", "u", "unhold", "c", "confirm", "t", "stop") + "\n" +
-		keys("a", "abort", "r", "reset", "x", "clear", "←→↑↓", "scroll units"),
+		keys("a", "abort", "r", "reset", "x", "clear", "k", "ack alarms", "←→↑↓", "scroll units"),
 	modePickRecipe:   keys("↑↓", "choose recipe", "Enter", "start batch", "Esc", "cancel"),
 	modeConfirmAbort: keys("y", "abort now", "n/Esc", "cancel"),
 }
@@ -101,6 +101,8 @@ func (h *hmi) onKey(ctx context.Context, quit context.CancelFunc, ev *tcell.Even
 		h.command(ctx, api.Command{Command: api.CommandConfirm})
 	case 'x', 'X':
 		h.command(ctx, api.Command{Command: api.CommandClear})
+	case 'k', 'K':
+		h.command(ctx, api.Command{Command: api.CommandAckAll})
 	case 'q', 'Q':
 		quit()
 	default:

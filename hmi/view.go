@@ -32,6 +32,7 @@ type widgets struct {
 	header  *tview.TextView // line, state, plant time; controller link below
 	units   *tview.Table
 	batch   *tview.TextView
+	alarms  *tview.TextView // alarms that need attention
 	devices *tview.TextView // devices and scan figures
 	message *tview.TextView // answers to commands, errors of the HMI itself
 	keybar  *tview.TextView
@@ -74,6 +75,8 @@ func newHMI(client *api.Client, user string, refresh time.Duration) *hmi {
 	calm(h.batch.Box, titleBatch)
 	h.devices = newText(true)
 	calm(h.devices.Box, titleDevices)
+	h.alarms = newText(false)
+	calm(h.alarms.Box, titleAlarms)
 
 	panels := tview.NewFlex().
 		AddItem(h.batch, 0, 1, false).
@@ -81,6 +84,7 @@ func newHMI(client *api.Client, user string, refresh time.Duration) *hmi {
 	h.main = tview.NewFlex().SetDirection(tview.FlexRow).
 		AddItem(h.header, 2, 0, false).
 		AddItem(h.units, 4, 0, true).
+		AddItem(h.alarms, 5, 0, false).
 		AddItem(panels, 0, 1, false).
 		AddItem(h.message, 1, 0, false).
 		AddItem(h.keybar, 2, 0, false) // two lines: every key fits at 80 columns
@@ -159,6 +163,7 @@ func (h *hmi) render() {
 	h.renderUnits()
 	h.batch.SetText(h.batchText())
 	h.devices.SetText(h.devicesText())
+	h.alarms.SetText(h.alarmsText())
 	// Panels without per-value marks say as a whole that they are old.
 	batchTitle, devicesTitle := titleBatch, titleDevices
 	if h.stale() && h.last != nil {
@@ -168,6 +173,39 @@ func (h *hmi) render() {
 	}
 	h.batch.SetTitle(" " + batchTitle + " ")
 	h.devices.SetTitle(" " + devicesTitle + " ")
+}
+
+const titleAlarms = "Alarms"
+
+// alarmsText lists the alarms that need attention, most urgent first: one
+// line each. Unacknowledged alarms are red, the others yellow: both are
+// abnormal, and nothing else on the screen uses those colours otherwise.
+func (h *hmi) alarmsText() string {
+	st := h.last
+	if st == nil {
+		return ""
+	}
+	if len(st.Alarms) == 0 {
+		return " no alarms"
+	}
+	var b strings.Builder
+	for i, a := range st.Alarms {
+		if i == 3 && len(st.Alarms) > 4 {
+			fmt.Fprintf(&b, " … and %d more", len(st.Alarms)-3)
+			break
+		}
+		state := strings.ReplaceAll(a.State, "_", " ")
+		line := fmt.Sprintf("%-8s %-22s %s: %s", a.Priority, state, a.Name, a.Message)
+		if a.Chattering {
+			line += " (chattering)"
+		}
+		c := colorWarn
+		if a.State == "unacknowledged" || a.State == "returned_unacknowledged" {
+			c = colorBad
+		}
+		b.WriteString(" " + paint(c, alarmMark+esc(line)) + "\n")
+	}
+	return strings.TrimRight(b.String(), "\n")
 }
 
 // headerText is the two-line header: line, state (and why) and plant time;
