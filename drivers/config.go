@@ -2,16 +2,38 @@ package drivers
 
 import (
 	"fmt"
+	"net"
+	"strings"
 	"time"
 )
 
 // Protocol names the wire protocol of a device.
 type Protocol string
 
-// Protocols understood by the drivers.
+// Protocols understood by the drivers. ProtocolModbusTCP selects the Modbus
+// driver whatever the transport (see ModbusTransport): its name predates
+// RTU and TLS support and is kept so that plant files stay valid.
 const (
 	ProtocolModbusTCP Protocol = "modbus-tcp"
 	ProtocolOPCUA     Protocol = "opcua"
+)
+
+// ModbusTransport is how Modbus frames reach a device.
+type ModbusTransport string
+
+// Modbus transports. The empty value means TransportTCP.
+const (
+	// TransportTCP is Modbus TCP (MBAP framing) on host:port.
+	TransportTCP ModbusTransport = "tcp"
+	// TransportTLS is Modbus/TCP Security: MBAP over TLS 1.2+ with a
+	// client certificate, on host:port (port 802 by convention).
+	TransportTLS ModbusTransport = "tls"
+	// TransportRTUOverTCP is RTU framing (with CRC) on a TCP socket, as
+	// spoken by transparent serial-to-Ethernet gateways.
+	TransportRTUOverTCP ModbusTransport = "rtu-over-tcp"
+	// TransportRTU is RTU framing on a local serial port; Address is the
+	// port's path (e.g. /dev/ttyUSB0) and Serial gives its line settings.
+	TransportRTU ModbusTransport = "rtu"
 )
 
 // Table is a Modbus data table.
@@ -36,32 +58,61 @@ const (
 	TypeUint16  DataType = "uint16"
 	TypeInt32   DataType = "int32"
 	TypeUint32  DataType = "uint32"
+	TypeInt64   DataType = "int64"
+	TypeUint64  DataType = "uint64"
 	TypeFloat32 DataType = "float32"
 	TypeFloat64 DataType = "float64"
+	// TypeString is fixed-length text of PointConfig.Length bytes, two per
+	// register; it arrives in Sample.Text.
+	TypeString DataType = "string"
 )
 
+// dataTypes lists every data type, in the order error messages name them.
+var dataTypes = []DataType{TypeBool, TypeInt16, TypeUint16, TypeInt32, TypeUint32, TypeInt64, TypeUint64, TypeFloat32, TypeFloat64, TypeString}
+
 // Registers returns how many 16-bit registers the type occupies (1 for bool,
-// which is then a coil or discrete input, or bit 0 of a register).
+// which is then a coil or discrete input, or a bit of a register). A string
+// spans as many as its length needs: use PointConfig.Registers.
 func (t DataType) Registers() int {
 	switch t {
 	case TypeInt32, TypeUint32, TypeFloat32:
 		return 2
-	case TypeFloat64:
+	case TypeInt64, TypeUint64, TypeFloat64:
 		return 4
+	case TypeString:
+		return 0
 	default:
 		return 1
 	}
 }
 
-// WordOrder is the order of 16-bit words within a multi-register value.
+// WordOrder is the byte and word order of a register value, named by where
+// the bytes of the big-endian value ABCD (A most significant) travel:
+//
+//	ABCD  big-endian words, high word first (the Modbus convention)
+//	CDAB  low word first, bytes within a word big-endian ("word swap")
+//	BADC  high word first, bytes within each word swapped ("byte swap")
+//	DCBA  fully little-endian
+//
+// For 64-bit values the same rule extends to four words (CDAB reverses all
+// four). For 16-bit values only the byte swap matters. For strings ABCD
+// puts the first character in the high byte of the first register and BADC
+// in the low byte; CDAB and DCBA are not used.
 type WordOrder string
 
-// Word orders: ABCD is big-endian words, high word first (Modbus
-// convention); CDAB puts the low word first.
+// Byte and word orders.
 const (
 	WordOrderABCD WordOrder = "ABCD"
 	WordOrderCDAB WordOrder = "CDAB"
+	WordOrderBADC WordOrder = "BADC"
+	WordOrderDCBA WordOrder = "DCBA"
 )
+
+// SwapsWords reports whether the least significant word comes first.
+func (o WordOrder) SwapsWords() bool { return o == WordOrderCDAB || o == WordOrderDCBA }
+
+// SwapsBytes reports whether the bytes inside each register are swapped.
+func (o WordOrder) SwapsBytes() bool { return o == WordOrderBADC || o == WordOrderDCBA }
 
 // Access says whether the controller reads, writes or both.
 type Access string
@@ -79,20 +130,65 @@ func (a Access) Readable() bool { return a == "" || a == AccessRead || a == Acce
 // Writable reports whether the controller may write the point.
 func (a Access) Writable() bool { return a == AccessWrite || a == AccessReadWrite }
 
+// MonitorMode says how an OPC UA point is read.
+type MonitorMode string
+
+// Monitor modes. The empty value means MonitorSubscribe.
+const (
+	// MonitorSubscribe: a monitored item in the device's subscription;
+	// the server notifies changes.
+	MonitorSubscribe MonitorMode = "subscribe"
+	// MonitorPoll: read every poll interval, for servers whose monitored
+	// items misbehave for that node.
+	MonitorPoll MonitorMode = "poll"
+)
+
+// DeadbandType is the kind of an OPC UA data-change deadband.
+type DeadbandType string
+
+// Deadband types (OPC UA Part 4, DataChangeFilter).
+const (
+	// DeadbandAbsolute: notify when the value moved by more than Deadband
+	// in raw units.
+	DeadbandAbsolute DeadbandType = "absolute"
+	// DeadbandPercent: notify when the value moved by more than Deadband
+	// percent of the node's EURange (the server must know one).
+	DeadbandPercent DeadbandType = "percent"
+)
+
 // PointConfig maps one tag to a place on a device.
 type PointConfig struct {
 	// Tag is the plant-wide name, "unit.signal" (e.g. "shredder.current").
 	Tag string `yaml:"tag" json:"tag"`
 	// Role binds the point to a simulator variable in the test rig. Empty
-	// means the tag itself is the role.
+	// means the tag itself is the role. A string point served by the rig
+	// serves its role as constant text.
 	Role string `yaml:"role,omitempty" json:"role,omitempty"`
 	// Modbus mapping.
 	Table   Table     `yaml:"table,omitempty" json:"table,omitempty"`
 	Address uint16    `yaml:"address,omitempty" json:"address,omitempty"`
 	Type    DataType  `yaml:"type,omitempty" json:"type,omitempty"`
 	Order   WordOrder `yaml:"order,omitempty" json:"order,omitempty"`
+	// Bit selects one bit (0 = least significant) of a holding or input
+	// register as a bool point. Nil means the whole register.
+	Bit *uint8 `yaml:"bit,omitempty" json:"bit,omitempty"`
+	// Length is a string point's length in bytes (characters), 1 to 250;
+	// it spans (Length+1)/2 registers. Text shorter than that is padded
+	// with NUL bytes on write and cut at the first NUL on read.
+	Length int `yaml:"length,omitempty" json:"length,omitempty"`
 	// OPC UA mapping, e.g. "ns=2;s=Pulper.DS".
 	Node string `yaml:"node,omitempty" json:"node,omitempty"`
+	// Mode is how an OPC UA point is read: subscribe (default) or poll.
+	Mode MonitorMode `yaml:"mode,omitempty" json:"mode,omitempty"`
+	// SamplingInterval of the monitored item. Zero means the device's
+	// poll interval.
+	SamplingInterval time.Duration `yaml:"sampling_interval,omitempty" json:"sampling_interval,omitempty"`
+	// QueueSize of the monitored item. Zero means 1 (latest value only).
+	QueueSize uint32 `yaml:"queue_size,omitempty" json:"queue_size,omitempty"`
+	// Deadband of the monitored item's data-change filter, in raw units or
+	// percent (DeadbandType). Zero means every change is notified.
+	Deadband     float64      `yaml:"deadband,omitempty" json:"deadband,omitempty"`
+	DeadbandType DeadbandType `yaml:"deadband_type,omitempty" json:"deadband_type,omitempty"`
 	// Scale and Offset convert raw to engineering units: eng = raw*Scale + Offset.
 	// Scale 0 means 1.
 	Scale  float64 `yaml:"scale,omitempty" json:"scale,omitempty"`
@@ -111,6 +207,20 @@ func (p *PointConfig) EffectiveRole() string {
 		return p.Role
 	}
 	return p.Tag
+}
+
+// Registers returns how many registers (or bits, on a bit table) the point
+// spans on a Modbus device.
+func (p *PointConfig) Registers() int {
+	switch {
+	case p.Table == TableCoil || p.Table == TableDiscrete || p.Bit != nil:
+		return 1
+	case p.Type == TypeString:
+		return (p.Length + 1) / 2
+	case p.Type == "":
+		return 1
+	}
+	return p.Type.Registers()
 }
 
 // ScaleOrOne returns Scale, treating 0 as 1.
@@ -135,25 +245,158 @@ func (p *PointConfig) InRange(v float64) bool {
 	return v >= p.Min && v <= p.Max
 }
 
+// TLSFiles names the PEM files of a Modbus/TCP Security client.
+type TLSFiles struct {
+	// Cert and Key are the client's certificate and private key; the
+	// device checks the certificate (and may read a Modbus role from it).
+	Cert string `yaml:"cert" json:"cert"`
+	Key  string `yaml:"key" json:"key"`
+	// CA holds the certificates that may sign (or be) the device's
+	// certificate. The device's certificate must name the host of Address.
+	CA string `yaml:"ca" json:"ca"`
+}
+
+// Parity of a serial line.
+type Parity string
+
+// Parities.
+const (
+	ParityNone Parity = "none"
+	ParityEven Parity = "even"
+	ParityOdd  Parity = "odd"
+)
+
+// SerialConfig is the line setting of a Modbus RTU serial port. Zero values
+// take Modbus's defaults: 19200 baud, 8 data bits, even parity, 1 stop bit
+// (2 stop bits without parity).
+type SerialConfig struct {
+	Baud     uint   `yaml:"baud,omitempty" json:"baud,omitempty"`
+	DataBits uint   `yaml:"data_bits,omitempty" json:"data_bits,omitempty"`
+	Parity   Parity `yaml:"parity,omitempty" json:"parity,omitempty"`
+	StopBits uint   `yaml:"stop_bits,omitempty" json:"stop_bits,omitempty"`
+}
+
+// WriteFunction says which Modbus function codes write one coil or register.
+type WriteFunction string
+
+// Write functions. The empty value means WriteSingle.
+const (
+	// WriteSingle writes one coil with FC5 and one register with FC6;
+	// several registers always go with FC16.
+	WriteSingle WriteFunction = "single"
+	// WriteMultiple always uses FC15 (coils) and FC16 (registers), for
+	// devices that do not implement FC5/FC6.
+	WriteMultiple WriteFunction = "multiple"
+)
+
+// SecurityPolicy names an OPC UA security policy by its short name.
+type SecurityPolicy string
+
+// Security policies supported by the OPC UA driver.
+const (
+	PolicyNone                SecurityPolicy = "None"
+	PolicyBasic256Sha256      SecurityPolicy = "Basic256Sha256"
+	PolicyAes128Sha256RsaOaep SecurityPolicy = "Aes128_Sha256_RsaOaep"
+	PolicyAes256Sha256RsaPss  SecurityPolicy = "Aes256_Sha256_RsaPss"
+)
+
+// SecurityMode is an OPC UA message security mode.
+type SecurityMode string
+
+// Security modes.
+const (
+	ModeNone           SecurityMode = "None"
+	ModeSign           SecurityMode = "Sign"
+	ModeSignAndEncrypt SecurityMode = "SignAndEncrypt"
+)
+
+// OPCUASecurity is the secure channel of an OPC UA device. With a policy
+// other than None the client needs its own certificate and key, and the
+// server's certificate must be trusted: listed (or signed by a CA listed)
+// in Trust, or matching ServerThumbprint. The driver refuses any other
+// server.
+type OPCUASecurity struct {
+	Policy SecurityPolicy `yaml:"policy,omitempty" json:"policy,omitempty"`
+	Mode   SecurityMode   `yaml:"mode,omitempty" json:"mode,omitempty"`
+	// Certificate and PrivateKey are the client application instance
+	// certificate (PEM or DER) and its RSA key (PEM, PKCS#1 or PKCS#8). The
+	// certificate's URI SAN is used as the application URI.
+	Certificate string `yaml:"certificate,omitempty" json:"certificate,omitempty"`
+	PrivateKey  string `yaml:"private_key,omitempty" json:"private_key,omitempty"`
+	// Trust lists files (PEM or DER certificates) and directories of them.
+	Trust []string `yaml:"trust,omitempty" json:"trust,omitempty"`
+	// ServerThumbprint pins the server certificate by its SHA-1 (40 hex
+	// digits, the OPC UA thumbprint) or SHA-256 (64 hex digits) digest;
+	// colons and spaces are ignored.
+	ServerThumbprint string `yaml:"server_thumbprint,omitempty" json:"server_thumbprint,omitempty"`
+}
+
+// AuthType is the kind of OPC UA user identity token.
+type AuthType string
+
+// User identity token types.
+const (
+	AuthAnonymous   AuthType = "anonymous"
+	AuthUsername    AuthType = "username"
+	AuthCertificate AuthType = "certificate"
+)
+
+// OPCUAAuth is the user identity an OPC UA session activates with. The
+// password is never written in the plant file: PasswordEnv names the
+// environment variable that holds it.
+type OPCUAAuth struct {
+	Type        AuthType `yaml:"type,omitempty" json:"type,omitempty"`
+	Username    string   `yaml:"username,omitempty" json:"username,omitempty"`
+	PasswordEnv string   `yaml:"password_env,omitempty" json:"password_env,omitempty"`
+	// Certificate and PrivateKey are the user's X.509 identity.
+	Certificate string `yaml:"certificate,omitempty" json:"certificate,omitempty"`
+	PrivateKey  string `yaml:"private_key,omitempty" json:"private_key,omitempty"`
+}
+
 // DeviceConfig describes one device connection.
 type DeviceConfig struct {
 	Name     string   `yaml:"name" json:"name"`
 	Protocol Protocol `yaml:"protocol" json:"protocol"`
-	// Address is host:port for Modbus TCP.
+	// Transport is the Modbus transport; empty means tcp.
+	Transport ModbusTransport `yaml:"transport,omitempty" json:"transport,omitempty"`
+	// Address is host:port for Modbus TCP, TLS and RTU over TCP, and the
+	// serial port's path for RTU. Devices with the same transport and
+	// address (unit ids behind one gateway) share one connection.
 	Address string `yaml:"address,omitempty" json:"address,omitempty"`
 	UnitID  uint8  `yaml:"unit_id,omitempty" json:"unit_id,omitempty"`
+	// TLS is required with transport tls.
+	TLS *TLSFiles `yaml:"tls,omitempty" json:"tls,omitempty"`
+	// Serial is the line setting with transport rtu.
+	Serial *SerialConfig `yaml:"serial,omitempty" json:"serial,omitempty"`
 	// Endpoint is the OPC UA endpoint URL, e.g. opc.tcp://127.0.0.1:4840.
 	Endpoint string `yaml:"endpoint,omitempty" json:"endpoint,omitempty"`
+	// Security and Auth are the OPC UA channel security and user identity;
+	// nil means policy None and an anonymous session.
+	Security *OPCUASecurity `yaml:"security,omitempty" json:"security,omitempty"`
+	Auth     *OPCUAAuth     `yaml:"auth,omitempty" json:"auth,omitempty"`
 	// PollInterval is the period between reads (Modbus) or the publishing and
 	// sampling interval (OPC UA). Default 200ms.
 	PollInterval time.Duration `yaml:"poll_interval,omitempty" json:"poll_interval,omitempty"`
 	// Timeout bounds one request. Default 1s.
 	Timeout time.Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	// Retries is how often a Modbus request answered with "device busy" or
+	// "acknowledge" is repeated within one poll before its points turn
+	// uncertain. Timeouts are not retried: a device that does not answer
+	// turns bad within one timeout. Default 0.
+	Retries int `yaml:"retries,omitempty" json:"retries,omitempty"`
 	// ReadGap is the largest run of unmapped registers (or bits) a Modbus
 	// read may span to merge two points into one request. Default 0: only
 	// adjacent points are merged, since many devices refuse reads that touch
 	// unmapped addresses.
 	ReadGap int `yaml:"read_gap,omitempty" json:"read_gap,omitempty"`
+	// MaxReadRegisters and MaxReadBits cap one Modbus read request, for
+	// devices that cannot read long blocks. Zero means the protocol's
+	// limits, 125 registers and 2000 bits.
+	MaxReadRegisters int `yaml:"max_read_registers,omitempty" json:"max_read_registers,omitempty"`
+	MaxReadBits      int `yaml:"max_read_bits,omitempty" json:"max_read_bits,omitempty"`
+	// WriteFunction chooses FC5/FC6 (single, default) or FC15/FC16
+	// (multiple) to write one coil or register.
+	WriteFunction WriteFunction `yaml:"write_function,omitempty" json:"write_function,omitempty"`
 	// Simulated devices are served by the test rig (`pretreat rig`).
 	Simulated bool          `yaml:"simulated,omitempty" json:"simulated,omitempty"`
 	Points    []PointConfig `yaml:"points" json:"points"`
@@ -175,6 +418,29 @@ func (d *DeviceConfig) TimeoutOrDefault() time.Duration {
 	return d.Timeout
 }
 
+// TransportOrDefault returns Transport or TransportTCP.
+func (d *DeviceConfig) TransportOrDefault() ModbusTransport {
+	if d.Transport == "" {
+		return TransportTCP
+	}
+	return d.Transport
+}
+
+// MaxRead returns the largest read request for a bit table (bits) or a
+// register table (registers): the device's cap or the protocol's limit.
+func (d *DeviceConfig) MaxRead(bits bool) int {
+	if bits {
+		if d.MaxReadBits > 0 {
+			return d.MaxReadBits
+		}
+		return 2000
+	}
+	if d.MaxReadRegisters > 0 {
+		return d.MaxReadRegisters
+	}
+	return 125
+}
+
 // ConfigError is one problem in a device or point configuration. Path is a
 // YAML path relative to the device list entry (e.g. "points[2].type") so the
 // plant-file loader can turn it into file:line:column.
@@ -185,8 +451,16 @@ type ConfigError struct {
 
 func (e *ConfigError) Error() string { return e.Path + ": " + e.Message }
 
-// Validate checks a device configuration without touching the network and
-// returns every problem found.
+func typeList() string {
+	names := make([]string, len(dataTypes))
+	for i, t := range dataTypes {
+		names[i] = string(t)
+	}
+	return strings.Join(names, ", ")
+}
+
+// Validate checks a device configuration without touching the network or
+// the file system and returns every problem found.
 func (d *DeviceConfig) Validate() []*ConfigError {
 	var errs []*ConfigError
 	add := func(path, format string, args ...any) {
@@ -197,72 +471,297 @@ func (d *DeviceConfig) Validate() []*ConfigError {
 	}
 	switch d.Protocol {
 	case ProtocolModbusTCP:
-		if d.Address == "" {
-			add("address", "a modbus-tcp device needs address host:port")
-		}
+		d.validateModbus(add)
 	case ProtocolOPCUA:
-		if d.Endpoint == "" {
-			add("endpoint", "an opcua device needs endpoint opc.tcp://host:port")
-		}
+		d.validateOPCUA(add)
 	default:
 		add("protocol", "protocol %q is not known; allowed: %s, %s", d.Protocol, ProtocolModbusTCP, ProtocolOPCUA)
 	}
-	if d.ReadGap < 0 || d.ReadGap > 124 {
-		add("read_gap", "read_gap %d is out of range; allowed: 0 to 124", d.ReadGap)
+	if d.PollInterval < 0 {
+		add("poll_interval", "poll_interval %s is negative", d.PollInterval)
+	}
+	if d.Timeout < 0 {
+		add("timeout", "timeout %s is negative", d.Timeout)
 	}
 	if len(d.Points) == 0 {
 		add("points", "a device needs at least one point")
 	}
 	for i := range d.Points {
-		p := &d.Points[i]
-		pp := fmt.Sprintf("points[%d]", i)
-		if p.Tag == "" {
-			add(pp+".tag", "a point needs a tag")
-		}
-		switch p.Access {
-		case "", AccessRead, AccessWrite, AccessReadWrite:
-		default:
-			add(pp+".access", "access %q is not known; allowed: read, write, readwrite", p.Access)
-		}
-		switch p.Type {
-		case "", TypeBool, TypeInt16, TypeUint16, TypeInt32, TypeUint32, TypeFloat32, TypeFloat64:
-		default:
-			add(pp+".type", "type %q is not known; allowed: bool, int16, uint16, int32, uint32, float32, float64", p.Type)
-		}
-		if p.Max < p.Min {
-			add(pp+".max", "max %g is below min %g", p.Max, p.Min)
-		}
-		if d.Protocol == ProtocolModbusTCP {
-			switch p.Table {
-			case TableCoil, TableDiscrete:
-				if p.Type != "" && p.Type != TypeBool {
-					add(pp+".type", "a %s holds bits; type must be bool, not %q", p.Table, p.Type)
-				}
-				if p.Table == TableDiscrete && p.Access.Writable() {
-					add(pp+".access", "discrete inputs are read-only; allowed: read")
-				}
-			case TableHolding, TableInput:
-				if p.Type == "" {
-					add(pp+".type", "a register point needs a type; allowed: bool, int16, uint16, int32, uint32, float32, float64")
-				}
-				if p.Table == TableInput && p.Access.Writable() {
-					add(pp+".access", "input registers are read-only; allowed: read")
-				}
-				if int(p.Address)+p.Type.Registers() > 65536 {
-					add(pp+".address", "address %d + %d registers runs past 65535", p.Address, p.Type.Registers())
-				}
-			default:
-				add(pp+".table", "table %q is not known; allowed: coil, discrete, holding, input", p.Table)
-			}
-			switch p.Order {
-			case "", WordOrderABCD, WordOrderCDAB:
-			default:
-				add(pp+".order", "word order %q is not known; allowed: ABCD, CDAB", p.Order)
-			}
-		}
-		if d.Protocol == ProtocolOPCUA && p.Node == "" {
-			add(pp+".node", "an opcua point needs a node id such as ns=2;s=Pulper.DS")
-		}
+		d.validatePoint(i, add)
 	}
 	return errs
+}
+
+func (d *DeviceConfig) validateModbus(add func(path, format string, args ...any)) {
+	switch d.TransportOrDefault() {
+	case TransportTCP, TransportRTUOverTCP, TransportTLS:
+		if d.Address == "" {
+			add("address", "a modbus %s device needs address host:port", d.TransportOrDefault())
+		} else if _, _, err := net.SplitHostPort(d.Address); err != nil {
+			add("address", "address %q is not host:port: %v", d.Address, err)
+		}
+	case TransportRTU:
+		if d.Address == "" {
+			add("address", "a modbus rtu device needs address: the serial port, e.g. /dev/ttyUSB0")
+		}
+	default:
+		add("transport", "transport %q is not known; allowed: tcp, tls, rtu-over-tcp, rtu", d.Transport)
+	}
+	if d.TransportOrDefault() == TransportTLS {
+		switch {
+		case d.TLS == nil:
+			add("transport", "transport tls needs tls: {cert, key, ca} files")
+		default:
+			if d.TLS.Cert == "" {
+				add("tls.cert", "tls needs cert: the client certificate (PEM)")
+			}
+			if d.TLS.Key == "" {
+				add("tls.key", "tls needs key: the client private key (PEM)")
+			}
+			if d.TLS.CA == "" {
+				add("tls.ca", "tls needs ca: the certificates that sign the device's certificate (PEM)")
+			}
+		}
+	} else if d.TLS != nil {
+		add("tls", "tls applies to transport tls only")
+	}
+	if d.Serial != nil {
+		if d.TransportOrDefault() != TransportRTU {
+			add("serial", "serial applies to transport rtu only")
+		}
+		s := d.Serial
+		switch s.Parity {
+		case "", ParityNone, ParityEven, ParityOdd:
+		default:
+			add("serial.parity", "parity %q is not known; allowed: none, even, odd", s.Parity)
+		}
+		if s.DataBits != 0 && (s.DataBits < 5 || s.DataBits > 8) {
+			add("serial.data_bits", "data_bits %d is out of range; allowed: 5 to 8", s.DataBits)
+		}
+		if s.StopBits != 0 && s.StopBits != 1 && s.StopBits != 2 {
+			add("serial.stop_bits", "stop_bits %d is not allowed; allowed: 1, 2", s.StopBits)
+		}
+	}
+	if d.Retries < 0 || d.Retries > 10 {
+		add("retries", "retries %d is out of range; allowed: 0 to 10", d.Retries)
+	}
+	if d.ReadGap < 0 || d.ReadGap > 124 {
+		add("read_gap", "read_gap %d is out of range; allowed: 0 to 124", d.ReadGap)
+	}
+	if d.MaxReadRegisters < 0 || d.MaxReadRegisters > 125 {
+		add("max_read_registers", "max_read_registers %d is out of range; allowed: 1 to 125 (0 means 125)", d.MaxReadRegisters)
+	}
+	if d.MaxReadBits < 0 || d.MaxReadBits > 2000 {
+		add("max_read_bits", "max_read_bits %d is out of range; allowed: 1 to 2000 (0 means 2000)", d.MaxReadBits)
+	}
+	switch d.WriteFunction {
+	case "", WriteSingle, WriteMultiple:
+	default:
+		add("write_function", "write_function %q is not known; allowed: single, multiple", d.WriteFunction)
+	}
+	if d.Endpoint != "" || d.Security != nil || d.Auth != nil {
+		add("protocol", "endpoint, security and auth belong to opcua devices, not %s", d.Protocol)
+	}
+}
+
+func (d *DeviceConfig) validateOPCUA(add func(path, format string, args ...any)) {
+	if d.Endpoint == "" {
+		add("endpoint", "an opcua device needs endpoint opc.tcp://host:port")
+	} else if !strings.HasPrefix(d.Endpoint, "opc.tcp://") {
+		add("endpoint", "endpoint %q must start with opc.tcp://", d.Endpoint)
+	}
+	if d.Address != "" || d.Transport != "" || d.TLS != nil || d.Serial != nil {
+		add("protocol", "address, transport, tls and serial belong to modbus devices, not opcua")
+	}
+	policy, mode := PolicyNone, ModeNone
+	if s := d.Security; s != nil {
+		known := true
+		switch s.Policy {
+		case "", PolicyNone, PolicyBasic256Sha256, PolicyAes128Sha256RsaOaep, PolicyAes256Sha256RsaPss:
+			if s.Policy != "" {
+				policy = s.Policy
+			}
+		default:
+			known = false
+			add("security.policy", "security policy %q is not supported; allowed: None, Basic256Sha256, Aes128_Sha256_RsaOaep, Aes256_Sha256_RsaPss", s.Policy)
+		}
+		switch s.Mode {
+		case "", ModeNone, ModeSign, ModeSignAndEncrypt:
+			if s.Mode != "" {
+				mode = s.Mode
+			}
+		default:
+			known = false
+			add("security.mode", "security mode %q is not known; allowed: None, Sign, SignAndEncrypt", s.Mode)
+		}
+		if known && (policy == PolicyNone) != (mode == ModeNone) {
+			add("security.mode", "mode %s does not go with policy %s: policy None takes mode None, every other policy Sign or SignAndEncrypt", mode, policy)
+		}
+		if policy != PolicyNone {
+			if s.Certificate == "" {
+				add("security.certificate", "policy %s needs the client's certificate file", policy)
+			}
+			if s.PrivateKey == "" {
+				add("security.private_key", "policy %s needs the client's private key file", policy)
+			}
+		}
+		if s.ServerThumbprint != "" {
+			h := strings.NewReplacer(":", "", " ", "").Replace(s.ServerThumbprint)
+			ok := len(h) == 40 || len(h) == 64
+			for _, c := range strings.ToLower(h) {
+				if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+					ok = false
+				}
+			}
+			if !ok {
+				add("security.server_thumbprint", "server_thumbprint must be 40 (SHA-1) or 64 (SHA-256) hex digits")
+			}
+		}
+		if policy != PolicyNone && len(s.Trust) == 0 && s.ServerThumbprint == "" {
+			add("security", "policy %s needs the server's certificate trusted: give trust (files or directories) or server_thumbprint", policy)
+		}
+	}
+	if a := d.Auth; a != nil {
+		switch a.Type {
+		case "", AuthAnonymous:
+		case AuthUsername:
+			if a.Username == "" {
+				add("auth.username", "auth type username needs username")
+			}
+			if a.PasswordEnv == "" {
+				add("auth.password_env", "auth type username needs password_env: the environment variable holding the password")
+			}
+		case AuthCertificate:
+			if a.Certificate == "" {
+				add("auth.certificate", "auth type certificate needs the user's certificate file")
+			}
+			if a.PrivateKey == "" {
+				add("auth.private_key", "auth type certificate needs the user's private key file")
+			}
+		default:
+			add("auth.type", "auth type %q is not known; allowed: anonymous, username, certificate", a.Type)
+		}
+	}
+	if d.Retries != 0 || d.ReadGap != 0 || d.MaxReadRegisters != 0 || d.MaxReadBits != 0 || d.WriteFunction != "" {
+		add("protocol", "retries, read_gap, max_read_registers, max_read_bits and write_function belong to modbus devices, not opcua")
+	}
+}
+
+func (d *DeviceConfig) validatePoint(i int, add func(path, format string, args ...any)) {
+	p := &d.Points[i]
+	pp := fmt.Sprintf("points[%d]", i)
+	if p.Tag == "" {
+		add(pp+".tag", "a point needs a tag")
+	}
+	switch p.Access {
+	case "", AccessRead, AccessWrite, AccessReadWrite:
+	default:
+		add(pp+".access", "access %q is not known; allowed: read, write, readwrite", p.Access)
+	}
+	typeOK := p.Type == ""
+	for _, t := range dataTypes {
+		typeOK = typeOK || p.Type == t
+	}
+	if !typeOK {
+		add(pp+".type", "type %q is not known; allowed: %s", p.Type, typeList())
+	}
+	if p.Max < p.Min {
+		add(pp+".max", "max %g is below min %g", p.Max, p.Min)
+	}
+	if p.Type == TypeString {
+		if p.Length < 1 || p.Length > 250 {
+			add(pp+".length", "a string point needs length 1 to 250 (bytes), not %d", p.Length)
+		}
+		if p.Scale != 0 || p.Offset != 0 || p.Min != 0 || p.Max != 0 {
+			add(pp+".type", "a string point has no scale, offset, min or max")
+		}
+	} else if p.Length != 0 {
+		add(pp+".length", "length applies to type string only")
+	}
+	switch p.Order {
+	case "", WordOrderABCD, WordOrderCDAB, WordOrderBADC, WordOrderDCBA:
+		if p.Type == TypeString && p.Order.SwapsWords() {
+			add(pp+".order", "a string's order is ABCD (first character in the high byte) or BADC (in the low byte), not %s", p.Order)
+		}
+	default:
+		add(pp+".order", "order %q is not known; allowed: ABCD, CDAB, BADC, DCBA", p.Order)
+	}
+	switch d.Protocol {
+	case ProtocolModbusTCP:
+		d.validateModbusPoint(p, pp, add)
+	case ProtocolOPCUA:
+		if p.Node == "" {
+			add(pp+".node", "an opcua point needs a node id such as ns=2;s=Pulper.DS")
+		}
+		if p.Table != "" || p.Address != 0 || p.Bit != nil {
+			add(pp+".table", "table, address and bit belong to modbus points; an opcua point has node")
+		}
+		switch p.Mode {
+		case "", MonitorSubscribe, MonitorPoll:
+		default:
+			add(pp+".mode", "mode %q is not known; allowed: subscribe, poll", p.Mode)
+		}
+		switch p.DeadbandType {
+		case "":
+			if p.Deadband != 0 {
+				add(pp+".deadband_type", "a deadband needs deadband_type absolute or percent")
+			}
+		case DeadbandAbsolute, DeadbandPercent:
+			if p.Deadband < 0 || (p.DeadbandType == DeadbandPercent && p.Deadband > 100) {
+				add(pp+".deadband", "deadband %g is out of range", p.Deadband)
+			}
+		default:
+			add(pp+".deadband_type", "deadband_type %q is not known; allowed: absolute, percent", p.DeadbandType)
+		}
+		if p.SamplingInterval < 0 {
+			add(pp+".sampling_interval", "sampling_interval %s is negative", p.SamplingInterval)
+		}
+		if p.Mode == MonitorPoll && (p.Deadband != 0 || p.QueueSize != 0 || p.SamplingInterval != 0) {
+			add(pp+".mode", "sampling_interval, queue_size and deadband apply to subscribed points, not mode poll")
+		}
+		if p.Type == TypeString {
+			add(pp+".type", "string points are read from Modbus devices only")
+		}
+	}
+}
+
+func (d *DeviceConfig) validateModbusPoint(p *PointConfig, pp string, add func(path, format string, args ...any)) {
+	if p.Node != "" || p.Mode != "" || p.SamplingInterval != 0 || p.QueueSize != 0 || p.Deadband != 0 || p.DeadbandType != "" {
+		add(pp+".node", "node, mode, sampling_interval, queue_size and deadband belong to opcua points; a modbus point has table and address")
+	}
+	switch p.Table {
+	case TableCoil, TableDiscrete:
+		if p.Type != "" && p.Type != TypeBool {
+			add(pp+".type", "a %s holds bits; type must be bool, not %q", p.Table, p.Type)
+		}
+		if p.Table == TableDiscrete && p.Access.Writable() {
+			add(pp+".access", "discrete inputs are read-only; allowed: read")
+		}
+		if p.Bit != nil {
+			add(pp+".bit", "bit selects a bit of a register; a %s is a bit already", p.Table)
+		}
+	case TableHolding, TableInput:
+		if p.Type == "" {
+			add(pp+".type", "a register point needs a type; allowed: %s", typeList())
+		}
+		if p.Table == TableInput && p.Access.Writable() {
+			add(pp+".access", "input registers are read-only; allowed: read")
+		}
+		if p.Bit != nil {
+			if p.Type != TypeBool {
+				add(pp+".bit", "bit needs type bool, not %q", p.Type)
+			}
+			if *p.Bit > 15 {
+				add(pp+".bit", "bit %d is out of range; allowed: 0 to 15", *p.Bit)
+			}
+		}
+		if n := p.Registers(); n > 0 && int(p.Address)+n > 65536 {
+			add(pp+".address", "address %d + %d registers runs past 65535", p.Address, n)
+		}
+		if n := p.Registers(); n > d.MaxRead(false) {
+			add(pp+".type", "the point spans %d registers, more than one read of this device (%d)", n, d.MaxRead(false))
+		}
+	default:
+		add(pp+".table", "table %q is not known; allowed: coil, discrete, holding, input", p.Table)
+	}
 }

@@ -1,7 +1,9 @@
 // Package drivers owns the wire-independent vocabulary of plant I/O: points and
 // their configuration, samples with quality and source time, the device
-// interface that the Modbus and OPC UA drivers implement, and the clock that
-// the controller, historian and test rig share.
+// interface that the Modbus and OPC UA drivers implement, the error classes
+// that say whether a failed write may be retried, the Shell both drivers
+// build on (write queue with connection generations, health counters,
+// backoff), and the clock that the controller, historian and test rig share.
 //
 // It imports nothing else of pretreat. Protocol code lives in the
 // sub-packages drivers/modbus and drivers/opcua; each device is owned by one

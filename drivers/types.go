@@ -61,9 +61,11 @@ func (q Quality) Good() bool { return q == QualityGood }
 
 // Sample is one value of one tag at one time, as delivered by a driver.
 // Value is in engineering units after scale and offset; booleans are 0 or 1.
+// A string point carries its text in Text (Value is then 0).
 type Sample struct {
 	Tag     string    `json:"tag"`
 	Value   float64   `json:"value"`
+	Text    string    `json:"text,omitempty"`
 	Quality Quality   `json:"quality"`
 	Time    time.Time `json:"time"` // source time: when the device produced or we read it
 	Reason  string    `json:"reason,omitempty"`

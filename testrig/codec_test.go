@@ -37,6 +37,15 @@ func TestRegisterCodec(t *testing.T) {
 		{"float64 ABCD", drivers.PointConfig{Type: drivers.TypeFloat64}, 1, []uint16{0x3FF0, 0, 0, 0}, 1},
 		{"float64 CDAB", drivers.PointConfig{Type: drivers.TypeFloat64, Order: drivers.WordOrderCDAB}, 1, []uint16{0, 0, 0, 0x3FF0}, 1},
 		{"float64 words", drivers.PointConfig{Type: drivers.TypeFloat64}, math.Float64frombits(0x0102030405060708), []uint16{0x0102, 0x0304, 0x0506, 0x0708}, math.Float64frombits(0x0102030405060708)},
+		{"float64 BADC", drivers.PointConfig{Type: drivers.TypeFloat64, Order: drivers.WordOrderBADC}, math.Float64frombits(0x0102030405060708), []uint16{0x0201, 0x0403, 0x0605, 0x0807}, math.Float64frombits(0x0102030405060708)},
+		{"float64 DCBA", drivers.PointConfig{Type: drivers.TypeFloat64, Order: drivers.WordOrderDCBA}, math.Float64frombits(0x0102030405060708), []uint16{0x0807, 0x0605, 0x0403, 0x0201}, math.Float64frombits(0x0102030405060708)},
+		{"uint32 BADC", drivers.PointConfig{Type: drivers.TypeUint32, Order: drivers.WordOrderBADC}, 0x12345678, []uint16{0x3412, 0x7856}, 0x12345678},
+		{"uint32 DCBA", drivers.PointConfig{Type: drivers.TypeUint32, Order: drivers.WordOrderDCBA}, 0x12345678, []uint16{0x7856, 0x3412}, 0x12345678},
+		{"int16 BADC", drivers.PointConfig{Type: drivers.TypeInt16, Order: drivers.WordOrderBADC}, -2, []uint16{0xFEFF}, -2},
+		{"int64 ABCD", drivers.PointConfig{Type: drivers.TypeInt64}, -2, []uint16{0xFFFF, 0xFFFF, 0xFFFF, 0xFFFE}, -2},
+		{"int64 CDAB", drivers.PointConfig{Type: drivers.TypeInt64, Order: drivers.WordOrderCDAB}, 0x0001000200030004, []uint16{4, 3, 2, 1}, 0x0001000200030004},
+		{"uint64 clamps", drivers.PointConfig{Type: drivers.TypeUint64}, 1e30, []uint16{0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF}, math.MaxUint64},
+		{"uint64 DCBA", drivers.PointConfig{Type: drivers.TypeUint64, Order: drivers.WordOrderDCBA}, 0x0102030405060000, []uint16{0x0000, 0x0605, 0x0403, 0x0201}, 0x0102030405060000},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -56,6 +65,27 @@ func TestRegisterCodec(t *testing.T) {
 	}
 }
 
+func TestTextAndBits(t *testing.T) {
+	p := drivers.PointConfig{Type: drivers.TypeString, Length: 5}
+	words := make([]uint16, 3)
+	encodeText(&p, "fw 7", words)
+	if want := []uint16{0x6677, 0x2037, 0x0000}; !slices.Equal(words, want) {
+		t.Errorf("ABCD text = %04X, want %04X", words, want)
+	}
+	p.Order = drivers.WordOrderBADC
+	encodeText(&p, "fw 7 and more", words)
+	if want := []uint16{0x7766, 0x3720, 0x0020}; !slices.Equal(words, want) {
+		t.Errorf("BADC text cut to 5 bytes = %04X, want %04X", words, want)
+	}
+	bit := uint8(9)
+	if m := bitMask(&drivers.PointConfig{Bit: &bit}); m != 0x0200 {
+		t.Errorf("bit 9 mask = %04X, want 0200", m)
+	}
+	if m := bitMask(&drivers.PointConfig{Bit: &bit, Order: drivers.WordOrderBADC}); m != 0x0002 {
+		t.Errorf("bit 9 BADC mask = %04X, want 0002", m)
+	}
+}
+
 // FuzzRegisterCodec checks that every value survives encode then decode for
 // the lossless types and that decode never panics on any words.
 func FuzzRegisterCodec(f *testing.F) {
@@ -64,8 +94,9 @@ func FuzzRegisterCodec(f *testing.F) {
 	f.Add(math.Inf(1), uint16(0x7FF0), uint16(0), uint16(0), uint16(0))
 	f.Fuzz(func(t *testing.T, v float64, w0, w1, w2, w3 uint16) {
 		words := []uint16{w0, w1, w2, w3}
-		for _, typ := range []drivers.DataType{drivers.TypeBool, drivers.TypeInt16, drivers.TypeUint16, drivers.TypeInt32, drivers.TypeUint32, drivers.TypeFloat32, drivers.TypeFloat64} {
-			for _, order := range []drivers.WordOrder{drivers.WordOrderABCD, drivers.WordOrderCDAB} {
+		for _, typ := range []drivers.DataType{drivers.TypeBool, drivers.TypeInt16, drivers.TypeUint16, drivers.TypeInt32, drivers.TypeUint32,
+			drivers.TypeInt64, drivers.TypeUint64, drivers.TypeFloat32, drivers.TypeFloat64} {
+			for _, order := range []drivers.WordOrder{drivers.WordOrderABCD, drivers.WordOrderCDAB, drivers.WordOrderBADC, drivers.WordOrderDCBA} {
 				p := drivers.PointConfig{Type: typ, Order: order}
 				n := typ.Registers()
 				_ = decodeRegisters(&p, typ, words[:n])

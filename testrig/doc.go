@@ -3,11 +3,14 @@
 // file and the controller can be proven against it before anyone touches
 // steel.
 //
-// It owns the device fronts and their pacing: one Modbus TCP server
-// (simonvetter/modbus) per distinct device address, routing requests by
-// unit id to each device's point map, and one OPC UA server (gopcua) per
-// OPC UA device with the plant file's node ids; a goroutine that advances
-// the process model (package testrig/physics) by the plant time of a
+// It owns the device fronts and their pacing: one Modbus server
+// (simonvetter/modbus) per distinct device address, over TCP or, for
+// devices with transport tls and given Options.ModbusTLS, Modbus/TCP
+// Security with client certificates, routing requests by unit id to each
+// device's point map with every data type, byte/word order, bit of a
+// register and string the drivers map; one OPC UA server (gopcua) per OPC
+// UA device with the plant file's node ids; a goroutine that advances the
+// process model (package testrig/physics) by the plant time of a
 // drivers.Clock, so the rig can run many times faster than real time.
 // Faults and scenarios will live here too.
 //

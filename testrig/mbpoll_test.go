@@ -76,4 +76,19 @@ func TestMbpoll(t *testing.T) {
 			}
 		})
 	}
+
+	// mbpoll writes a setpoint (FC6): the press speed, uint16 in tenths.
+	t.Run("write press.speed_sp", func(t *testing.T) {
+		ep := endpoint(t, r, "press_vfd")
+		host, port, _ := strings.Cut(ep.Address, ":")
+		args := []string{"-m", "tcp", "-a", strconv.Itoa(int(ep.UnitID)), "-0", "-r", "1", "-t", "4", "-1", "-o", "2", "-p", port, host, "123"}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if out, err := exec.CommandContext(ctx, path, args...).CombinedOutput(); err != nil {
+			t.Fatalf("mbpoll %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		if got := value(t, r, "press.speed_sp"); math.Abs(got-12.3) > 1e-9 {
+			t.Errorf("press.speed_sp = %g after mbpoll wrote 123 (tenths), want 12.3", got)
+		}
+	})
 }

@@ -1,6 +1,8 @@
 package testrig
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"log"
 	"math"
@@ -33,28 +35,35 @@ type servedPoint struct {
 }
 
 // unitMap is the point map of one Modbus device (unit id) behind a gateway.
-// Register tables map every register address a point covers to the point.
-// It is built by New and read-only afterwards.
+// Register tables map every register address a point covers to the point;
+// a register holding bool points by bit maps to all of them (holdingBits,
+// inputBits). It is built by New and read-only afterwards.
 type unitMap struct {
-	device   string
-	coils    map[uint16]*servedPoint
-	discrete map[uint16]*servedPoint
-	holding  map[uint16]*servedPoint
-	input    map[uint16]*servedPoint
+	device      string
+	coils       map[uint16]*servedPoint
+	discrete    map[uint16]*servedPoint
+	holding     map[uint16]*servedPoint
+	input       map[uint16]*servedPoint
+	holdingBits map[uint16][]*servedPoint
+	inputBits   map[uint16][]*servedPoint
 }
 
-// newUnitMap places the points of one Modbus device, rejecting overlaps.
+// newUnitMap places the points of one Modbus device, rejecting overlaps. Bit
+// points may share a register with other bit points, not with a bit.
 func newUnitMap(device string, points []*servedPoint) (*unitMap, []*drivers.ConfigError) {
 	u := &unitMap{
-		device:   device,
-		coils:    map[uint16]*servedPoint{},
-		discrete: map[uint16]*servedPoint{},
-		holding:  map[uint16]*servedPoint{},
-		input:    map[uint16]*servedPoint{},
+		device:      device,
+		coils:       map[uint16]*servedPoint{},
+		discrete:    map[uint16]*servedPoint{},
+		holding:     map[uint16]*servedPoint{},
+		input:       map[uint16]*servedPoint{},
+		holdingBits: map[uint16][]*servedPoint{},
+		inputBits:   map[uint16][]*servedPoint{},
 	}
 	var errs []*drivers.ConfigError
 	for i, p := range points {
 		var table map[uint16]*servedPoint
+		var bits map[uint16][]*servedPoint
 		p.start = p.cfg.Address
 		p.words = 1
 		switch p.cfg.Table {
@@ -63,16 +72,37 @@ func newUnitMap(device string, points []*servedPoint) (*unitMap, []*drivers.Conf
 		case drivers.TableDiscrete:
 			table = u.discrete
 		case drivers.TableHolding:
-			table, p.words = u.holding, p.typ.Registers()
+			table, bits, p.words = u.holding, u.holdingBits, p.cfg.Registers()
 		case drivers.TableInput:
-			table, p.words = u.input, p.typ.Registers()
+			table, bits, p.words = u.input, u.inputBits, p.cfg.Registers()
+		}
+		overlap := func(a int, other string) {
+			errs = append(errs, &drivers.ConfigError{
+				Path:    fmt.Sprintf("points[%d].address", i),
+				Message: fmt.Sprintf("%s %d of %s overlaps %s", p.cfg.Table, a, p.cfg.Tag, other),
+			})
+		}
+		if p.cfg.Bit != nil {
+			a := p.start
+			if other := table[a]; other != nil {
+				overlap(int(a), other.cfg.Tag)
+				continue
+			}
+			for _, other := range bits[a] {
+				if *other.cfg.Bit == *p.cfg.Bit {
+					overlap(int(a), other.cfg.Tag+" (same bit)")
+				}
+			}
+			bits[a] = append(bits[a], p)
+			continue
 		}
 		for a := int(p.start); a < int(p.start)+p.words; a++ {
 			if other := table[uint16(a)]; other != nil {
-				errs = append(errs, &drivers.ConfigError{
-					Path:    fmt.Sprintf("points[%d].address", i),
-					Message: fmt.Sprintf("%s %d of %s overlaps %s", p.cfg.Table, a, p.cfg.Tag, other.cfg.Tag),
-				})
+				overlap(a, other.cfg.Tag)
+				break
+			}
+			if others := bits[uint16(a)]; len(others) > 0 {
+				overlap(a, others[0].cfg.Tag)
 				break
 			}
 			table[uint16(a)] = p
@@ -81,11 +111,22 @@ func newUnitMap(device string, points []*servedPoint) (*unitMap, []*drivers.Conf
 	return u, errs
 }
 
-// gateway is one Modbus TCP server: every simulated device configured with
-// the same address, told apart by unit id.
+// ModbusTLS is the server side of Modbus/TCP Security for the rig: its
+// certificate and the pool of CAs (or client certificates) a client's
+// certificate must chain to. The rig requires and verifies a client
+// certificate, as the Modbus/TCP Security specification does.
+type ModbusTLS struct {
+	Certificate *tls.Certificate
+	ClientCAs   *x509.CertPool
+}
+
+// gateway is one Modbus TCP (or TCP over TLS) server: every simulated device
+// configured with the same address, told apart by unit id.
 type gateway struct {
 	rig        *Rig
-	configured string             // host:port from the plant file
+	configured string // host:port from the plant file
+	transport  drivers.ModbusTransport
+	tls        *ModbusTLS
 	units      map[uint8]*unitMap // read-only after New
 
 	// Set by start, cleared by stop; both run under Rig.lifeMu.
@@ -106,12 +147,17 @@ func (g *gateway) start(host string, logger *log.Logger) error {
 			}
 			addr = net.JoinHostPort(host, strconv.Itoa(port))
 		}
-		srv, err := modbus.NewServer(&modbus.ServerConfiguration{
+		conf := &modbus.ServerConfiguration{
 			URL:        "tcp://" + addr,
 			Timeout:    modbusIdleTimeout,
 			MaxClients: modbusMaxClients,
 			Logger:     logger,
-		}, g)
+		}
+		if g.transport == drivers.TransportTLS {
+			conf.URL = "tcp+tls://" + addr
+			conf.TLSServerCert, conf.TLSClientCAs = g.tls.Certificate, g.tls.ClientCAs
+		}
+		srv, err := modbus.NewServer(conf, g)
 		if err != nil {
 			return err
 		}
@@ -142,11 +188,15 @@ func (g *gateway) stop() error {
 func (g *gateway) endpoints() []Endpoint {
 	var eps []Endpoint
 	for id, u := range g.units {
+		scheme := "tcp://"
+		if g.transport == drivers.TransportTLS {
+			scheme = "tcp+tls://"
+		}
 		eps = append(eps, Endpoint{
 			Device:   u.device,
 			Protocol: drivers.ProtocolModbusTCP,
 			Address:  g.bound,
-			URL:      "tcp://" + g.bound,
+			URL:      scheme + g.bound,
 			UnitID:   id,
 		})
 	}
@@ -197,9 +247,9 @@ func (g *gateway) HandleHoldingRegisters(req *modbus.HoldingRegistersRequest) ([
 		return nil, err
 	}
 	if req.IsWrite {
-		return nil, g.writeRegisters(u.holding, req.Addr, req.Args)
+		return nil, g.writeRegisters(u.holding, u.holdingBits, req.Addr, req.Args)
 	}
-	return g.readRegisters(u.holding, req.Addr, req.Quantity)
+	return g.readRegisters(u.holding, u.holdingBits, req.Addr, req.Quantity)
 }
 
 // HandleInputRegisters serves read input registers (FC4).
@@ -208,7 +258,7 @@ func (g *gateway) HandleInputRegisters(req *modbus.InputRegistersRequest) ([]uin
 	if err != nil {
 		return nil, err
 	}
-	return g.readRegisters(u.input, req.Addr, req.Quantity)
+	return g.readRegisters(u.input, u.inputBits, req.Addr, req.Quantity)
 }
 
 func (g *gateway) readBits(table map[uint16]*servedPoint, addr, qty uint16) ([]bool, error) {
@@ -248,41 +298,82 @@ func (g *gateway) writeBits(table map[uint16]*servedPoint, addr uint16, values [
 	return nil
 }
 
-func (g *gateway) readRegisters(table map[uint16]*servedPoint, addr, qty uint16) ([]uint16, error) {
+func (g *gateway) readRegisters(table map[uint16]*servedPoint, bits map[uint16][]*servedPoint, addr, qty uint16) ([]uint16, error) {
 	end := int(addr) + int(qty)
 	for a := int(addr); a < end; a++ {
-		if table[uint16(a)] == nil {
+		if table[uint16(a)] == nil && len(bits[uint16(a)]) == 0 {
 			return nil, modbus.ErrIllegalDataAddress
 		}
 	}
 	res := make([]uint16, qty)
-	var buf [4]uint16
+	buf := make([]uint16, 125)
 	r := g.rig
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for a := int(addr); a < end; {
 		p := table[uint16(a)]
-		eng, _ := r.line.Get(p.role)
-		encodeRegisters(&p.cfg, p.typ, eng, buf[:p.words])
+		if p == nil {
+			var w uint16
+			for _, b := range bits[uint16(a)] {
+				if v, _ := r.line.Get(b.role); v != 0 {
+					w |= bitMask(&b.cfg)
+				}
+			}
+			res[a-int(addr)] = w
+			a++
+			continue
+		}
+		words := buf[:p.words]
+		if p.typ == drivers.TypeString {
+			encodeText(&p.cfg, p.role, words)
+		} else {
+			eng, _ := r.line.Get(p.role)
+			encodeRegisters(&p.cfg, p.typ, eng, words)
+		}
 		// A read may start or end inside a multi-register point; serve
 		// the words it asks for.
 		for w := a - int(p.start); w < p.words && a < end; w, a = w+1, a+1 {
-			res[a-int(addr)] = buf[w]
+			res[a-int(addr)] = words[w]
 		}
 	}
 	return res, nil
 }
 
-func (g *gateway) writeRegisters(table map[uint16]*servedPoint, addr uint16, values []uint16) error {
+func (g *gateway) writeRegisters(table map[uint16]*servedPoint, bits map[uint16][]*servedPoint, addr uint16, values []uint16) error {
 	type write struct {
 		role string
 		eng  float64
 	}
 	end := int(addr) + len(values)
 	writes := make([]write, 0, len(values))
+	r := g.rig
 	for a := int(addr); a < end; {
+		if bps := bits[uint16(a)]; len(bps) > 0 {
+			// A register of bits: every writable bit takes its new
+			// value; a read-only bit must keep its current one (a
+			// read-modify-write writes it back unchanged).
+			word := values[a-int(addr)]
+			for _, b := range bps {
+				v := 0.0
+				if word&bitMask(&b.cfg) != 0 {
+					v = 1
+				}
+				if b.writable {
+					writes = append(writes, write{b.role, v})
+					continue
+				}
+				r.mu.Lock()
+				cur, _ := r.line.Get(b.role)
+				r.mu.Unlock()
+				if (cur != 0) != (v != 0) {
+					return modbus.ErrIllegalDataValue
+				}
+			}
+			a++
+			continue
+		}
 		p := table[uint16(a)]
-		if p == nil || !p.writable || int(p.start) != a || a+p.words > end {
+		if p == nil || !p.writable || int(p.start) != a || a+p.words > end || p.typ == drivers.TypeString {
 			return modbus.ErrIllegalDataAddress
 		}
 		eng := decodeRegisters(&p.cfg, p.typ, values[a-int(addr):a-int(addr)+p.words])
@@ -292,7 +383,6 @@ func (g *gateway) writeRegisters(table map[uint16]*servedPoint, addr uint16, val
 		writes = append(writes, write{p.role, eng})
 		a += p.words
 	}
-	r := g.rig
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, w := range writes {

@@ -447,6 +447,8 @@ var dataTypeIDs = map[drivers.DataType]uint32{
 	drivers.TypeUint16:  id.UInt16,
 	drivers.TypeInt32:   id.Int32,
 	drivers.TypeUint32:  id.UInt32,
+	drivers.TypeInt64:   id.Int64,
+	drivers.TypeUint64:  id.UInt64,
 	drivers.TypeFloat32: id.Float,
 	drivers.TypeFloat64: id.Double,
 }
@@ -464,6 +466,16 @@ func variant(typ drivers.DataType, raw float64) *ua.Variant {
 		return ua.MustVariant(int32(raw))
 	case drivers.TypeUint32:
 		return ua.MustVariant(uint32(raw))
+	case drivers.TypeInt64:
+		if raw >= 0x1p63 {
+			return ua.MustVariant(int64(math.MaxInt64))
+		}
+		return ua.MustVariant(int64(raw))
+	case drivers.TypeUint64:
+		if raw >= 0x1p64 {
+			return ua.MustVariant(uint64(math.MaxUint64))
+		}
+		return ua.MustVariant(uint64(raw))
 	case drivers.TypeFloat32:
 		return ua.MustVariant(float32(raw))
 	}

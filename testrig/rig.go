@@ -54,6 +54,10 @@ type Options struct {
 	// discards them. (gopcua also writes one line to the standard logger
 	// when a server starts listening; that cannot be turned off.)
 	Logger *slog.Logger
+	// ModbusTLS is the server side of simulated devices with transport
+	// tls: the rig's certificate and the CAs its clients' certificates
+	// must chain to. Required when such a device is simulated.
+	ModbusTLS *ModbusTLS
 }
 
 // Endpoint is where one simulated device is served.
@@ -64,8 +68,9 @@ type Endpoint struct {
 	Protocol drivers.Protocol
 	// Address is the host:port actually bound.
 	Address string
-	// URL is opc.tcp://host:port for OPC UA and tcp://host:port (the form
-	// simonvetter/modbus clients take) for Modbus TCP.
+	// URL is opc.tcp://host:port for OPC UA, and tcp://host:port or
+	// tcp+tls://host:port (the forms simonvetter/modbus clients take) for
+	// Modbus.
 	URL string
 	// UnitID is the Modbus unit id the device answers to (0 for OPC UA).
 	UnitID uint8
@@ -164,6 +169,16 @@ func New(opts Options) (*Rig, error) {
 				}
 			}
 			path := fmt.Sprintf("points[%d]", j)
+			if sp.typ == drivers.TypeString {
+				// Text is not simulated: the rig serves the role as
+				// constant text (a model name, a firmware version).
+				if sp.writable {
+					addErr(dev, path+".access", "the rig serves string points read-only; allowed: read")
+					bad = true
+				}
+				points = append(points, sp)
+				continue
+			}
 			if _, ok := r.line.Get(sp.role); !ok {
 				addErr(dev, path+".role", "role %q is not simulated by the rig; known roles: %v", sp.role, r.line.Roles())
 				bad = true
@@ -181,15 +196,28 @@ func New(opts Options) (*Rig, error) {
 		}
 		switch dev.Protocol {
 		case drivers.ProtocolModbusTCP:
+			transport := dev.TransportOrDefault()
+			if transport != drivers.TransportTCP && transport != drivers.TransportTLS {
+				addErr(dev, "transport", "the rig serves Modbus over tcp and tls, not %s", transport)
+				continue
+			}
+			if transport == drivers.TransportTLS && opts.ModbusTLS == nil {
+				addErr(dev, "transport", "a simulated tls device needs the rig's server certificate (testrig.Options.ModbusTLS)")
+				continue
+			}
 			if _, _, err := net.SplitHostPort(dev.Address); err != nil {
 				addErr(dev, "address", "address %q is not host:port: %v", dev.Address, err)
 				continue
 			}
 			g := gatewayByAddr[dev.Address]
 			if g == nil {
-				g = &gateway{rig: r, configured: dev.Address, units: map[uint8]*unitMap{}}
+				g = &gateway{rig: r, configured: dev.Address, transport: transport, tls: opts.ModbusTLS, units: map[uint8]*unitMap{}}
 				gatewayByAddr[dev.Address] = g
 				r.gateways = append(r.gateways, g)
+			}
+			if g.transport != transport {
+				addErr(dev, "transport", "transport %s at %s differs from the other devices there (%s)", transport, dev.Address, g.transport)
+				continue
 			}
 			if other, dup := g.units[dev.UnitID]; dup {
 				addErr(dev, "unit_id", "unit id %d at %s is already used by device %q", dev.UnitID, dev.Address, other.device)

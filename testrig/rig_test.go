@@ -455,6 +455,15 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"endpoint without port", Options{Devices: []drivers.DeviceConfig{opcDev("opc.tcp://127.0.0.1", drivers.PointConfig{Tag: "pulper.ds", Node: "ns=2;s=X"})}}, "endpoint", "opc.tcp://host:port"},
 		{"nothing simulated", Options{Devices: []drivers.DeviceConfig{{Name: "d", Protocol: drivers.ProtocolModbusTCP, Address: "127.0.0.1:1502", Points: []drivers.PointConfig{ok}}}}, "", "no device is marked simulated"},
 		{"unknown waste class", Options{Devices: []drivers.DeviceConfig{modbusDev(ok)}, WasteClass: "garden"}, "", `waste class "garden"`},
+		{"serial rtu", Options{Devices: []drivers.DeviceConfig{{Name: "d", Protocol: drivers.ProtocolModbusTCP, Transport: drivers.TransportRTU, Address: "/dev/ttyUSB0", Simulated: true, Points: []drivers.PointConfig{ok}}}}, "transport", "tcp and tls, not rtu"},
+		{"tls without the rig's certificate", Options{Devices: []drivers.DeviceConfig{{Name: "d", Protocol: drivers.ProtocolModbusTCP, Transport: drivers.TransportTLS,
+			TLS: &drivers.TLSFiles{Cert: "c", Key: "k", CA: "ca"}, Address: "127.0.0.1:802", Simulated: true, Points: []drivers.PointConfig{ok}}}}, "transport", "Options.ModbusTLS"},
+		{"writable string", Options{Devices: []drivers.DeviceConfig{modbusDev(drivers.PointConfig{Tag: "model", Role: "VFD", Table: drivers.TableHolding, Type: drivers.TypeString, Length: 4, Access: drivers.AccessReadWrite})}}, "points[0].access", "read-only"},
+		{"two bits on one bit", Options{Devices: []drivers.DeviceConfig{modbusDev(
+			drivers.PointConfig{Tag: "a", Role: "line.estop_ok", Table: drivers.TableInput, Type: drivers.TypeBool, Bit: &[]uint8{3}[0]},
+			drivers.PointConfig{Tag: "b", Role: "feeder.running", Table: drivers.TableInput, Type: drivers.TypeBool, Bit: &[]uint8{3}[0]})}}, "points[1].address", "same bit"},
+		{"a bit on a whole register", Options{Devices: []drivers.DeviceConfig{modbusDev(ok,
+			drivers.PointConfig{Tag: "b", Role: "feeder.running", Table: drivers.TableInput, Address: 1, Type: drivers.TypeBool, Bit: &[]uint8{3}[0]})}}, "points[1].address", "overlaps"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

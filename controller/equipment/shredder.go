@@ -180,10 +180,12 @@ func (s ShredderState) InJamCycle() bool {
 
 // Shredder is a twin-shaft shredder with jam handling as PROCESS.md
 // describes: inrush blanking after each start (counted from the running
-// feedback), feed pause and resume on
-// current with hysteresis, jam detection with a confirm time, the
-// stop–wait–reverse–stop–wait–forward cycle, and a fault needing Reset when
-// it jams again after MaxReversals reversals inside the window.
+// feedback), feed pause and resume on current with hysteresis, jam
+// detection with a confirm time, the stop–wait–reverse–stop–wait–forward
+// cycle, and a fault needing Reset when it jams again after MaxReversals
+// reversals inside the window. The one motor start it makes by itself is
+// the reversal and the forward restart of that cycle, and only while the
+// start it was given stands: a Stop, a bad input or a fault ends the cycle.
 type Shredder struct {
 	cfg   ShredderConfig
 	p     ShredderParams

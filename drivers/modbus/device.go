@@ -2,33 +2,20 @@ package modbus
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
-	"log"
 	"log/slog"
 	"math"
-	"net"
+	"os"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	mb "github.com/simonvetter/modbus"
 
 	"github.com/pretreat/pretreat/drivers"
 )
-
-// Reconnect backoff: the first retry comes after backoffStart, each failed
-// attempt doubles the wait up to backoffMax.
-const (
-	backoffStart = 200 * time.Millisecond
-	backoffMax   = 5 * time.Second
-)
-
-// writeQueueSize bounds the writes waiting for the Run goroutine. The scan
-// writes a handful of outputs per period; a full queue means the device is
-// stuck, and Write says so instead of blocking the scan.
-const writeQueueSize = 64
 
 // Options are the optional collaborators of a Device.
 type Options struct {
@@ -41,34 +28,35 @@ type Options struct {
 	Results chan<- drivers.WriteResult
 	// Logger receives connection changes and write failures. Nil discards.
 	Logger *slog.Logger
+	// Pool shares one connection among the devices (unit ids) at the same
+	// transport and address. Nil means the package's default pool, which is
+	// what a controller wants; tests and benchmarks may use their own.
+	Pool *Pool
 }
 
-// Device is one Modbus TCP connection (one host:port and unit id) with its
-// read plan. Create it with New; Run owns the connection.
+// Device is one Modbus device: a unit id at a transport address, with its
+// read plan. Create it with New; Run attaches it to the connection its
+// address shares with other unit ids, whose goroutine polls it.
 type Device struct {
-	cfg     drivers.DeviceConfig
-	clock   drivers.Clock
-	results chan<- drivers.WriteResult
-	log     *slog.Logger
+	shell *drivers.Shell
+	cfg   drivers.DeviceConfig
+	key   linkKey
+	conf  mb.ClientConfiguration // transport settings for a new connection
+	pool  *Pool
 
 	blocks   []readBlock
 	byTag    map[string]int
 	readable []int // indices of polled points, in configuration order
-	writes   chan writeRequest
+	retryGap time.Duration
 
-	// connGen is the generation of the current connection, 0 while
-	// disconnected. A write carries the generation it was queued under and
-	// is executed only if that connection is still the current one.
-	connGen atomic.Uint64
-	running atomic.Bool
-
-	// Owned by the Run goroutine.
-	last    []drivers.Sample // last sample per point (readable points only)
-	batch   []drivers.Sample // reused for each push to the sink
-	lastGen uint64
-
-	mu     sync.Mutex // guards health
-	health drivers.Health
+	// Owned by the link goroutine while the device is attached.
+	sink      drivers.Sink
+	last      []drivers.Sample // last sample per point (readable points only)
+	batch     []drivers.Sample // reused for each push to the sink
+	nextPoll  time.Time        // wall time of the next poll
+	skipUntil time.Time        // wall time before which the unit is not asked (it stopped answering)
+	unitWait  drivers.Backoff
+	failing   bool // the unit's last exchange failed (timeout, garbled frame, gateway says silent)
 }
 
 // Device is a drivers.Device and reports its health.
@@ -77,39 +65,34 @@ var (
 	_ drivers.HealthReporter = (*Device)(nil)
 )
 
-type writeRequest struct {
-	point int
-	value float64
-	gen   uint64
-}
-
-// New checks the configuration and builds the read plan. It makes no network
-// calls: a device whose peer is offline is created and started the same way.
-// Configuration problems come back joined; each is a *drivers.ConfigError.
+// New checks the configuration, loads the TLS files of a tls device and
+// builds the read plan. It makes no network calls: a device whose peer is
+// offline is created and started the same way. Configuration problems come
+// back joined; each is a *drivers.ConfigError.
 func New(cfg drivers.DeviceConfig, opts Options) (*Device, error) {
 	var errs []error
+	addErr := func(path, format string, args ...any) {
+		errs = append(errs, &drivers.ConfigError{Path: path, Message: fmt.Sprintf(format, args...)})
+	}
 	for _, e := range cfg.Validate() {
 		errs = append(errs, e)
 	}
 	if cfg.Protocol != "" && cfg.Protocol != drivers.ProtocolModbusTCP {
-		errs = append(errs, &drivers.ConfigError{Path: "protocol",
-			Message: fmt.Sprintf("the modbus driver speaks %s, not %q", drivers.ProtocolModbusTCP, cfg.Protocol)})
-	}
-	if cfg.Address != "" {
-		if _, _, err := net.SplitHostPort(cfg.Address); err != nil {
-			errs = append(errs, &drivers.ConfigError{Path: "address",
-				Message: fmt.Sprintf("address %q is not host:port: %v", cfg.Address, err)})
-		}
+		addErr("protocol", "the modbus driver speaks %s, not %q", drivers.ProtocolModbusTCP, cfg.Protocol)
 	}
 	byTag := make(map[string]int, len(cfg.Points))
 	for i, p := range cfg.Points {
 		if first, dup := byTag[p.Tag]; dup && p.Tag != "" {
-			errs = append(errs, &drivers.ConfigError{Path: fmt.Sprintf("points[%d].tag", i),
-				Message: fmt.Sprintf("tag %q is already mapped by points[%d]", p.Tag, first)})
+			addErr(fmt.Sprintf("points[%d].tag", i), "tag %q is already mapped by points[%d]", p.Tag, first)
 			continue
 		}
 		byTag[p.Tag] = i
+		if p.Type == drivers.TypeString && p.Access.Writable() {
+			addErr(fmt.Sprintf("points[%d].access", i), "string points are read-only; allowed: read")
+		}
 	}
+	conf, cerrs := clientConfig(&cfg)
+	errs = append(errs, cerrs...)
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("modbus device %q: %w", cfg.Name, errors.Join(errs...))
 	}
@@ -125,22 +108,22 @@ func New(cfg drivers.DeviceConfig, opts Options) (*Device, error) {
 		}
 	}
 	d := &Device{
-		cfg:     cfg,
-		clock:   opts.Clock,
-		results: opts.Results,
-		log:     opts.Logger,
-		blocks:  planReads(cfg.Points, cfg.ReadGap),
-		byTag:   byTag,
-		writes:  make(chan writeRequest, writeQueueSize),
-		last:    make([]drivers.Sample, len(cfg.Points)),
+		shell:    drivers.NewShell("modbus", cfg.Name, opts.Clock, opts.Results, opts.Logger),
+		cfg:      cfg,
+		key:      linkKey{transport: cfg.TransportOrDefault(), address: cfg.Address},
+		conf:     conf,
+		pool:     opts.Pool,
+		blocks:   devicePlan(&cfg),
+		byTag:    byTag,
+		last:     make([]drivers.Sample, len(cfg.Points)),
+		unitWait: drivers.Backoff{Start: drivers.BackoffStart, Max: drivers.BackoffMax},
+		// A busy device is asked again after a short pause, never longer
+		// than a fifth of the poll so that the retries fit in it.
+		retryGap: min(20*time.Millisecond, cfg.PollIntervalOrDefault()/5),
 	}
-	if d.clock == nil {
-		d.clock = drivers.WallClock
+	if d.pool == nil {
+		d.pool = defaultPool
 	}
-	if d.log == nil {
-		d.log = slog.New(slog.DiscardHandler)
-	}
-	d.log = d.log.With("device", cfg.Name)
 	for i := range cfg.Points {
 		if cfg.Points[i].Access.Readable() {
 			d.readable = append(d.readable, i)
@@ -150,18 +133,74 @@ func New(cfg drivers.DeviceConfig, opts Options) (*Device, error) {
 	return d, nil
 }
 
+// clientConfig builds the simonvetter client configuration of a device,
+// reading its TLS files.
+func clientConfig(cfg *drivers.DeviceConfig) (mb.ClientConfiguration, []error) {
+	conf := mb.ClientConfiguration{Timeout: cfg.TimeoutOrDefault()}
+	var errs []error
+	switch cfg.TransportOrDefault() {
+	case drivers.TransportTCP:
+		conf.URL = "tcp://" + cfg.Address
+	case drivers.TransportRTUOverTCP:
+		conf.URL = "rtuovertcp://" + cfg.Address
+	case drivers.TransportRTU:
+		conf.URL = "rtu://" + cfg.Address
+		s := drivers.SerialConfig{}
+		if cfg.Serial != nil {
+			s = *cfg.Serial
+		}
+		conf.Speed, conf.DataBits, conf.StopBits = s.Baud, s.DataBits, s.StopBits
+		if conf.Speed == 0 {
+			conf.Speed = 19200
+		}
+		if conf.DataBits == 0 {
+			conf.DataBits = 8
+		}
+		switch s.Parity {
+		case drivers.ParityNone:
+			conf.Parity = mb.PARITY_NONE
+		case drivers.ParityOdd:
+			conf.Parity = mb.PARITY_ODD
+		default: // the Modbus default
+			conf.Parity = mb.PARITY_EVEN
+		}
+		if conf.StopBits == 0 {
+			conf.StopBits = 1
+			if conf.Parity == mb.PARITY_NONE {
+				conf.StopBits = 2
+			}
+		}
+	case drivers.TransportTLS:
+		conf.URL = "tcp+tls://" + cfg.Address
+		if cfg.TLS == nil || cfg.TLS.Cert == "" || cfg.TLS.Key == "" || cfg.TLS.CA == "" {
+			break // Validate reported it
+		}
+		cert, err := tls.LoadX509KeyPair(cfg.TLS.Cert, cfg.TLS.Key)
+		if err != nil {
+			errs = append(errs, &drivers.ConfigError{Path: "tls.cert", Message: fmt.Sprintf("client certificate and key: %v", err)})
+		} else {
+			conf.TLSClientCert = &cert
+		}
+		pem, err := os.ReadFile(cfg.TLS.CA)
+		pool := x509.NewCertPool()
+		switch {
+		case err != nil:
+			errs = append(errs, &drivers.ConfigError{Path: "tls.ca", Message: err.Error()})
+		case !pool.AppendCertsFromPEM(pem):
+			errs = append(errs, &drivers.ConfigError{Path: "tls.ca", Message: fmt.Sprintf("%s holds no PEM certificate", cfg.TLS.CA)})
+		default:
+			conf.TLSRootCAs = pool
+		}
+	}
+	return conf, errs
+}
+
 // Name returns the device name from the plant file.
 func (d *Device) Name() string { return d.cfg.Name }
 
 // Health returns a snapshot of the connection's health. Safe from any
 // goroutine.
-func (d *Device) Health() drivers.Health {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	h := d.health
-	h.Connected = d.connGen.Load() != 0
-	return h
-}
+func (d *Device) Health() drivers.Health { return d.shell.Health() }
 
 // Write queues a write of value (engineering units) to tag and returns at
 // once. It fails with drivers.ErrUnknownTag, drivers.ErrNotWritable or
@@ -171,215 +210,108 @@ func (d *Device) Health() drivers.Health {
 func (d *Device) Write(tag string, value float64) error {
 	i, ok := d.byTag[tag]
 	if !ok {
-		return fmt.Errorf("modbus device %q: %w: %q", d.cfg.Name, drivers.ErrUnknownTag, tag)
+		return d.shell.Errorf("%w: %q", drivers.ErrUnknownTag, tag)
 	}
 	if !d.cfg.Points[i].Access.Writable() {
-		return fmt.Errorf("modbus device %q: %w: %q has access %q", d.cfg.Name, drivers.ErrNotWritable, tag, d.cfg.Points[i].Access)
+		return d.shell.Errorf("%w: %q has access %q", drivers.ErrNotWritable, tag, d.cfg.Points[i].Access)
 	}
-	select {
-	case d.writes <- writeRequest{point: i, value: value, gen: d.connGen.Load()}:
-		return nil
-	default:
-		return fmt.Errorf("modbus device %q: %w (%d pending)", d.cfg.Name, drivers.ErrQueueFull, writeQueueSize)
+	if err := d.shell.Enqueue(i, tag, value); err != nil {
+		return err
 	}
+	d.pool.wake(d.key)
+	return nil
 }
 
-// Run connects, polls every PollIntervalOrDefault and serves queued writes
-// between polls until ctx is cancelled; then it closes the connection and
-// returns nil. While the peer is unreachable every polled point is
-// bad:comm_failure (keeping its last value) and Run reconnects with backoff.
-// Run must not be called again while it is running.
+// Run attaches the device to its connection (opening it if this is the
+// first device at that address) until ctx is cancelled, then detaches and
+// returns nil. The connection's goroutine polls the device every
+// PollIntervalOrDefault, pushes its samples into sink and serves its queued
+// writes; while the peer is unreachable every polled point is
+// bad:comm_failure (keeping its last value). Once Run has returned, sink is
+// not called again. Run must not be called again while it is running.
 func (d *Device) Run(ctx context.Context, sink drivers.Sink) error {
-	if !d.running.CompareAndSwap(false, true) {
-		return fmt.Errorf("modbus device %q: Run is already running", d.cfg.Name)
+	if err := d.shell.Begin(); err != nil {
+		return err
 	}
-	defer d.running.Store(false)
-
-	wait := backoffStart
-	outageLogged := false
-	for {
-		client, err := d.connect(ctx)
-		if ctx.Err() != nil {
-			if client != nil {
-				d.disconnected()
-				client.Close()
-			}
-			return nil
-		}
-		if err == nil {
-			var polled bool
-			polled, err = d.serve(ctx, client, sink)
-			d.disconnected()
-			if ctx.Err() != nil {
-				client.Close()
-				return nil
-			}
-			d.commFailure(sink, err)
-			client.Close()
-			if polled {
-				wait = backoffStart
-				outageLogged = false
-			}
-		} else {
-			d.commFailure(sink, err)
-		}
-		if !outageLogged {
-			d.log.Warn("modbus device unreachable; reconnecting with backoff", "err", err)
-			outageLogged = true
-		}
-		if !d.sleep(ctx, wait) {
-			return nil
-		}
-		wait = min(2*wait, backoffMax)
-	}
+	defer d.shell.End()
+	l := d.pool.attach(d, sink)
+	<-ctx.Done()
+	d.pool.detach(l, d)
+	return nil
 }
 
-// connect opens a new client. simonvetter's Open dials with a fixed 5 s
-// timeout and no context, so it runs aside while Run keeps answering ctx and
-// failing writes that arrive meanwhile.
-func (d *Device) connect(ctx context.Context) (*mb.ModbusClient, error) {
-	d.countRequest()
-	client, err := mb.NewClient(&mb.ClientConfiguration{
-		URL:     "tcp://" + d.cfg.Address,
-		Timeout: d.cfg.TimeoutOrDefault(),
-		Logger:  log.New(slogWriter{d.log}, "", 0),
-	})
-	if err != nil {
-		d.countFailure(err)
-		return nil, fmt.Errorf("modbus client for %s: %w", d.cfg.Address, err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- client.Open() }()
-	for {
-		select {
-		case <-ctx.Done():
-			go func() {
-				if <-done == nil {
-					client.Close()
-				}
-			}()
-			return nil, ctx.Err()
-		case w := <-d.writes:
-			d.report(w, fmt.Errorf("modbus device %q: %w", d.cfg.Name, drivers.ErrNotConnected))
-		case err := <-done:
-			if err != nil {
-				d.countFailure(err)
-				return nil, fmt.Errorf("connect %s: %w", d.cfg.Address, err)
-			}
-			if err := client.SetUnitId(d.cfg.UnitID); err != nil {
-				client.Close()
-				d.countFailure(err)
-				return nil, fmt.Errorf("set unit id %d: %w", d.cfg.UnitID, err)
-			}
-			d.countSuccess()
-			d.lastGen++
-			d.connGen.Store(d.lastGen)
-			return client, nil
-		}
-	}
-}
-
-func (d *Device) disconnected() { d.connGen.Store(0) }
-
-// serve polls and writes on an open connection until a communication error
-// (returned) or ctx is done (nil). polled reports whether at least one poll
-// went through, which resets the reconnect backoff.
-func (d *Device) serve(ctx context.Context, client *mb.ModbusClient, sink drivers.Sink) (polled bool, err error) {
-	d.log.Info("modbus device connected", "address", d.cfg.Address, "unit_id", d.cfg.UnitID)
-	ticker := time.NewTicker(d.cfg.PollIntervalOrDefault())
-	defer ticker.Stop()
-	if err := d.poll(client, sink); err != nil {
-		return false, err
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return true, nil
-		case w := <-d.writes:
-			if err := d.write(client, w); err != nil {
-				return true, err
-			}
-		case <-ticker.C:
-			if err := d.poll(client, sink); err != nil {
-				return true, err
-			}
-		}
-	}
-}
-
-// sleep waits for the backoff, failing writes that arrive meanwhile. It
-// returns false when ctx is done.
-func (d *Device) sleep(ctx context.Context, wait time.Duration) bool {
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return false
-		case w := <-d.writes:
-			d.report(w, fmt.Errorf("modbus device %q: %w", d.cfg.Name, drivers.ErrNotConnected))
-		case <-timer.C:
-			return true
-		}
-	}
-}
-
-// poll reads every block once and pushes one batch of samples. A Modbus
-// exception marks the points of its block; any other error is a
-// communication failure, returned so that Run reconnects.
-func (d *Device) poll(client *mb.ModbusClient, sink drivers.Sink) error {
-	now := d.clock.Now()
+// poll reads every block of the device once and pushes one batch of
+// samples. An exception marks the points of its block and polling goes on;
+// a unit or link failure marks every point bad:comm_failure and is returned
+// with its kind.
+func (d *Device) poll(c *mb.ModbusClient) (error, failure) {
+	now := d.shell.Clock().Now()
 	for bi := range d.blocks {
 		b := &d.blocks[bi]
-		bits, regs, err := d.readBlock(client, b)
+		bits, regs, err, kind := d.readBlock(c, b)
 		if err != nil {
-			if !isException(err) {
-				return fmt.Errorf("read %s %d+%d: %w", b.table, b.start, b.count, err)
+			err = fmt.Errorf("read %s %d+%d: %w", b.table, b.start, b.count, err)
+			reason := err.Error()
+			if kind != failException {
+				d.commFailure(reason)
+				return err, kind
 			}
-			q := exceptionQuality(err)
-			reason := fmt.Sprintf("read %s %d+%d: %v", b.table, b.start, b.count, err)
+			q := qualityOf(err)
 			for _, i := range b.points {
-				d.last[i] = drivers.Sample{Tag: d.cfg.Points[i].Tag, Value: d.last[i].Value, Quality: q, Time: now, Reason: reason}
+				d.last[i] = drivers.Sample{Tag: d.cfg.Points[i].Tag, Value: d.last[i].Value, Text: d.last[i].Text, Quality: q, Time: now, Reason: reason}
 			}
 			continue
 		}
 		for _, i := range b.points {
 			p := &d.cfg.Points[i]
 			off := int(p.Address) - int(b.start)
-			var raw float64
-			if bits != nil {
+			switch {
+			case bits != nil:
+				raw := 0.0
 				if bits[off] {
 					raw = 1
 				}
-			} else {
-				raw = decodeRegisters(p.Type, p.Order, regs[off:off+p.Type.Registers()])
+				d.last[i] = d.sample(i, raw, now)
+			case p.Type == drivers.TypeString:
+				d.last[i] = drivers.Sample{Tag: p.Tag, Text: decodeText(p, regs[off:off+p.Registers()]), Quality: drivers.QualityGood, Time: now}
+			default:
+				d.last[i] = d.sample(i, decodeRegisters(p, regs[off:off+p.Registers()]), now)
 			}
-			d.last[i] = d.sample(i, raw, now)
 		}
 	}
-	d.push(sink)
-	return nil
+	d.push()
+	return nil, failException
 }
 
-// readBlock issues the one request of a block.
-func (d *Device) readBlock(client *mb.ModbusClient, b *readBlock) (bits []bool, regs []uint16, err error) {
-	d.countRequest()
-	switch b.table {
-	case drivers.TableCoil:
-		bits, err = client.ReadCoils(b.start, b.count)
-	case drivers.TableDiscrete:
-		bits, err = client.ReadDiscreteInputs(b.start, b.count)
-	case drivers.TableHolding:
-		regs, err = client.ReadRegisters(b.start, b.count, mb.HOLDING_REGISTER)
-	case drivers.TableInput:
-		regs, err = client.ReadRegisters(b.start, b.count, mb.INPUT_REGISTER)
+// readBlock issues the one request of a block, asking again up to Retries
+// times while the device says it is busy.
+func (d *Device) readBlock(c *mb.ModbusClient, b *readBlock) (bits []bool, regs []uint16, err error, kind failure) {
+	for attempt := 0; ; attempt++ {
+		d.shell.CountRequest()
+		switch b.table {
+		case drivers.TableCoil:
+			bits, err = c.ReadCoils(b.start, b.count) // FC1
+		case drivers.TableDiscrete:
+			bits, err = c.ReadDiscreteInputs(b.start, b.count) // FC2
+		case drivers.TableHolding:
+			regs, err = c.ReadRegisters(b.start, b.count, mb.HOLDING_REGISTER) // FC3
+		case drivers.TableInput:
+			regs, err = c.ReadRegisters(b.start, b.count, mb.INPUT_REGISTER) // FC4
+		}
+		if err == nil {
+			d.shell.CountSuccess()
+			return bits, regs, nil, failException
+		}
+		err, kind = classify(err)
+		d.shell.CountFailure(err)
+		if !errors.Is(err, drivers.ErrDeviceBusy) || attempt >= d.cfg.Retries {
+			if attempt > 0 {
+				err = fmt.Errorf("%w (after %d retries)", err, attempt)
+			}
+			return nil, nil, err, kind
+		}
+		time.Sleep(d.retryGap)
 	}
-	if err != nil {
-		d.countFailure(err)
-		return nil, nil, err
-	}
-	d.countSuccess()
-	return bits, regs, nil
 }
 
 // sample turns a raw value into a sample in engineering units, checking the
@@ -388,6 +320,9 @@ func (d *Device) readBlock(client *mb.ModbusClient, b *readBlock) (bits []bool, 
 func (d *Device) sample(i int, raw float64, now time.Time) drivers.Sample {
 	p := &d.cfg.Points[i]
 	eng := p.ToEng(raw)
+	if p.Type == drivers.TypeBool {
+		eng = raw // a bit is 0 or 1 whatever the scale
+	}
 	s := drivers.Sample{Tag: p.Tag, Value: eng, Quality: drivers.QualityGood, Time: now}
 	switch {
 	case math.IsNaN(eng) || math.IsInf(eng, 0):
@@ -403,199 +338,154 @@ func (d *Device) sample(i int, raw float64, now time.Time) drivers.Sample {
 
 // commFailure marks every polled point bad:comm_failure, keeping its last
 // value, and pushes them.
-func (d *Device) commFailure(sink drivers.Sink, err error) {
-	now := d.clock.Now()
-	reason := "not connected"
-	if err != nil {
-		reason = err.Error()
-	}
+func (d *Device) commFailure(reason string) {
+	now := d.shell.Clock().Now()
 	for _, i := range d.readable {
 		d.last[i].Quality = drivers.QualityBadCommFailure
 		d.last[i].Reason = reason
 		d.last[i].Time = now
 	}
-	d.push(sink)
+	d.push()
 }
 
 // push hands the latest sample of every polled point to the sink.
-func (d *Device) push(sink drivers.Sink) {
-	if len(d.readable) == 0 {
+func (d *Device) push() {
+	if len(d.readable) == 0 || d.sink == nil {
 		return
 	}
 	d.batch = d.batch[:0]
 	for _, i := range d.readable {
 		d.batch = append(d.batch, d.last[i])
 	}
-	sink.Update(d.batch)
+	d.sink.Update(d.batch)
 }
 
-// write executes one queued write, then reads the point back. It returns an
-// error only for a communication failure, after which Run reconnects; every
-// outcome is reported.
-func (d *Device) write(client *mb.ModbusClient, w writeRequest) error {
-	if w.gen == 0 || w.gen != d.connGen.Load() {
-		d.report(w, fmt.Errorf("modbus device %q: %w when the write was queued", d.cfg.Name, drivers.ErrNotConnected))
-		return nil
+// write executes one queued write, then reads the point back. Every outcome
+// is reported; the error returned (with its kind) is the failure of the
+// unit or link that the connection's goroutine must handle, nil otherwise.
+func (d *Device) write(c *mb.ModbusClient, w drivers.WriteRequest) (error, failure) {
+	if d.shell.RejectStale(w) {
+		return nil, failException
 	}
-	p := &d.cfg.Points[w.point]
-	raw := p.ToRaw(w.value)
+	p := &d.cfg.Points[w.Point]
+	raw := p.ToRaw(w.Value)
+	if p.Type == drivers.TypeBool {
+		raw = w.Value // a bit is set by any non-zero value, whatever the scale
+	}
 	var err error
 	switch p.Table {
 	case drivers.TableCoil:
-		err = d.writeCoil(client, p, raw)
+		err = d.writeCoil(c, p, raw)
 	case drivers.TableHolding:
-		err = d.writeRegisters(client, p, raw)
+		err = d.writeRegisters(c, p, raw)
 	default:
 		err = fmt.Errorf("%w: %s is read-only", drivers.ErrNotWritable, p.Table)
 	}
+	kind := failException
+	var libErr *libError
+	if errors.As(err, &libErr) {
+		err, kind = libErr.err, libErr.kind
+	}
 	if err != nil {
-		err = fmt.Errorf("modbus device %q: write %s (%s %d) = %g: %w", d.cfg.Name, p.Tag, p.Table, p.Address, w.value, err)
+		err = d.shell.Errorf("write %s (%s %d) = %g: %w", p.Tag, p.Table, p.Address, w.Value, err)
 	}
-	d.report(w, err)
-	if err != nil && isCommError(err) {
-		return err
+	d.shell.Report(w, err)
+	if kind == failException {
+		return nil, kind
 	}
-	return nil
+	return err, kind
 }
 
-func (d *Device) writeCoil(client *mb.ModbusClient, p *drivers.PointConfig, raw float64) error {
-	if math.IsNaN(raw) {
-		return errNotFinite
+// libError carries a classified library error out of a write step.
+type libError struct {
+	err  error
+	kind failure
+}
+
+func (e *libError) Error() string { return e.err.Error() }
+func (e *libError) Unwrap() error { return e.err }
+
+// do runs one request, counting it and classifying its error.
+func (d *Device) do(step string, f func() error) error {
+	d.shell.CountRequest()
+	err := f()
+	if err == nil {
+		d.shell.CountSuccess()
+		return nil
 	}
+	err, kind := classify(err)
+	d.shell.CountFailure(err)
+	if step != "" {
+		err = fmt.Errorf("%s: %w", step, err)
+	}
+	return &libError{err: err, kind: kind}
+}
+
+func (d *Device) writeCoil(c *mb.ModbusClient, p *drivers.PointConfig, raw float64) error {
 	want := raw != 0
-	d.countRequest()
-	if err := client.WriteCoil(p.Address, want); err != nil { // FC5
-		d.countFailure(err)
+	err := d.do("", func() error {
+		if d.cfg.WriteFunction == drivers.WriteMultiple {
+			return c.WriteCoils(p.Address, []bool{want}) // FC15
+		}
+		return c.WriteCoil(p.Address, want) // FC5
+	})
+	if err != nil {
 		return err
 	}
-	d.countSuccess()
-	d.countRequest()
-	got, err := client.ReadCoils(p.Address, 1)
-	if err != nil {
-		d.countFailure(err)
-		return fmt.Errorf("read-back: %w", err)
+	var got []bool
+	if err := d.do("read-back", func() (err error) { got, err = c.ReadCoils(p.Address, 1); return }); err != nil {
+		return err
 	}
-	d.countSuccess()
 	if got[0] != want {
 		return fmt.Errorf("%w: wrote %t, read %t", drivers.ErrWriteMismatch, want, got[0])
 	}
 	return nil
 }
 
-func (d *Device) writeRegisters(client *mb.ModbusClient, p *drivers.PointConfig, raw float64) error {
-	regs, err := encodeRegisters(p.Type, p.Order, raw)
+func (d *Device) writeRegisters(c *mb.ModbusClient, p *drivers.PointConfig, raw float64) error {
+	var old uint16
+	if p.Bit != nil {
+		// Read-modify-write: Modbus has no portable way to write one bit
+		// of a register (FC22 is rarely implemented), so the other bits
+		// are written back as read. The read-back then catches a change
+		// that raced with ours.
+		var got []uint16
+		if err := d.do("read before setting a bit", func() (err error) {
+			got, err = c.ReadRegisters(p.Address, 1, mb.HOLDING_REGISTER)
+			return
+		}); err != nil {
+			return err
+		}
+		old = got[0]
+	}
+	regs, err := encodeRegisters(p, raw, old)
 	if err != nil {
 		return err
 	}
-	d.countRequest()
-	if len(regs) == 1 {
-		err = client.WriteRegister(p.Address, regs[0]) // FC6
-	} else {
-		err = client.WriteRegisters(p.Address, regs) // FC16
-	}
+	err = d.do("", func() error {
+		if len(regs) == 1 && d.cfg.WriteFunction != drivers.WriteMultiple {
+			return c.WriteRegister(p.Address, regs[0]) // FC6
+		}
+		return c.WriteRegisters(p.Address, regs) // FC16
+	})
 	if err != nil {
-		d.countFailure(err)
 		return err
 	}
-	d.countSuccess()
-	d.countRequest()
-	got, err := client.ReadRegisters(p.Address, uint16(len(regs)), mb.HOLDING_REGISTER)
-	if err != nil {
-		d.countFailure(err)
-		return fmt.Errorf("read-back: %w", err)
+	var got []uint16
+	if err := d.do("read-back", func() (err error) {
+		got, err = c.ReadRegisters(p.Address, uint16(len(regs)), mb.HOLDING_REGISTER)
+		return
+	}); err != nil {
+		return err
 	}
-	d.countSuccess()
+	if p.Bit != nil {
+		if decodeRegisters(p, got) != decodeRegisters(p, regs) {
+			return fmt.Errorf("%w: bit %d of %04x is not %g", drivers.ErrWriteMismatch, *p.Bit, got[0], raw)
+		}
+		return nil
+	}
 	if !slices.Equal(got, regs) {
 		return fmt.Errorf("%w: wrote %04x, read %04x", drivers.ErrWriteMismatch, regs, got)
 	}
 	return nil
-}
-
-// report sends a write outcome without blocking.
-func (d *Device) report(w writeRequest, err error) {
-	tag := d.cfg.Points[w.point].Tag
-	if err != nil {
-		d.log.Warn("modbus write failed", "tag", tag, "value", w.value, "err", err)
-	}
-	if d.results == nil {
-		return
-	}
-	select {
-	case d.results <- drivers.WriteResult{Tag: tag, Value: w.value, Err: err, Time: d.clock.Now()}:
-	default:
-		d.log.Warn("write result dropped: results channel full", "tag", tag)
-	}
-}
-
-// exceptions are the errors simonvetter returns for a Modbus exception
-// reply: the device answered, the connection is fine.
-var exceptions = []error{
-	mb.ErrIllegalFunction, mb.ErrIllegalDataAddress, mb.ErrIllegalDataValue,
-	mb.ErrServerDeviceFailure, mb.ErrAcknowledge, mb.ErrServerDeviceBusy,
-	mb.ErrMemoryParityError, mb.ErrGWPathUnavailable, mb.ErrGWTargetFailedToRespond,
-}
-
-// isException reports whether err is a Modbus exception reply (or a request
-// the library refused to send, which is a configuration matter too).
-func isException(err error) bool {
-	if errors.Is(err, mb.ErrUnexpectedParameters) {
-		return true
-	}
-	for _, e := range exceptions {
-		if errors.Is(err, e) {
-			return true
-		}
-	}
-	return false
-}
-
-// isCommError reports whether err means the connection can no longer be
-// trusted (timeout, closed socket, garbled frame) rather than an answer of
-// the device or a value we refused to send.
-func isCommError(err error) bool {
-	return !isException(err) && !errors.Is(err, errNotFinite) &&
-		!errors.Is(err, drivers.ErrWriteMismatch) && !errors.Is(err, drivers.ErrNotWritable)
-}
-
-// exceptionQuality maps an exception to the quality of the points it hides:
-// an illegal address means the point map is wrong.
-func exceptionQuality(err error) drivers.Quality {
-	if errors.Is(err, mb.ErrIllegalDataAddress) || errors.Is(err, mb.ErrUnexpectedParameters) {
-		return drivers.QualityBadConfigError
-	}
-	return drivers.QualityBadDeviceException
-}
-
-func (d *Device) countRequest() {
-	d.mu.Lock()
-	d.health.Requests++
-	d.mu.Unlock()
-}
-
-func (d *Device) countSuccess() {
-	now := d.clock.Now()
-	d.mu.Lock()
-	d.health.LastOK = now
-	d.mu.Unlock()
-}
-
-func (d *Device) countFailure(err error) {
-	d.mu.Lock()
-	d.health.Failures++
-	d.health.LastError = err.Error()
-	d.mu.Unlock()
-}
-
-// slogWriter routes simonvetter's log lines into the device logger at debug
-// level (the library logs every failed request; Run logs what matters).
-type slogWriter struct{ l *slog.Logger }
-
-// Write logs one line of the library's output.
-func (w slogWriter) Write(b []byte) (int, error) {
-	msg := string(b)
-	if n := len(msg); n > 0 && msg[n-1] == '\n' {
-		msg = msg[:n-1]
-	}
-	w.l.Debug(msg)
-	return len(b), nil
 }

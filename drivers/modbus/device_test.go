@@ -16,22 +16,33 @@ import (
 	"github.com/pretreat/pretreat/drivers/modbus/modbustest"
 )
 
-// testSink keeps the latest sample per tag.
+// testSink keeps the latest sample per tag and every sample in order.
 type testSink struct {
 	mu      sync.Mutex
 	latest  map[string]drivers.Sample
+	samples map[string][]drivers.Sample
 	batches int
 }
 
-func newTestSink() *testSink { return &testSink{latest: map[string]drivers.Sample{}} }
+func newTestSink() *testSink {
+	return &testSink{latest: map[string]drivers.Sample{}, samples: map[string][]drivers.Sample{}}
+}
 
 func (s *testSink) Update(samples []drivers.Sample) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, x := range samples {
 		s.latest[x.Tag] = x
+		s.samples[x.Tag] = append(s.samples[x.Tag], x)
 	}
 	s.batches++
+}
+
+// history returns every sample of tag so far.
+func (s *testSink) history(tag string) []drivers.Sample {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.samples[tag])
 }
 
 func (s *testSink) get(tag string) (drivers.Sample, bool) {
@@ -105,7 +116,16 @@ func deviceConfig(addr string, points ...drivers.PointConfig) drivers.DeviceConf
 	}
 }
 
-func f32(order drivers.WordOrder, v float32) []uint16 { return split32(order, math.Float32bits(v)) }
+func f32(order drivers.WordOrder, v float32) []uint16 {
+	p := drivers.PointConfig{Type: drivers.TypeFloat32, Order: order}
+	regs, err := encodeRegisters(&p, float64(v), 0)
+	if err != nil {
+		// NaN is refused by the encoder; build its bits by hand.
+		b := math.Float32bits(v)
+		return []uint16{uint16(b >> 16), uint16(b)}
+	}
+	return regs
+}
 
 func TestLoopbackPollDecodesAndScales(t *testing.T) {
 	srv := modbustest.NewServer()
@@ -360,7 +380,7 @@ func TestLoopbackExceptions(t *testing.T) {
 	waitFor(t, 3*time.Second, "first poll", func() bool { _, ok := sink.get("missing_di"); return ok })
 	want := map[string]drivers.Quality{
 		"ok":         drivers.QualityGood,
-		"busy":       drivers.QualityBadDeviceException,
+		"busy":       drivers.QualityUncertainLastUsable,
 		"missing":    drivers.QualityBadConfigError,
 		"missing_di": drivers.QualityBadConfigError,
 	}
@@ -411,7 +431,7 @@ func TestWriteQueueFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range writeQueueSize {
+	for i := range drivers.WriteQueueSize {
 		if err := d.Write("sp", float64(i)); err != nil {
 			t.Fatalf("write %d: %v", i, err)
 		}
@@ -516,4 +536,88 @@ func TestLoopbackHungDevice(t *testing.T) {
 	}
 	srv.Thaw()
 	waitFor(t, 5*time.Second, "good after the device answers again", func() bool { return sink.all(drivers.QualityGood, "a") })
+}
+
+// A device that is busy for a moment is asked again within the same poll,
+// up to retries times, and its points stay good; busy for longer, they turn
+// uncertain:last_usable with the last value, and the write result of a busy
+// device says a retry may help.
+func TestLoopbackBusyRetries(t *testing.T) {
+	srv := modbustest.NewServer()
+	srv.SetHolding(0, 11)
+	srv.SetHolding(1, 0)
+	startServer(t, srv)
+	cfg := deviceConfig(srv.Addr(),
+		drivers.PointConfig{Tag: "a", Table: drivers.TableHolding, Address: 0, Type: drivers.TypeUint16},
+		drivers.PointConfig{Tag: "sp", Table: drivers.TableHolding, Address: 1, Type: drivers.TypeUint16, Access: drivers.AccessReadWrite})
+	cfg.ReadGap, cfg.Retries = 0, 2
+	d, err := New(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := newTestSink()
+	startDevice(t, d, sink)
+	waitFor(t, 3*time.Second, "good", func() bool { return sink.all(drivers.QualityGood, "a") })
+
+	seen := len(sink.history("a"))
+	srv.FailHoldingTimes(0, mb.ErrServerDeviceBusy, 2) // two busy answers, then the value
+	srv.SetHolding(0, 12)
+	waitFor(t, 2*time.Second, "the new value through the retries", func() bool {
+		s, _ := sink.get("a")
+		return s.Value == 12
+	})
+	for _, s := range sink.history("a")[seen:] {
+		if s.Quality != drivers.QualityGood {
+			t.Errorf("a sample of quality %s (%s) while the retries covered the busy device", s.Quality, s.Reason)
+		}
+	}
+
+	srv.FailHolding(0, mb.ErrServerDeviceBusy) // busy for good
+	waitFor(t, 2*time.Second, "uncertain:last_usable", func() bool { return sink.all(drivers.QualityUncertainLastUsable, "a") })
+	if s, _ := sink.get("a"); s.Value != 12 || !strings.Contains(s.Reason, "after 2 retries") {
+		t.Errorf("a = %v (%q), want the last value 12 and the retries in the reason", s.Value, s.Reason)
+	}
+	if err := d.Health().LastError; !strings.Contains(err, "server device busy") {
+		t.Errorf("health last error %q, want the busy exception", err)
+	}
+}
+
+// Write results carry the error class: a busy device may be asked again, an
+// address it refuses may not.
+func TestWriteErrorClasses(t *testing.T) {
+	srv := modbustest.NewServer()
+	srv.SetHolding(1, 0)
+	startServer(t, srv)
+	cfg := deviceConfig(srv.Addr(),
+		drivers.PointConfig{Tag: "sp", Table: drivers.TableHolding, Address: 1, Type: drivers.TypeUint16, Access: drivers.AccessReadWrite},
+		drivers.PointConfig{Tag: "nowhere", Table: drivers.TableHolding, Address: 9, Type: drivers.TypeUint16, Access: drivers.AccessWrite})
+	cfg.ReadGap = 0
+	results := make(chan drivers.WriteResult, 4)
+	d, err := New(cfg, Options{Results: results})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := newTestSink()
+	startDevice(t, d, sink)
+	waitFor(t, 3*time.Second, "good", func() bool { return sink.all(drivers.QualityGood, "sp") })
+	srv.FailHolding(1, mb.ErrServerDeviceBusy) // the read-back finds the device busy
+	cases := []struct {
+		tag       string
+		class     error
+		retryable bool
+	}{{"sp", drivers.ErrDeviceBusy, true}, {"nowhere", drivers.ErrBadConfig, false}}
+	for _, tc := range cases {
+		if err := d.Write(tc.tag, 5); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case r := <-results:
+			var ex *ExceptionError
+			if !errors.Is(r.Err, tc.class) || !errors.As(r.Err, &ex) || drivers.Retryable(r.Err) != tc.retryable {
+				t.Errorf("write %s: %v; want %v (an *ExceptionError), retryable %v", tc.tag, r.Err, tc.class, tc.retryable)
+			}
+		case <-time.After(3 * time.Second):
+			t.Fatalf("no result for %s", tc.tag)
+		}
+	}
 }

@@ -120,6 +120,10 @@ func typeFromConfig(t drivers.DataType) ua.TypeID {
 		return ua.TypeIDInt32
 	case drivers.TypeUint32:
 		return ua.TypeIDUint32
+	case drivers.TypeInt64:
+		return ua.TypeIDInt64
+	case drivers.TypeUint64:
+		return ua.TypeIDUint64
 	case drivers.TypeFloat32:
 		return ua.TypeIDFloat
 	}
@@ -165,12 +169,100 @@ var connectionStatuses = map[ua.StatusCode]bool{
 // trusted. A status code other than the connection ones is the server's
 // answer to one request; anything else (EOF, socket errors) is the wire.
 func isCommError(err error) bool {
-	if err == nil || errors.Is(err, errNotFinite) || errors.Is(err, drivers.ErrWriteMismatch) {
+	if err == nil {
 		return false
+	}
+	for _, e := range []error{errNotFinite, drivers.ErrWriteMismatch, drivers.ErrBadConfig, drivers.ErrDeviceException, drivers.ErrDeviceBusy} {
+		if errors.Is(err, e) {
+			return false
+		}
+	}
+	if errors.Is(err, drivers.ErrCommFailure) {
+		return true
 	}
 	var sc ua.StatusCode
 	if errors.As(err, &sc) {
 		return connectionStatuses[sc]
 	}
 	return true
+}
+
+// mappingStatuses mean the node or attribute the point names is wrong.
+var mappingStatuses = map[ua.StatusCode]bool{
+	ua.StatusBadNodeIDUnknown:      true,
+	ua.StatusBadNodeIDInvalid:      true,
+	ua.StatusBadAttributeIDInvalid: true,
+	ua.StatusBadNotReadable:        true,
+	ua.StatusBadNotWritable:        true,
+	ua.StatusBadTypeMismatch:       true,
+}
+
+// busyStatuses mean the server asks to be asked again later.
+var busyStatuses = map[ua.StatusCode]bool{
+	ua.StatusBadTooManyOperations:      true,
+	ua.StatusBadResourceUnavailable:    true,
+	ua.StatusBadTooManySessions:        true,
+	ua.StatusBadTooManySubscriptions:   true,
+	ua.StatusBadTooManyPublishRequests: true,
+}
+
+// classifyStatus wraps an error carrying an OPC UA status code with the
+// drivers error class that says whether a retry may help; other errors are
+// communication failures.
+func classifyStatus(err error) error {
+	var sc ua.StatusCode
+	if !errors.As(err, &sc) {
+		return fmt.Errorf("%w: %w", drivers.ErrCommFailure, err)
+	}
+	switch {
+	case connectionStatuses[sc]:
+		return fmt.Errorf("%w: %w", drivers.ErrCommFailure, err)
+	case mappingStatuses[sc]:
+		return fmt.Errorf("%w: %w", drivers.ErrBadConfig, err)
+	case busyStatuses[sc]:
+		return fmt.Errorf("%w: %w", drivers.ErrDeviceBusy, err)
+	}
+	return fmt.Errorf("%w: %w", drivers.ErrDeviceException, err)
+}
+
+// fallsBackToPolling reports whether a monitored item refused with sc is
+// better read every poll: the node exists, but the server cannot monitor it
+// as asked (no filter support, deadband on a node without a range, no more
+// items).
+func fallsBackToPolling(sc ua.StatusCode) bool {
+	switch sc {
+	case ua.StatusBadMonitoredItemFilterUnsupported, ua.StatusBadFilterNotAllowed, ua.StatusBadDeadbandFilterInvalid,
+		ua.StatusBadMonitoringModeInvalid, ua.StatusBadTooManyMonitoredItems, ua.StatusBadServiceUnsupported,
+		ua.StatusBadNotSupported, ua.StatusBadMonitoredItemFilterInvalid:
+		return true
+	}
+	return false
+}
+
+// refusedStatuses are what a server answers when it will not take the
+// client's security settings or credentials: configuration, not the wire.
+var refusedStatuses = map[ua.StatusCode]bool{
+	ua.StatusBadUserAccessDenied:            true,
+	ua.StatusBadIdentityTokenInvalid:        true,
+	ua.StatusBadIdentityTokenRejected:       true,
+	ua.StatusBadUserSignatureInvalid:        true,
+	ua.StatusBadSecurityPolicyRejected:      true,
+	ua.StatusBadSecurityModeRejected:        true,
+	ua.StatusBadSecurityChecksFailed:        true,
+	ua.StatusBadCertificateUntrusted:        true,
+	ua.StatusBadCertificateInvalid:          true,
+	ua.StatusBadCertificateURIInvalid:       true,
+	ua.StatusBadCertificateUseNotAllowed:    true,
+	ua.StatusBadApplicationSignatureInvalid: true,
+}
+
+// classifyConnect wraps a connection error: refused security or
+// credentials are drivers.ErrBadConfig (the points turn bad:config_error),
+// anything else drivers.ErrCommFailure.
+func classifyConnect(err error) error {
+	var sc ua.StatusCode
+	if errors.As(err, &sc) && refusedStatuses[sc] {
+		return fmt.Errorf("%w: %w", drivers.ErrBadConfig, err)
+	}
+	return fmt.Errorf("%w: %w", drivers.ErrCommFailure, err)
 }

@@ -1,29 +1,40 @@
-// Package opcua is the OPC UA client driver: one Device per server endpoint,
-// owned by one goroutine (Run) that opens a session, subscribes to every
-// readable point (one monitored item each, sampled and published at the
-// device's poll interval), pushes the notifications as samples with quality
-// into a drivers.Sink and executes queued writes in between, verifying each
-// by read-back.
+// Package opcua is the OPC UA client driver (gopcua): one Device per server
+// endpoint, owned by one goroutine (Run) that opens a secure session,
+// subscribes to the subscribed points (one monitored item each, with the
+// point's sampling interval, queue size and deadband), reads the polled
+// points every poll interval, pushes the values as samples with quality into
+// a drivers.Sink and executes queued writes in between, checking the status
+// code and verifying each by read-back.
 //
-// New validates the configuration and parses the node ids without touching
-// the network, so the controller starts while a server is offline. Run keeps
-// the device's points bad:comm_failure (with their last value) until the
-// server answers, tearing the client down and reconnecting with backoff from
-// 200 ms doubling to 5 s whenever the connection fails; the subscription is
-// created anew on each connection. A freshness watchdog reads every node once
-// when no notification arrived for five poll intervals: a server only
-// notifies on change, so a read is how a quiet server is told from a dead one.
-// Only readable points produce samples: a write-only point has no value to
-// report.
+// Security: policy None, or Basic256Sha256, Aes128_Sha256_RsaOaep and
+// Aes256_Sha256_RsaPss in mode Sign or SignAndEncrypt; anonymous, user name
+// (password from an environment variable) or X.509 certificate user tokens.
+// The library does not check the server's certificate, so the driver does:
+// before a session is opened, the certificate the server's endpoint
+// presents must be in the trust list (or chain to a CA in it) or match the
+// pinned thumbprint; otherwise the points turn bad:config_error with a
+// reason wrapping drivers.ErrUntrustedServer that names the thumbprint.
+//
+// New validates the configuration, parses the node ids and loads the
+// certificates, keys, trust list and password without touching the network,
+// so the controller starts while a server is offline. Run keeps the points
+// bad:comm_failure (with their last value) until the server answers,
+// tearing the client down and reconnecting with backoff from 200 ms doubling
+// to 5 s whenever the connection fails; the subscription is created anew on
+// each connection. A freshness watchdog reads every subscribed node when no
+// notification arrived for five poll intervals: a value that moved without
+// a notification means the subscription stopped while the client still
+// says "connected" (a known failure mode), so the points turn
+// uncertain:stale and the driver subscribes anew; an unchanged value means
+// the server was only quiet. A node whose monitored item the server cannot
+// provide as asked (filter or deadband refused) is polled instead.
 //
 // Values of any numeric or boolean variant become float64 (then scale,
 // offset and range check as on Modbus); a bad status marks the point
 // bad:device_exception, or bad:config_error when the node does not exist.
-// Writes use the variant type the server reported for the node (Double when
-// it never did), with integers rounded and clamped.
-//
-// Security is policy None with an anonymous session for now; signing,
-// encryption and user tokens come later. The package does not retry writes:
-// a write queued while the device is disconnected fails with
-// drivers.ErrNotConnected so that a stale command is never replayed.
+// Writes use the variant type the server reported for the node (the
+// configured type when it never did), with integers rounded and clamped.
+// The package does not retry writes: a write queued while the device is
+// disconnected fails with drivers.ErrNotConnected so that a stale command is
+// never replayed.
 package opcua

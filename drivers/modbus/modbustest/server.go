@@ -7,6 +7,7 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"time"
 
 	mb "github.com/simonvetter/modbus"
 )
@@ -27,9 +28,10 @@ type WriteRecord struct {
 	Quantity uint16 // coils or registers covered by the request
 }
 
-// Server is a Modbus TCP server backed by four maps, one per table. An
-// address that is not in the map of its table answers with an illegal data
-// address exception, for reads and writes alike. All methods are safe for
+// Server is a Modbus TCP server backed by four maps, one per table, served
+// to every unit id (except those made to fail with FailUnit). An address
+// that is not in the map of its table answers with an illegal data address
+// exception, for reads and writes alike. All methods are safe for
 // concurrent use.
 type Server struct {
 	mu       sync.Mutex
@@ -39,8 +41,11 @@ type Server struct {
 	input    map[uint16]uint16
 	ignored  map[uint16]bool  // holding registers that acknowledge writes without storing them
 	failing  map[uint16]error // holding registers whose reads answer with an exception
+	failLeft map[uint16]int   // reads left to fail per failing register; absent: all
 	writes   []WriteRecord
-	frozen   chan struct{} // non-nil while requests go unanswered
+	units    map[uint8]unitFault // per unit id: how a gateway answers for it
+	requests uint64              // requests received, for rate checks
+	frozen   chan struct{}       // non-nil while requests go unanswered
 	addr     string
 	srv      *mb.ModbusServer
 }
@@ -54,7 +59,37 @@ func NewServer() *Server {
 		input:    map[uint16]uint16{},
 		ignored:  map[uint16]bool{},
 		failing:  map[uint16]error{},
+		failLeft: map[uint16]int{},
+		units:    map[uint8]unitFault{},
 	}
+}
+
+// unitFault is how the server, acting as a gateway, answers for one unit id.
+type unitFault struct {
+	delay time.Duration
+	err   error
+}
+
+// FailUnit makes the server answer every request for unit id after delay
+// with the exception for err, as a serial gateway answers for a device that
+// stays silent on its line (modbus.ErrGWTargetFailedToRespond after the
+// gateway's own timeout). A nil err clears it. Other unit ids are served
+// from the maps, so one server stands for a gateway with several devices.
+func (s *Server) FailUnit(id uint8, delay time.Duration, err error) {
+	s.mu.Lock()
+	if err == nil {
+		delete(s.units, id)
+	} else {
+		s.units[id] = unitFault{delay, err}
+	}
+	s.mu.Unlock()
+}
+
+// Requests returns how many requests the server has received.
+func (s *Server) Requests() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests
 }
 
 // Start listens on 127.0.0.1. The first start takes a port the OS reports
@@ -153,11 +188,21 @@ func (s *Server) IgnoreWrites(addr uint16) {
 // modbus.ErrServerDeviceBusy. A nil err clears it.
 func (s *Server) FailHolding(addr uint16, err error) {
 	s.mu.Lock()
+	delete(s.failLeft, addr)
 	if err == nil {
 		delete(s.failing, addr)
 	} else {
 		s.failing[addr] = err
 	}
+	s.mu.Unlock()
+}
+
+// FailHoldingTimes is FailHolding for the next n reads covering addr only,
+// as a device that is busy for a moment.
+func (s *Server) FailHoldingTimes(addr uint16, err error, n int) {
+	s.mu.Lock()
+	s.failing[addr] = err
+	s.failLeft[addr] = n
 	s.mu.Unlock()
 }
 
@@ -182,13 +227,21 @@ func (s *Server) Thaw() {
 	s.mu.Unlock()
 }
 
-// lock waits while the server is frozen, then takes the mutex.
-func (s *Server) lock() {
+// lock waits while the server is frozen, then takes the mutex. A request
+// for a failing unit id is answered with its exception after its delay,
+// without the mutex held.
+func (s *Server) lock(unit uint8) error {
 	for {
 		s.mu.Lock()
 		ch := s.frozen
 		if ch == nil {
-			return
+			s.requests++
+			if f, ok := s.units[unit]; ok {
+				s.mu.Unlock()
+				time.Sleep(f.delay)
+				return f.err
+			}
+			return nil
 		}
 		s.mu.Unlock()
 		<-ch
@@ -226,7 +279,9 @@ type handler struct{ s *Server }
 // HandleCoils serves FC1, FC5 and FC15.
 func (h handler) HandleCoils(req *mb.CoilsRequest) ([]bool, error) {
 	s := h.s
-	s.lock()
+	if err := s.lock(req.UnitId); err != nil {
+		return nil, err
+	}
 	defer s.mu.Unlock()
 	if !hasAll(s.coils, req.Addr, req.Quantity) {
 		return nil, mb.ErrIllegalDataAddress
@@ -244,7 +299,9 @@ func (h handler) HandleCoils(req *mb.CoilsRequest) ([]bool, error) {
 // HandleDiscreteInputs serves FC2.
 func (h handler) HandleDiscreteInputs(req *mb.DiscreteInputsRequest) ([]bool, error) {
 	s := h.s
-	s.lock()
+	if err := s.lock(req.UnitId); err != nil {
+		return nil, err
+	}
 	defer s.mu.Unlock()
 	if !hasAll(s.discrete, req.Addr, req.Quantity) {
 		return nil, mb.ErrIllegalDataAddress
@@ -255,7 +312,9 @@ func (h handler) HandleDiscreteInputs(req *mb.DiscreteInputsRequest) ([]bool, er
 // HandleHoldingRegisters serves FC3, FC6 and FC16.
 func (h handler) HandleHoldingRegisters(req *mb.HoldingRegistersRequest) ([]uint16, error) {
 	s := h.s
-	s.lock()
+	if err := s.lock(req.UnitId); err != nil {
+		return nil, err
+	}
 	defer s.mu.Unlock()
 	if !hasAll(s.holding, req.Addr, req.Quantity) {
 		return nil, mb.ErrIllegalDataAddress
@@ -271,7 +330,16 @@ func (h handler) HandleHoldingRegisters(req *mb.HoldingRegistersRequest) ([]uint
 		return nil, nil
 	}
 	for i := range req.Quantity {
-		if err := s.failing[req.Addr+i]; err != nil {
+		a := req.Addr + i
+		if err := s.failing[a]; err != nil {
+			if n, counted := s.failLeft[a]; counted {
+				if n <= 1 {
+					delete(s.failing, a)
+					delete(s.failLeft, a)
+				} else {
+					s.failLeft[a] = n - 1
+				}
+			}
 			return nil, err
 		}
 	}
@@ -281,7 +349,9 @@ func (h handler) HandleHoldingRegisters(req *mb.HoldingRegistersRequest) ([]uint
 // HandleInputRegisters serves FC4.
 func (h handler) HandleInputRegisters(req *mb.InputRegistersRequest) ([]uint16, error) {
 	s := h.s
-	s.lock()
+	if err := s.lock(req.UnitId); err != nil {
+		return nil, err
+	}
 	defer s.mu.Unlock()
 	if !hasAll(s.input, req.Addr, req.Quantity) {
 		return nil, mb.ErrIllegalDataAddress

@@ -4,6 +4,7 @@
 // map that tests set and inspect. A change made with Set is pushed to
 // monitored items. Clients reach it through a small TCP proxy on a loopback
 // port chosen by the OS, so that a test can cut connections (Stop) or hold
-// them silent (Freeze). It is a test double and must not be imported by
-// production code.
+// them silent (Freeze), and a subscription can be made to stop delivering
+// while the session lives on (StallSubscriptions). It is a test double and
+// must not be imported by production code.
 package opcuatest

@@ -165,6 +165,26 @@ func (s *Server) set(name string, v any) *server.Server {
 	return s.srv
 }
 
+// StallSubscriptions makes every subscription that exists now stop
+// delivering data changes while it lives on: the server keeps answering its
+// publish requests with keep-alives and keeps serving reads, so the client
+// still says "connected". Subscriptions created later work normally. This
+// is the failure the driver's freshness watchdog is for.
+func (s *Server) StallSubscriptions() {
+	s.mu.Lock()
+	srv := s.srv
+	s.mu.Unlock()
+	if srv == nil || srv.MonitoredItemService == nil {
+		return
+	}
+	mis := srv.MonitoredItemService
+	mis.Mu.Lock()
+	defer mis.Mu.Unlock()
+	for key := range mis.Nodes {
+		delete(mis.Nodes, key)
+	}
+}
+
 // Value returns a variable's current value, nil when there is none.
 func (s *Server) Value(name string) any {
 	s.mu.Lock()
