@@ -548,6 +548,15 @@ func (e *Engine) publish() {
 	if b := e.line.LastBatch(); b != nil {
 		st.LastBatch = batchStatus(b, b.State, "", time.Time{})
 	}
+	for i := range st.Units {
+		st.Units[i].Why = e.line.Why(st.Units[i].Name)
+	}
+	st.Interlocks = []api.InterlockStatus{}
+	for _, s := range e.line.il.list {
+		st.Interlocks = append(st.Interlocks, api.InterlockStatus{Name: s.cfg.Name, Tag: s.cfg.Tag, Effect: s.cfg.Effect,
+			Units: s.cfg.Units, HoldLine: s.cfg.HoldLine, Active: s.active, Since: s.since, Value: s.value, Quality: s.quality, Message: s.cfg.Message})
+	}
+	st.FirstOut = e.line.il.firstOut
 	st.Alarms = []api.AlarmStatus{}
 	if e.alarms != nil {
 		for _, a := range e.alarms.Active() {

@@ -81,7 +81,11 @@ type Line struct {
 
 	batch     *batchRun
 	lastBatch *historian.BatchRecord
-	seq       int
+	il        *interlocks
+	// receptionName is the reception unit's name (the door is its output).
+	receptionName string
+	door          bool // the reception door is wanted open (before trips)
+	seq           int
 
 	outputs map[string]float64
 	events  []Event
@@ -146,6 +150,7 @@ func NewLine(cfg *plant.File, rs []*recipes.Recipe) (*Line, error) {
 	l.press, l.pulper, l.shredder, l.feeder = mk(plant.KindScrewPress), mk(plant.KindPulper), mk(plant.KindShredder), mk(plant.KindFeeder)
 	l.order = []*unitRun{l.press, l.pulper, l.shredder, l.feeder}
 	rec, pul, pr := cfg.Unit(plant.KindReception), cfg.Unit(plant.KindPulper), cfg.Unit(plant.KindScrewPress)
+	l.receptionName = rec.Name
 	l.sig.door, l.sig.hopper = rec.Signals["door"], rec.Signals["weight"]
 	l.sig.level, l.sig.waterCmd, l.sig.waterFlowSP, l.sig.waterTotal = pul.Signals["level"], pul.Signals["water"], pul.Signals["water_flow_sp"], pul.Signals["water_total"]
 	l.sig.cake, l.sig.filtrate = pr.Signals["cake_weight"], pr.Signals["filtrate_total"]
@@ -157,6 +162,7 @@ func NewLine(cfg *plant.File, rs []*recipes.Recipe) (*Line, error) {
 			l.sig.energy = append(l.sig.energy, t)
 		}
 	}
+	l.il = newInterlocks(cfg)
 	l.allOff()
 	return l, nil
 }
@@ -261,8 +267,14 @@ func (l *Line) allOff() {
 func (l *Line) Step(now time.Time, in Inputs, reqs []Request, results []api.CommandResult) []Event {
 	l.now, l.in = now, in
 	l.events = l.events[:0]
+	l.il.evaluate(now, in)
 	for i, r := range reqs {
 		results[i] = l.command(r)
+	}
+	if l.State == StateExecute || l.State == StateUnholding {
+		if t := l.il.holdingTrip(); t != nil {
+			l.hold(t.describe())
+		}
 	}
 	switch l.State {
 	case StateResetting, StateClearing:
@@ -315,13 +327,22 @@ func (l *Line) Step(now time.Time, in Inputs, reqs []Request, results []api.Comm
 	return l.events
 }
 
+// writeUnits turns what the logic wants into outputs, with interlock trips
+// applied last: a tripped unit (and everything upstream of it) is off
+// whatever the sequence wants.
 func (l *Line) writeUnits() {
 	for _, u := range l.order {
-		if u.want {
+		if u.want && l.il.tripFor(u.name) == nil {
 			l.outputs[u.run] = 1
 		} else {
 			l.outputs[u.run] = 0
 		}
+	}
+	if l.il.tripFor(l.receptionName) != nil {
+		l.outputs[l.sig.door] = 0
+	}
+	if l.il.tripFor(l.pulper.name) != nil {
+		l.outputs[l.sig.waterCmd], l.outputs[l.sig.waterFlowSP] = 0, 0
 	}
 }
 
@@ -422,6 +443,7 @@ func (l *Line) command(req Request) api.CommandResult {
 		if err := l.apply(packml.Reset); err != nil {
 			return refuse("%v", err)
 		}
+		l.il.resetFirstOut()
 	case api.CommandClear:
 		if err := l.apply(packml.Clear); err != nil {
 			return refuse("%v", err)
@@ -616,6 +638,16 @@ func (l *Line) updateTotals() {
 func (l *Line) startUnits(units ...*unitRun) bool {
 	for _, u := range units {
 		if !u.want {
+			if why := l.il.why(u.name); len(why) > 0 {
+				if u.since.IsZero() || l.now.Sub(u.since) > l.cfg.StartConfirmTime*10 {
+					u.since = l.now // first time this unit waits on a permissive
+				}
+				if l.now.Sub(u.since) > l.cfg.StartConfirmTime {
+					l.hold(fmt.Sprintf("%s cannot start: %s", u.name, why[0].describe()))
+					u.since = time.Time{}
+				}
+				return false
+			}
 			u.want, u.since = true, l.now
 			l.emit(historian.EventCommand, "start", u.name, "start sequence", "")
 			return false
@@ -813,6 +845,15 @@ func (l *Line) stopping() {
 	default:
 		l.setStep("stop:upstream")
 	}
+}
+
+// Why lists what keeps a unit from starting or running now.
+func (l *Line) Why(unit string) []string {
+	var out []string
+	for _, s := range l.il.why(unit) {
+		out = append(out, s.describe())
+	}
+	return out
 }
 
 // UnitRunning reports whether a unit is running (commanded and confirmed);

@@ -24,7 +24,7 @@ type fakePlant struct {
 }
 
 func newFakePlant() *fakePlant {
-	return &fakePlant{v: map[string]float64{}, bad: map[string]drivers.Quality{}, runSince: map[string]time.Duration{}, noStart: map[string]bool{}}
+	return &fakePlant{v: map[string]float64{"line.estop_ok": 1}, bad: map[string]drivers.Quality{}, runSince: map[string]time.Duration{}, noStart: map[string]bool{}}
 }
 
 func (p *fakePlant) Get(tag string) (float64, drivers.Quality) {
@@ -373,5 +373,64 @@ func TestOverrideIsBoundedAndRecorded(t *testing.T) {
 	ov := l.Batch().Overrides
 	if len(ov) != 1 || ov[0].User != "sam" || ov[0].Old != 15 || ov[0].New != 12 || ov[0].Parameter != "press_speed" {
 		t.Fatalf("overrides recorded %+v, want one by sam 15 -> 12", ov)
+	}
+}
+
+func TestEstopInterlockHoldsAndWaitsForOperator(t *testing.T) {
+	l, p := newTestLine(t), newFakePlant()
+	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	run(l, p, &now, 0, api.Command{Command: api.CommandStart, Recipe: "catering", User: "op"})
+	run(l, p, &now, 3*time.Minute)
+	if l.Outputs()["feeder.run_cmd"] != 1 {
+		t.Fatalf("not feeding before the e-stop: %s %s", l.State, l.Message)
+	}
+	p.v["line.estop_ok"] = 0
+	run(l, p, &now, time.Second)
+	if l.State != StateHeld || !strings.Contains(l.Message, "interlock estop") {
+		t.Fatalf("state %s (%s), want Held by interlock estop", l.State, l.Message)
+	}
+	if l.il.firstOut != "estop" {
+		t.Errorf("first-out %q, want estop", l.il.firstOut)
+	}
+	p.v["line.estop_ok"] = 1 // released
+	run(l, p, &now, time.Minute)
+	for _, m := range motors {
+		if l.Outputs()[m[0]] != 0 {
+			t.Fatalf("%s on after the e-stop was released, without an operator", m[0])
+		}
+	}
+	res := run(l, p, &now, 0, api.Command{Command: api.CommandUnhold, User: "op"})
+	if !res[0].OK {
+		t.Fatalf("unhold: %s", res[0].Error)
+	}
+	run(l, p, &now, 10*time.Second)
+	if l.Outputs()["feeder.run_cmd"] != 1 {
+		t.Fatalf("feeder not running after unhold (%s, step %s)", l.State, l.batch.step)
+	}
+}
+
+func TestHHLevelStopsFeedOnly(t *testing.T) {
+	l, p := newTestLine(t), newFakePlant()
+	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	run(l, p, &now, 0, api.Command{Command: api.CommandStart, Recipe: "catering", User: "op"})
+	run(l, p, &now, 3*time.Minute)
+	p.bad["pulper.level"] = drivers.QualityGood // keep quality good while forcing a value
+	p.v["pulper.level"] = 95
+	res := make([]api.CommandResult, 0)
+	l.Step(now, p, nil, res)
+	if l.Outputs()["feeder.run_cmd"] != 0 || l.Outputs()["reception.door_cmd"] != 0 {
+		t.Fatalf("feeder %v door %v at HH, want both off", l.Outputs()["feeder.run_cmd"], l.Outputs()["reception.door_cmd"])
+	}
+	if l.Outputs()["shredder.run_cmd"] != 1 || l.Outputs()["press.run_cmd"] != 1 || l.State != StateExecute {
+		t.Fatalf("shredder %v press %v state %s: downstream must keep running, the batch go on", l.Outputs()["shredder.run_cmd"], l.Outputs()["press.run_cmd"], l.State)
+	}
+	why := l.il.why("feeder")
+	if len(why) != 1 || why[0].cfg.Name != "pulper_level_hh" {
+		t.Fatalf("why feeder: %+v", why)
+	}
+	p.v["pulper.level"] = 40
+	l.Step(now.Add(100*time.Millisecond), p, nil, res)
+	if l.Outputs()["feeder.run_cmd"] != 1 {
+		t.Fatal("feed did not resume after the level fell (within the running batch)")
 	}
 }

@@ -25,6 +25,7 @@ func NewServer(e *Engine) *Server {
 	mux.HandleFunc("GET /api/v1/status", s.status)
 	mux.HandleFunc("GET /api/v1/recipes", s.recipes)
 	mux.HandleFunc("POST /api/v1/commands", s.command)
+	mux.HandleFunc("GET /api/v1/units/{name}/why", s.why)
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	return s
 }
@@ -67,6 +68,23 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.engine.Status())
+}
+
+// why answers "why can this unit not start": the unmet permissives and
+// active trips that keep it from running, as of the last scan.
+func (s *Server) why(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	for _, u := range s.engine.Status().Units {
+		if u.Name == name {
+			res := api.WhyNot{Unit: name, CanStart: len(u.Why) == 0, Reasons: u.Why}
+			if res.Reasons == nil {
+				res.Reasons = []string{}
+			}
+			writeJSON(w, http.StatusOK, res)
+			return
+		}
+	}
+	writeJSON(w, http.StatusNotFound, map[string]string{"error": "unit " + name + " is not defined"})
 }
 
 func (s *Server) recipes(w http.ResponseWriter, r *http.Request) {

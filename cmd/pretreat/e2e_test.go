@@ -179,6 +179,13 @@ func TestEndToEndBatch(t *testing.T) {
 	}
 	p, rig, dir := startLine(t, 20, "")
 	c := api.NewClient(p.Server.URL())
+	waitGood(t, c, time.Minute)
+	if w, err := c.Why(t.Context(), "feeder"); err != nil || !w.CanStart || len(w.Reasons) != 0 {
+		t.Fatalf("why feeder on a healthy line: %+v %v", w, err)
+	}
+	if _, err := c.Why(t.Context(), "nosuch"); err == nil {
+		t.Fatal("why of an unknown unit answered")
+	}
 	started := time.Now()
 	st := runBatch(t, c, 3*time.Minute)
 	wall := time.Since(started)

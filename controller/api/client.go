@@ -74,3 +74,12 @@ func (c *Client) get(ctx context.Context, path string, v any) error {
 	}
 	return json.NewDecoder(resp.Body).Decode(v)
 }
+
+// Why asks why a unit cannot start or run now.
+func (c *Client) Why(ctx context.Context, unit string) (*WhyNot, error) {
+	var w WhyNot
+	if err := c.get(ctx, "/api/v1/units/"+unit+"/why", &w); err != nil {
+		return nil, err
+	}
+	return &w, nil
+}

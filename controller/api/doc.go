@@ -7,4 +7,5 @@
 //	GET  /api/v1/status    -> Status
 //	GET  /api/v1/recipes   -> []RecipeInfo
 //	POST /api/v1/commands  Command -> CommandResult (HTTP 409 when refused)
+//	GET  /api/v1/units/{name}/why -> WhyNot (unmet permissives, active trips)
 package api

@@ -22,9 +22,35 @@ type Status struct {
 	Scan    ScanStats      `json:"scan"`
 	// LastBatch is the most recently finished batch, if any.
 	LastBatch *BatchStatus `json:"last_batch,omitempty"`
+	// Interlocks are the plant file's interlocks with their state now;
+	// FirstOut names the first to become active while none was (kept until
+	// a reset).
+	Interlocks []InterlockStatus `json:"interlocks"`
+	FirstOut   string            `json:"first_out,omitempty"`
 	// Alarms are the alarms that need attention (not normal, not
 	// suppressed by design), by priority then newest first.
 	Alarms []AlarmStatus `json:"alarms"`
+}
+
+// InterlockStatus is one interlock.
+type InterlockStatus struct {
+	Name     string          `json:"name"`
+	Tag      string          `json:"tag"`
+	Effect   string          `json:"effect"` // trip or permissive
+	Units    []string        `json:"units"`
+	HoldLine bool            `json:"hold_line"`
+	Active   bool            `json:"active"`
+	Since    time.Time       `json:"since,omitzero"`
+	Value    float64         `json:"value"`
+	Quality  drivers.Quality `json:"quality"`
+	Message  string          `json:"message,omitempty"`
+}
+
+// WhyNot answers GET /api/v1/units/{name}/why.
+type WhyNot struct {
+	Unit     string   `json:"unit"`
+	CanStart bool     `json:"can_start"`
+	Reasons  []string `json:"reasons"`
 }
 
 // AlarmStatus is one alarm as the operator sees it.
@@ -66,10 +92,13 @@ type UnitStatus struct {
 	Name string `json:"name"`
 	Kind string `json:"kind"`
 	// State: stopped, starting, running, stopping, fault.
-	State   string     `json:"state"`
-	Command bool       `json:"command"` // run command currently written
-	Reason  string     `json:"reason,omitempty"`
-	Values  []TagValue `json:"values"`
+	State   string `json:"state"`
+	Command bool   `json:"command"` // run command currently written
+	Reason  string `json:"reason,omitempty"`
+	// Why lists what keeps the unit from starting or running now: unmet
+	// permissives and active trips (empty when nothing does).
+	Why    []string   `json:"why,omitempty"`
+	Values []TagValue `json:"values"`
 }
 
 // TagValue is the latest value of one tag as the scan saw it.

@@ -32,6 +32,8 @@ type File struct {
 	Devices          []drivers.DeviceConfig `yaml:"devices"`
 	Units            []Unit                 `yaml:"units"`
 	StartConfirmTime time.Duration          `yaml:"start_confirm_time"`
+	// Interlocks are process interlocks (cause → effect), evaluated every scan.
+	Interlocks []Interlock `yaml:"interlocks"`
 	// Alarms are limit, quality and digital alarms (ISA-18.2 states).
 	Alarms        []alarm.Definition `yaml:"alarms"`
 	AlarmSettings alarm.Settings     `yaml:"alarm_settings"`
@@ -59,6 +61,30 @@ type InfluxConfig struct {
 	// TokenEnv names the environment variable holding the token; the token
 	// itself never appears in the plant file or the logs.
 	TokenEnv string `yaml:"token_env"`
+}
+
+// Interlock effects.
+const (
+	EffectTrip       = "trip"       // stop the units named and everything upstream of them
+	EffectPermissive = "permissive" // the units named may not start while active
+)
+
+// Interlock is one cause → effect rule. It is active while its tag's value
+// is above Above (or below Below) — or while the tag's quality is not good,
+// so that a lost signal fails safe. Process protection only: e-stops and
+// guards are hard-wired; an interlock here reacts to their status.
+type Interlock struct {
+	Name  string   `yaml:"name"`
+	Tag   string   `yaml:"tag"`
+	Above *float64 `yaml:"above"`
+	Below *float64 `yaml:"below"`
+	// Effect is trip or permissive.
+	Effect string   `yaml:"effect"`
+	Units  []string `yaml:"units"`
+	// HoldLine makes an active trip also hold the line: the batch is kept,
+	// every output goes off, and an operator decides what happens next.
+	HoldLine bool   `yaml:"hold_line"`
+	Message  string `yaml:"message"`
 }
 
 // Unit kinds.
@@ -273,6 +299,36 @@ func (f *File) check(add func(path, format string, args ...any)) {
 			lim := u.Limits[k]
 			if lim[0] > lim[1] {
 				add(up+".limits."+k, "limit [%g, %g] has min above max", lim[0], lim[1])
+			}
+		}
+	}
+	ilNames := map[string]bool{}
+	for i, il := range f.Interlocks {
+		ip := fmt.Sprintf("$.interlocks[%d]", i)
+		if il.Name == "" {
+			add(ip, "an interlock needs a name")
+		} else if ilNames[il.Name] {
+			add(ip+".name", "interlock name %q is used twice", il.Name)
+		}
+		ilNames[il.Name] = true
+		if _, ok := tags[il.Tag]; !ok {
+			add(ip+".tag", "tag %q is not mapped on any device", il.Tag)
+		}
+		if (il.Above == nil) == (il.Below == nil) {
+			add(ip, "an interlock needs exactly one of above: or below:")
+		}
+		if il.Effect != EffectTrip && il.Effect != EffectPermissive {
+			add(ip+".effect", "effect %q is not known; allowed: trip, permissive", il.Effect)
+		}
+		if il.HoldLine && il.Effect != EffectTrip {
+			add(ip+".hold_line", "hold_line applies to trips only")
+		}
+		if len(il.Units) == 0 {
+			add(ip+".units", "an interlock needs the units it acts on")
+		}
+		for j, u := range il.Units {
+			if !unitNames[u] {
+				add(fmt.Sprintf("%s.units[%d]", ip, j), "unit %q is not defined under units", u)
 			}
 		}
 	}

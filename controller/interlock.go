@@ -1,0 +1,156 @@
+package controller
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/pretreat/pretreat/controller/plant"
+	"github.com/pretreat/pretreat/drivers"
+)
+
+// interlockState is the scan's view of one interlock from the plant file.
+type interlockState struct {
+	cfg     *plant.Interlock
+	units   map[string]bool // units named
+	active  bool
+	since   time.Time
+	value   float64
+	quality drivers.Quality
+}
+
+// interlocks evaluates the plant file's interlocks once per scan and
+// answers which units are tripped or not permitted to start, keeping the
+// first-out: the first interlock to become active while none was.
+type interlocks struct {
+	list []interlockState
+	// order is the unit chain downstream first (the plant file's order):
+	// a trip on a unit also stops every unit after it.
+	order    []string
+	position map[string]int
+
+	firstOut     string
+	firstOutTime time.Time
+	anyActive    bool
+}
+
+func newInterlocks(cfg *plant.File) *interlocks {
+	il := &interlocks{position: map[string]int{}}
+	for _, u := range cfg.Units {
+		il.position[u.Name] = len(il.order)
+		il.order = append(il.order, u.Name)
+	}
+	for i := range cfg.Interlocks {
+		c := &cfg.Interlocks[i]
+		st := interlockState{cfg: c, units: map[string]bool{}}
+		for _, u := range c.Units {
+			st.units[u] = true
+		}
+		il.list = append(il.list, st)
+	}
+	return il
+}
+
+// evaluate updates every interlock from the inputs. A tag whose quality is
+// not good makes its interlock active: a lost signal fails safe.
+func (il *interlocks) evaluate(now time.Time, in Inputs) {
+	was := il.anyActive
+	il.anyActive = false
+	first := ""
+	for i := range il.list {
+		s := &il.list[i]
+		v, q := in.Get(s.cfg.Tag)
+		active := !q.Good() ||
+			(s.cfg.Above != nil && v > *s.cfg.Above) ||
+			(s.cfg.Below != nil && v < *s.cfg.Below)
+		if active && !s.active {
+			s.since = now
+			if first == "" {
+				first = s.cfg.Name
+			}
+		}
+		s.active, s.value, s.quality = active, v, q
+		il.anyActive = il.anyActive || active
+	}
+	if !was && first != "" && il.firstOut == "" {
+		il.firstOut, il.firstOutTime = first, now
+	}
+}
+
+// resetFirstOut clears the first-out capture (operator reset).
+func (il *interlocks) resetFirstOut() { il.firstOut, il.firstOutTime = "", time.Time{} }
+
+// upstreamOrSame reports whether unit is the named unit or upstream of it.
+func (il *interlocks) upstreamOrSame(unit, named string) bool {
+	pu, ok1 := il.position[unit]
+	pn, ok2 := il.position[named]
+	return ok1 && ok2 && pu >= pn
+}
+
+// tripFor returns the first active trip that stops unit, or nil.
+func (il *interlocks) tripFor(unit string) *interlockState {
+	for i := range il.list {
+		s := &il.list[i]
+		if !s.active || s.cfg.Effect != plant.EffectTrip {
+			continue
+		}
+		for named := range s.units {
+			if il.upstreamOrSame(unit, named) {
+				return s
+			}
+		}
+	}
+	return nil
+}
+
+// holdingTrip returns the first active trip that holds the line, or nil.
+func (il *interlocks) holdingTrip() *interlockState {
+	for i := range il.list {
+		s := &il.list[i]
+		if s.active && s.cfg.Effect == plant.EffectTrip && s.cfg.HoldLine {
+			return s
+		}
+	}
+	return nil
+}
+
+// why lists every active interlock that keeps unit from running: its own
+// unmet permissives and every trip that stops it.
+func (il *interlocks) why(unit string) []*interlockState {
+	var out []*interlockState
+	for i := range il.list {
+		s := &il.list[i]
+		if !s.active {
+			continue
+		}
+		switch s.cfg.Effect {
+		case plant.EffectPermissive:
+			if s.units[unit] {
+				out = append(out, s)
+			}
+		case plant.EffectTrip:
+			for named := range s.units {
+				if il.upstreamOrSame(unit, named) {
+					out = append(out, s)
+					break
+				}
+			}
+		}
+	}
+	return out
+}
+
+func (s *interlockState) describe() string {
+	cond := ""
+	switch {
+	case !s.quality.Good():
+		cond = fmt.Sprintf("%s is %s", s.cfg.Tag, s.quality)
+	case s.cfg.Above != nil:
+		cond = fmt.Sprintf("%s = %g above %g", s.cfg.Tag, s.value, *s.cfg.Above)
+	default:
+		cond = fmt.Sprintf("%s = %g below %g", s.cfg.Tag, s.value, *s.cfg.Below)
+	}
+	if s.cfg.Message != "" {
+		return fmt.Sprintf("interlock %s (%s): %s", s.cfg.Name, cond, s.cfg.Message)
+	}
+	return fmt.Sprintf("interlock %s (%s)", s.cfg.Name, cond)
+}
