@@ -65,6 +65,8 @@ type Engine struct {
 	batchID     string
 
 	lastSave time.Time
+	execHist durationHistogram // scan execution times
+	lateHist durationHistogram // how late each scan woke
 
 	status atomic.Pointer[api.Status]
 	mu     sync.Mutex // guards nothing on the scan path; serialises Run
@@ -283,9 +285,15 @@ func (e *Engine) account(exec, late, period time.Duration) {
 	s.Count++
 	s.LastExecUs = float64(exec) / float64(time.Microsecond)
 	s.MaxExecUs = math.Max(s.MaxExecUs, s.LastExecUs)
+	e.execHist.add(exec)
 	if s.Count > 5 { // ignore start-up
 		s.MaxLatenessMs = math.Max(s.MaxLatenessMs, float64(late)/float64(time.Millisecond))
+		e.lateHist.add(late)
 	}
+	s.ExecP50Us = float64(e.execHist.quantile(0.5)) / float64(time.Microsecond)
+	s.ExecP99Us = float64(e.execHist.quantile(0.99)) / float64(time.Microsecond)
+	s.LatenessP50Ms = float64(e.lateHist.quantile(0.5)) / float64(time.Millisecond)
+	s.LatenessP99Ms = float64(e.lateHist.quantile(0.99)) / float64(time.Millisecond)
 }
 
 func (e *Engine) scan() {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/pretreat/pretreat/controller/api"
@@ -26,6 +28,7 @@ func NewServer(e *Engine) *Server {
 	mux.HandleFunc("GET /api/v1/recipes", s.recipes)
 	mux.HandleFunc("POST /api/v1/commands", s.command)
 	mux.HandleFunc("GET /api/v1/units/{name}/why", s.why)
+	mux.HandleFunc("GET /metrics", s.metrics)
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	return s
 }
@@ -85,6 +88,41 @@ func (s *Server) why(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusNotFound, map[string]string{"error": "unit " + name + " is not defined"})
+}
+
+// metrics serves the scan figures and the line state in the Prometheus
+// text exposition format.
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
+	st := s.engine.Status()
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+	sc := st.Scan
+	line := strconv.Quote(st.Line)
+	fmt.Fprintf(w, "# HELP pretreat_scan_period_seconds Configured scan period.\n# TYPE pretreat_scan_period_seconds gauge\npretreat_scan_period_seconds{line=%s} %g\n", line, sc.PeriodMs/1e3)
+	fmt.Fprintf(w, "# HELP pretreat_scans_total Scans run since start.\n# TYPE pretreat_scans_total counter\npretreat_scans_total{line=%s} %d\n", line, sc.Count)
+	fmt.Fprintf(w, "# HELP pretreat_scan_overruns_total Scans that ended after the next was due.\n# TYPE pretreat_scan_overruns_total counter\npretreat_scan_overruns_total{line=%s} %d\n", line, sc.Overruns)
+	fmt.Fprintf(w, "# HELP pretreat_scan_exec_seconds Scan execution time.\n# TYPE pretreat_scan_exec_seconds gauge\n")
+	for _, q := range []struct {
+		name string
+		v    float64
+	}{{"0.5", sc.ExecP50Us / 1e6}, {"0.99", sc.ExecP99Us / 1e6}, {"1", sc.MaxExecUs / 1e6}} {
+		fmt.Fprintf(w, "pretreat_scan_exec_seconds{line=%s,quantile=%q} %g\n", line, q.name, q.v)
+	}
+	fmt.Fprintf(w, "# HELP pretreat_scan_lateness_seconds How late the scan woke.\n# TYPE pretreat_scan_lateness_seconds gauge\n")
+	for _, q := range []struct {
+		name string
+		v    float64
+	}{{"0.5", sc.LatenessP50Ms / 1e3}, {"0.99", sc.LatenessP99Ms / 1e3}, {"1", sc.MaxLatenessMs / 1e3}} {
+		fmt.Fprintf(w, "pretreat_scan_lateness_seconds{line=%s,quantile=%q} %g\n", line, q.name, q.v)
+	}
+	fmt.Fprintf(w, "# HELP pretreat_line_state Line PackML state (1 for the current one).\n# TYPE pretreat_line_state gauge\npretreat_line_state{line=%s,state=%q} 1\n", line, st.State)
+	fmt.Fprintf(w, "# HELP pretreat_alarms_active Alarms needing attention.\n# TYPE pretreat_alarms_active gauge\npretreat_alarms_active{line=%s} %d\n", line, len(st.Alarms))
+	good := 0
+	for _, t := range st.Tags {
+		if t.Quality.Good() {
+			good++
+		}
+	}
+	fmt.Fprintf(w, "# HELP pretreat_tags_good Tags with good quality.\n# TYPE pretreat_tags_good gauge\npretreat_tags_good{line=%s} %d\npretreat_tags_total{line=%s} %d\n", line, good, line, len(st.Tags))
 }
 
 func (s *Server) recipes(w http.ResponseWriter, r *http.Request) {

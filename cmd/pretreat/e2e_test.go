@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -212,6 +214,18 @@ func TestEndToEndBatch(t *testing.T) {
 			t.Errorf("rig %s = %v after Complete, want 0", role, v)
 		}
 	}
+	resp, err := http.Get(p.Server.URL() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`pretreat_scans_total{line="line-1"}`, `pretreat_scan_lateness_seconds{line="line-1",quantile="0.99"}`, `pretreat_line_state{line="line-1",state="Complete"} 1`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s:\n%s", want, body)
+		}
+	}
+	t.Logf("scan: %+v", st.Scan)
 	if err := p.Stop(); err != nil {
 		t.Fatal(err)
 	}

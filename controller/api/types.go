@@ -127,6 +127,11 @@ type ScanStats struct {
 	MaxExecUs     float64 `json:"max_exec_us"`
 	MaxLatenessMs float64 `json:"max_lateness_ms"`
 	Overruns      uint64  `json:"overruns"`
+	// Percentiles since start (from a histogram, within ~9 %).
+	ExecP50Us     float64 `json:"exec_p50_us"`
+	ExecP99Us     float64 `json:"exec_p99_us"`
+	LatenessP50Ms float64 `json:"lateness_p50_ms"`
+	LatenessP99Ms float64 `json:"lateness_p99_ms"`
 }
 
 // RecipeInfo is a recipe the controller can run.
