@@ -179,6 +179,20 @@ func NewEngine(o EngineOptions) (*Engine, error) {
 	return e, nil
 }
 
+// audit records a command refused before it reached the scan (who could
+// not be identified or was not allowed). Commands that reach the scan are
+// recorded there, accepted or refused: together they are the audit trail,
+// kept as command events in the append-only event store.
+func (e *Engine) audit(c api.Command, user, role, msg string) {
+	if e.rec == nil {
+		return
+	}
+	if role != "" {
+		msg += " (role " + role + ")"
+	}
+	e.rec.Event(historian.Event{Time: e.clock.Now(), Kind: historian.EventCommand, Line: e.cfg.Line, Name: c.Command + ":refused", Message: msg, User: user})
+}
+
 // restore takes up an interrupted batch; if it cannot be, the record is
 // closed as aborted with the reason and the line stays Stopped.
 func (e *Engine) restore(rec historian.BatchRecord) {

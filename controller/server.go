@@ -16,13 +16,14 @@ import (
 // Server serves the controller API (see package api) over HTTP+JSON.
 type Server struct {
 	engine *Engine
+	auth   authenticator
 	srv    *http.Server
 	ln     net.Listener
 }
 
 // NewServer returns an API server for the engine; Listen binds it.
 func NewServer(e *Engine) *Server {
-	s := &Server{engine: e}
+	s := &Server{engine: e, auth: authenticator{users: e.cfg.Users}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/status", s.status)
 	mux.HandleFunc("GET /api/v1/recipes", s.recipes)
@@ -142,8 +143,18 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, api.CommandResult{Error: "bad command: " + err.Error()})
 		return
 	}
-	if c.User == "" {
-		writeJSON(w, http.StatusBadRequest, api.CommandResult{Error: "bad command: user is required"})
+	user, role, err := s.auth.identify(r, c.User)
+	if err != nil {
+		msg := c.Command + " refused: " + err.Error()
+		s.engine.audit(c, c.User, "", msg)
+		writeJSON(w, http.StatusUnauthorized, api.CommandResult{Error: msg})
+		return
+	}
+	c.User = user
+	if err := authorize(role, c.Command); err != nil {
+		msg := c.Command + " refused: " + err.Error()
+		s.engine.audit(c, user, role, msg)
+		writeJSON(w, http.StatusForbidden, api.CommandResult{Error: msg})
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)

@@ -33,6 +33,7 @@ Commands:
   batch list           list batch records from a data directory
   batch start          ask a running controller to start a batch
   recipe ...           validate, import, approve, list, show, diff, export recipes
+  audit --data DIR     every command sent to the controller, with its user
   config check FILE    check a plant file without connecting to anything
   config sample        print the sample plant file
 
@@ -69,6 +70,8 @@ func run(ctx context.Context, args []string) int {
 		}
 	case "recipe":
 		err = cmdRecipe(args[1:])
+	case "audit":
+		err = cmdAudit(args[1:])
 	case "config":
 		err = cmdConfig(args[1:])
 	case "-h", "--help", "help":

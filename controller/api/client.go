@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 )
@@ -15,11 +16,15 @@ type Client struct {
 	// Base is the controller's base URL, e.g. http://127.0.0.1:8470.
 	Base string
 	HTTP *http.Client
+	// Token, when set, is sent as a bearer token (a controller with users
+	// configured requires one).
+	Token string
 }
 
 // NewClient returns a client for the controller at base (http://host:port).
+// Its token is taken from the environment variable PRETREAT_TOKEN, if set.
 func NewClient(base string) *Client {
-	return &Client{Base: strings.TrimRight(base, "/"), HTTP: &http.Client{Timeout: 5 * time.Second}}
+	return &Client{Base: strings.TrimRight(base, "/"), HTTP: &http.Client{Timeout: 5 * time.Second}, Token: os.Getenv("PRETREAT_TOKEN")}
 }
 
 // Status fetches the current line status.
@@ -47,6 +52,9 @@ func (c *Client) Send(ctx context.Context, cmd Command) (*CommandResult, error) 
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		return nil, err

@@ -32,6 +32,9 @@ type File struct {
 	Devices          []drivers.DeviceConfig `yaml:"devices"`
 	Units            []Unit                 `yaml:"units"`
 	StartConfirmTime time.Duration          `yaml:"start_confirm_time"`
+	// Users may send commands through the API. Empty: the API is open on
+	// loopback and a command names its user itself (demo, tests).
+	Users []User `yaml:"users"`
 	// Interlocks are process interlocks (cause → effect), evaluated every scan.
 	Interlocks []Interlock `yaml:"interlocks"`
 	// Alarms are limit, quality and digital alarms (ISA-18.2 states).
@@ -61,6 +64,21 @@ type InfluxConfig struct {
 	// TokenEnv names the environment variable holding the token; the token
 	// itself never appears in the plant file or the logs.
 	TokenEnv string `yaml:"token_env"`
+}
+
+// Roles, each allowed everything the one before it is.
+const (
+	RoleOperator   = "operator"   // run batches, hold/stop/abort, acknowledge and shelve alarms
+	RoleSupervisor = "supervisor" // + recipe overrides, alarms out of service
+	RoleEngineer   = "engineer"   // + everything else
+)
+
+// User is an API user. The token itself is never in the plant file: only
+// its SHA-256 (hex), so the file can be shared and kept in version control.
+type User struct {
+	Name        string `yaml:"name"`
+	Role        string `yaml:"role"`
+	TokenSHA256 string `yaml:"token_sha256"`
 }
 
 // Interlock effects.
@@ -301,6 +319,26 @@ func (f *File) check(add func(path, format string, args ...any)) {
 				add(up+".limits."+k, "limit [%g, %g] has min above max", lim[0], lim[1])
 			}
 		}
+	}
+	userNames := map[string]bool{}
+	hashes := map[string]bool{}
+	for i, u := range f.Users {
+		up := fmt.Sprintf("$.users[%d]", i)
+		if u.Name == "" || userNames[u.Name] {
+			add(up+".name", "user name %q is empty or used twice", u.Name)
+		}
+		userNames[u.Name] = true
+		switch u.Role {
+		case RoleOperator, RoleSupervisor, RoleEngineer:
+		default:
+			add(up+".role", "role %q is not known; allowed: operator, supervisor, engineer", u.Role)
+		}
+		if len(u.TokenSHA256) != 64 || strings.Trim(strings.ToLower(u.TokenSHA256), "0123456789abcdef") != "" {
+			add(up+".token_sha256", "token_sha256 must be the 64-hex-digit SHA-256 of the user's token (e.g. printf %%s TOKEN | sha256sum)")
+		} else if hashes[strings.ToLower(u.TokenSHA256)] {
+			add(up+".token_sha256", "two users share a token")
+		}
+		hashes[strings.ToLower(u.TokenSHA256)] = true
 	}
 	ilNames := map[string]bool{}
 	for i, il := range f.Interlocks {
