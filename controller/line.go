@@ -82,6 +82,7 @@ type Line struct {
 	batch     *batchRun
 	lastBatch *historian.BatchRecord
 	il        *interlocks
+	signals   []phaseSignal
 	// receptionName is the reception unit's name (the door is its output).
 	receptionName string
 	door          bool // the reception door is wanted open (before trips)
@@ -106,10 +107,27 @@ type batchRun struct {
 	cake0, water0, filtrate0, energy0 float64
 	waterTargetKg                     float64
 
+	acc []signalAcc // per l.signals, for the current phase
+
 	phaseIdx    int
 	confirmed   bool      // an operator confirmed the current phase
 	timeoutFrom time.Time // the phase timeout counts from here (reset on resume)
 	overrides   map[string]float64
+}
+
+// phaseSignal is one signal whose setpoint vs actual the batch record keeps
+// per phase.
+type phaseSignal struct {
+	tag   string
+	param string // recipe value that is its setpoint, "" for none
+}
+
+// signalAcc accumulates one signal over the current phase without
+// allocating.
+type signalAcc struct {
+	sp            float64
+	min, max, sum float64
+	n             int
 }
 
 // batchContext is what a restarted controller needs to take a batch up
@@ -163,8 +181,64 @@ func NewLine(cfg *plant.File, rs []*recipes.Recipe) (*Line, error) {
 		}
 	}
 	l.il = newInterlocks(cfg)
+	for _, ps := range []struct{ kind, role, param string }{
+		{plant.KindShredder, "speed", "shredder_speed"}, {plant.KindShredder, "current", ""},
+		{plant.KindScrewPress, "speed", "press_speed"}, {plant.KindScrewPress, "back_pressure", "press_back_pressure"},
+		{plant.KindScrewPress, "current", ""}, {plant.KindScrewPress, "cake_ds", "cake_ds_target"},
+		{plant.KindPulper, "ds", "slurry_ds_target"}, {plant.KindPulper, "level", ""},
+	} {
+		if t := cfg.Unit(ps.kind).Signals[ps.role]; t != "" {
+			l.signals = append(l.signals, phaseSignal{tag: t, param: ps.param})
+		}
+	}
 	l.allOff()
 	return l, nil
+}
+
+// accumulate adds this scan's good values to the current phase's figures.
+func (l *Line) accumulate() {
+	b := l.batch
+	if len(b.acc) != len(l.signals) {
+		b.acc = make([]signalAcc, len(l.signals))
+	}
+	for i, s := range l.signals {
+		v, q := l.in.Get(s.tag)
+		if !q.Good() {
+			continue
+		}
+		a := &b.acc[i]
+		if s.param != "" {
+			a.sp = l.param(s.param)
+		}
+		if a.n == 0 || v < a.min {
+			a.min = v
+		}
+		if a.n == 0 || v > a.max {
+			a.max = v
+		}
+		a.sum += v
+		a.n++
+	}
+}
+
+// closePhaseStats writes the current phase's figures into its record and
+// starts afresh.
+func (l *Line) closePhaseStats() {
+	b := l.batch
+	n := len(b.rec.Phases)
+	if n == 0 || len(b.acc) == 0 {
+		return
+	}
+	var out []historian.SignalStats
+	for i, s := range l.signals {
+		a := b.acc[i]
+		if a.n == 0 {
+			continue
+		}
+		out = append(out, historian.SignalStats{Tag: s.tag, Setpoint: a.sp, HasSP: s.param != "", Min: a.min, Mean: a.sum / float64(a.n), Max: a.max, Samples: a.n})
+	}
+	b.rec.Phases[n-1].Signals = out
+	clear(b.acc)
 }
 
 // Limits returns the plant's equipment limits in the form recipes are
@@ -289,6 +363,9 @@ func (l *Line) Step(now time.Time, in Inputs, reqs []Request, results []api.Comm
 			break
 		}
 		l.execute()
+		if l.batch != nil && l.State == StateExecute {
+			l.accumulate()
+		}
 	case StateUnholding:
 		if bad := l.badInput(); bad != "" {
 			l.hold(bad)
@@ -549,6 +626,7 @@ func (l *Line) setPhase(idx int) {
 	b := l.batch
 	if n := len(b.rec.Phases); n > 0 && b.rec.Phases[n-1].End.IsZero() {
 		b.rec.Phases[n-1].End = l.now
+		l.closePhaseStats()
 	}
 	p := b.recipe.Procedure[idx].Phase
 	b.phaseIdx, b.confirmed, b.timeoutFrom = idx, false, l.now
@@ -613,6 +691,7 @@ func (l *Line) finish(recState string) {
 	l.updateTotals()
 	if n := len(b.rec.Phases); n > 0 && b.rec.Phases[n-1].End.IsZero() {
 		b.rec.Phases[n-1].End = l.now
+		l.closePhaseStats()
 	}
 	b.rec.State, b.rec.End = recState, l.now
 	l.emit(historian.EventBatch, recState, "", "", "")

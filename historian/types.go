@@ -33,6 +33,21 @@ type PhaseRecord struct {
 	Name  string    `json:"name"`
 	Start time.Time `json:"start"`
 	End   time.Time `json:"end,omitzero"`
+	// Signals compare setpoint and actual over the phase (good samples
+	// while the phase executed).
+	Signals []SignalStats `json:"signals,omitempty"`
+}
+
+// SignalStats is one signal over a phase: its setpoint (when it has one)
+// and the minimum, mean and maximum of what was measured.
+type SignalStats struct {
+	Tag      string  `json:"tag"`
+	Setpoint float64 `json:"setpoint,omitempty"`
+	HasSP    bool    `json:"has_setpoint"`
+	Min      float64 `json:"min"`
+	Mean     float64 `json:"mean"`
+	Max      float64 `json:"max"`
+	Samples  int     `json:"samples"`
 }
 
 // BatchRecord is the record kept for every batch, completed or not.

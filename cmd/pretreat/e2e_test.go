@@ -241,6 +241,18 @@ func TestEndToEndBatch(t *testing.T) {
 	if len(bs) != 1 || bs[0].State != "complete" || bs[0].Recipe != "catering" || bs[0].RecipeVersion != 1 || bs[0].End.IsZero() {
 		t.Fatalf("stored batches %+v, want one complete catering v1 batch", bs)
 	}
+	// Setpoint vs actual per phase: the press holds its back-pressure.
+	var bp *historian.SignalStats
+	for _, ph := range bs[0].Phases {
+		for i, sg := range ph.Signals {
+			if ph.Name == "shred" && sg.Tag == "press.back_pressure" {
+				bp = &ph.Signals[i]
+			}
+		}
+	}
+	if bp == nil || !bp.HasSP || bp.Setpoint != 3 || bp.Samples < 10 || bp.Mean < 2.7 || bp.Mean > 3.3 || bp.Min > bp.Mean || bp.Max < bp.Mean {
+		t.Errorf("shred phase press.back_pressure stats %+v, want setpoint 3 bar with mean within 10 %%", bp)
+	}
 	samples, err := st2.Samples("hopper.weight", b.Start, b.End)
 	if err != nil || len(samples) < 10 {
 		t.Fatalf("stored hopper.weight samples during the batch: %d (%v)", len(samples), err)
