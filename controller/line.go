@@ -83,6 +83,10 @@ type Line struct {
 	lastBatch *historian.BatchRecord
 	il        *interlocks
 	signals   []phaseSignal
+	// jam is the shredder's jam handling (inrush blanking, feed pause, jam
+	// detection, reversal cycle, reversal limit), active when the plant
+	// binds the shredder's reverse and current signals.
+	jam *jamControl
 	// receptionName is the reception unit's name (the door is its output).
 	receptionName string
 	door          bool // the reception door is wanted open (before trips)
@@ -181,6 +185,11 @@ func NewLine(cfg *plant.File, rs []*recipes.Recipe) (*Line, error) {
 		}
 	}
 	l.il = newInterlocks(cfg)
+	jc, err := newJamControl(cfg)
+	if err != nil {
+		return nil, err
+	}
+	l.jam = jc
 	for _, ps := range []struct{ kind, role, param string }{
 		{plant.KindShredder, "speed", "shredder_speed"}, {plant.KindShredder, "current", ""},
 		{plant.KindScrewPress, "speed", "press_speed"}, {plant.KindScrewPress, "back_pressure", "press_back_pressure"},
@@ -406,13 +415,26 @@ func (l *Line) Step(now time.Time, in Inputs, reqs []Request, results []api.Comm
 
 // writeUnits turns what the logic wants into outputs, with interlock trips
 // applied last: a tripped unit (and everything upstream of it) is off
-// whatever the sequence wants.
+// whatever the sequence wants. The shredder's jam handling drives its run
+// and reverse outputs and may pause the feeder.
 func (l *Line) writeUnits() {
 	for _, u := range l.order {
 		if u.want && l.il.tripFor(u.name) == nil {
 			l.outputs[u.run] = 1
 		} else {
 			l.outputs[u.run] = 0
+		}
+	}
+	if l.jam != nil {
+		want := l.outputs[l.shredder.run] == 1
+		run, reverse, feedOK, fault := l.jam.step(l.now, l.in, want)
+		l.outputs[l.shredder.run], l.outputs[l.jam.reverseTag] = b2f(run), b2f(reverse)
+		if !feedOK {
+			l.outputs[l.feeder.run] = 0
+		}
+		if fault != "" && (l.State == StateExecute || l.State == StateUnholding) {
+			l.hold("shredder " + fault)
+			l.outputs[l.shredder.run], l.outputs[l.jam.reverseTag], l.outputs[l.feeder.run] = 0, 0, 0
 		}
 	}
 	if l.il.tripFor(l.receptionName) != nil {
@@ -493,6 +515,12 @@ func (l *Line) command(req Request) api.CommandResult {
 			if bad := l.badInput(); bad != "" {
 				return refuse("unhold refused: %s", bad)
 			}
+			// Unholding after a shredder fault is the operator's reset of it.
+			if l.jam != nil {
+				if err := l.jam.reset(); err != nil {
+					return refuse("unhold refused: %v", err)
+				}
+			}
 		}
 		if err := l.apply(packml.Unhold); err != nil {
 			return refuse("%v", err)
@@ -545,6 +573,13 @@ func (l *Line) command(req Request) api.CommandResult {
 	return api.CommandResult{OK: true}
 }
 
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 func (l *Line) startBatch(r *recipes.Recipe, user string) {
 	l.seq++
 	id := fmt.Sprintf("%s-%s-%d", l.cfg.Line, l.now.UTC().Format("20060102T150405"), l.seq)
@@ -561,6 +596,9 @@ func (l *Line) startBatch(r *recipes.Recipe, user string) {
 	b.energy0 = l.energy()
 	l.batch = b
 	l.Message = ""
+	if l.jam != nil {
+		l.jam.setParams(r.Param)
+	}
 	l.emit(historian.EventBatch, "started", "", r.Name, user)
 	l.setPhase(0)
 }

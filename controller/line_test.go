@@ -434,3 +434,111 @@ func TestHHLevelStopsFeedOnly(t *testing.T) {
 		t.Fatal("feed did not resume after the level fell (within the running batch)")
 	}
 }
+
+// newJamLine is the sample line with the shredder's reverse command bound,
+// which turns on jam handling.
+func newJamLine(t *testing.T) *Line {
+	t.Helper()
+	src := strings.Replace(string(plant.Sample()), "      - {tag: shredder.fault, table: holding, address: 5, type: uint16}",
+		"      - {tag: shredder.fault, table: holding, address: 5, type: uint16}\n      - {tag: shredder.reverse_cmd, table: holding, address: 6, type: uint16, access: readwrite}", 1)
+	src = strings.Replace(src, "current: shredder.current, energy: shredder.energy}", "current: shredder.current, energy: shredder.energy, reverse: shredder.reverse_cmd}", 1)
+	cfg, err := plant.Parse("sample.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := recipes.Shipped(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := NewLine(cfg, rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.jam == nil {
+		t.Fatal("jam handling not active with the reverse signal bound")
+	}
+	res := make([]api.CommandResult, 1)
+	l.Step(time.Date(2026, 11, 27, 7, 59, 0, 0, time.UTC), newFakePlant(), []Request{{Command: api.Command{Command: api.CommandReset, User: "op"}}}, res)
+	l.Step(time.Date(2026, 11, 27, 7, 59, 1, 0, time.UTC), newFakePlant(), nil, nil)
+	return l
+}
+
+// runJam steps the line against the fake plant with a shredder that jams:
+// while jammed and running forward it draws 60 A (146 % FLA); each reverse
+// run clears the jam when clears says so.
+func runJam(l *Line, p *fakePlant, now *time.Time, d time.Duration, jammed *bool, clears func() bool) (maxReversals int) {
+	const dt = 100 * time.Millisecond
+	reversing := false
+	for t := time.Duration(0); t < d; t += dt {
+		out := l.Outputs()
+		p.step(out, dt)
+		rev := out["shredder.reverse_cmd"] == 1 && p.v["shredder.running"] == 1
+		if rev && !reversing && *jammed && clears() {
+			*jammed = false
+		}
+		reversing = rev
+		switch {
+		case p.v["shredder.running"] != 1:
+			p.v["shredder.current"] = 0
+		case *jammed && !rev:
+			p.v["shredder.current"] = 60
+		default:
+			p.v["shredder.current"] = 28
+		}
+		*now = now.Add(dt)
+		l.Step(*now, p, nil, nil)
+		if l.jam != nil {
+			maxReversals = max(maxReversals, l.jam.mod.JamReversals())
+		}
+	}
+	return maxReversals
+}
+
+func TestSingleJamClearedByReversal(t *testing.T) {
+	l, p := newJamLine(t), newFakePlant()
+	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	run(l, p, &now, 0, api.Command{Command: api.CommandStart, Recipe: "catering", User: "op"})
+	jammed := false
+	runJam(l, p, &now, 2*time.Minute, &jammed, func() bool { return true })
+	if l.batch == nil || l.batch.step != "feeding" {
+		t.Fatalf("not feeding: %s %s", l.State, l.Message)
+	}
+	jammed = true
+	revs := runJam(l, p, &now, 20*time.Second, &jammed, func() bool { return true })
+	if jammed || revs != 1 {
+		t.Fatalf("jam cleared %v after %d reversals, want cleared by 1", !jammed, revs)
+	}
+	runJam(l, p, &now, 5*time.Second, &jammed, func() bool { return true })
+	if l.State != StateExecute || l.Outputs()["shredder.run_cmd"] != 1 || l.Outputs()["shredder.reverse_cmd"] != 0 || l.Outputs()["feeder.run_cmd"] != 1 {
+		t.Fatalf("after the jam: state %s shredder %v reverse %v feeder %v; want feeding forward again",
+			l.State, l.Outputs()["shredder.run_cmd"], l.Outputs()["shredder.reverse_cmd"], l.Outputs()["feeder.run_cmd"])
+	}
+}
+
+func TestJamStormFaultsAndHolds(t *testing.T) {
+	l, p := newJamLine(t), newFakePlant()
+	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	run(l, p, &now, 0, api.Command{Command: api.CommandStart, Recipe: "catering", User: "op"})
+	jammed := false
+	runJam(l, p, &now, 2*time.Minute, &jammed, func() bool { return false })
+	jammed = true
+	runJam(l, p, &now, 60*time.Second, &jammed, func() bool { return false })
+	if l.State != StateHeld || !strings.Contains(l.Message, "shredder faulted: jam") {
+		t.Fatalf("state %s (%s), want Held by a shredder jam fault", l.State, l.Message)
+	}
+	for _, m := range motors {
+		if l.Outputs()[m[0]] != 0 {
+			t.Errorf("%s on after the jam fault", m[0])
+		}
+	}
+	// The operator clears the shredder and unholds: the fault is reset.
+	jammed = false
+	res := run(l, p, &now, 0, api.Command{Command: api.CommandUnhold, User: "op"})
+	if !res[0].OK {
+		t.Fatalf("unhold: %s", res[0].Error)
+	}
+	runJam(l, p, &now, 15*time.Second, &jammed, func() bool { return true })
+	if l.State != StateExecute || l.Outputs()["feeder.run_cmd"] != 1 {
+		t.Fatalf("after unhold: %s (%s), feeder %v", l.State, l.Message, l.Outputs()["feeder.run_cmd"])
+	}
+}

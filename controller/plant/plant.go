@@ -131,7 +131,7 @@ type Unit struct {
 var kindSignals = map[string]struct{ required, optional []string }{
 	KindScrewPress: {[]string{"run", "running", "speed_sp", "back_pressure_sp", "cake_weight"}, []string{"fault", "speed", "current", "back_pressure", "filtrate_total", "energy", "cake_ds"}},
 	KindPulper:     {[]string{"run", "running", "water", "water_flow_sp", "level", "water_total"}, []string{"water_flow", "ds", "ph"}},
-	KindShredder:   {[]string{"run", "running", "speed_sp"}, []string{"fault", "speed", "current", "energy"}},
+	KindShredder:   {[]string{"run", "running", "speed_sp"}, []string{"fault", "speed", "current", "energy", "reverse"}},
 	KindFeeder:     {[]string{"run", "running", "speed_sp"}, []string{"fault"}},
 	KindReception:  {[]string{"door", "weight"}, []string{"h2s"}},
 }
