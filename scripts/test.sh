@@ -7,8 +7,13 @@
 #
 # influxd 1.8.10 is built once from the Go module proxy into
 # ${PRETREAT_TOOLS:-$HOME/.cache/pretreat/bin} (about 1.5 minutes the first time).
-# Debian packages (mbpoll, python3-pymodbus) are installed by .ci/run; tests
-# that need a program that is missing skip with a message naming it.
+# node-opcua (the independent OPC UA server of the driver's interop tests) is
+# installed with npm from drivers/opcua/testdata/package-lock.json into
+# ${PRETREAT_NODE_OPCUA:-$HOME/.cache/pretreat/node-opcua}, outside the
+# repository (about 15 s the first time).
+# Debian packages (mbpoll, python3-pymodbus, python3-serial-asyncio, socat)
+# are installed by .ci/run; tests that need a program that is missing skip
+# with a message naming it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +26,22 @@ if [ ! -x "$tools/influxd" ]; then
 	fi
 fi
 export PRETREAT_INFLUXD="$tools/influxd"
+
+node_opcua="${PRETREAT_NODE_OPCUA:-$HOME/.cache/pretreat/node-opcua}"
+lock=drivers/opcua/testdata/package-lock.json
+if command -v npm >/dev/null; then
+	if [ ! -d "$node_opcua/node_modules/node-opcua-server" ] || ! cmp -s "$lock" "$node_opcua/package-lock.json"; then
+		echo "test.sh: installing node-opcua into $node_opcua..."
+		mkdir -p "$node_opcua"
+		cp drivers/opcua/testdata/package.json "$lock" "$node_opcua/"
+		if ! (cd "$node_opcua" && npm ci --no-audit --no-fund --loglevel=error); then
+			echo "test.sh: could not install node-opcua; OPC UA interop tests will skip" >&2
+		fi
+	fi
+else
+	echo "test.sh: npm not found; OPC UA interop tests will skip" >&2
+fi
+export PRETREAT_NODE_OPCUA="$node_opcua"
 
 echo "test.sh: go vet"
 go vet ./...

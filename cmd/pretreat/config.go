@@ -7,6 +7,9 @@ import (
 	"os"
 
 	"github.com/pretreat/pretreat/controller/plant"
+	"github.com/pretreat/pretreat/drivers"
+	"github.com/pretreat/pretreat/drivers/modbus"
+	"github.com/pretreat/pretreat/drivers/opcua"
 	"github.com/pretreat/pretreat/internal/yamlsrc"
 )
 
@@ -27,11 +30,16 @@ func cmdConfig(args []string) error {
 	return usageError("unknown config subcommand " + args[0])
 }
 
-// configCheck validates a plant file without connecting to anything. Every
-// problem goes to stderr as file:line:column: key: message; the summary of
-// a good file to stdout.
+// configCheck validates a plant file without connecting to anything: the
+// file itself, then every device as its driver would build it, which reads
+// the certificate, key and trust files and the password variables the file
+// names. Every problem goes to stderr as file:line:column: key: message;
+// the summary of a good file to stdout.
 func configCheck(path string, stdout, stderr io.Writer) error {
 	f, err := plant.Load(path)
+	if err == nil {
+		err = checkDrivers(path, f)
+	}
 	if err != nil {
 		var es yamlsrc.Errors
 		if errors.As(err, &es) {
@@ -46,4 +54,55 @@ func configCheck(path string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%s: ok: line %s, %d devices, %d points, %d units\n", path, f.Line, len(f.Devices), points, len(f.Units))
 	return nil
+}
+
+// checkDrivers builds each device's driver (no I/O happens in New) and
+// locates the configuration errors it reports in the file.
+func checkDrivers(path string, f *plant.File) error {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	doc, err := yamlsrc.Decode(path, src, &plant.File{})
+	if err != nil {
+		return err
+	}
+	for i, dc := range f.Devices {
+		switch dc.Protocol {
+		case drivers.ProtocolModbusTCP:
+			_, err = modbus.New(dc, modbus.Options{})
+		case drivers.ProtocolOPCUA:
+			_, err = opcua.New(dc, opcua.Options{})
+		}
+		for _, ce := range configErrors(err) {
+			doc.Addf(fmt.Sprintf("$.devices[%d].%s", i, ce.Path), "%s", ce.Message)
+		}
+	}
+	return doc.Err()
+}
+
+// configErrors collects the *drivers.ConfigError in err's tree.
+func configErrors(err error) []*drivers.ConfigError {
+	var out []*drivers.ConfigError
+	var walk func(error)
+	walk = func(e error) {
+		if ce, ok := e.(*drivers.ConfigError); ok {
+			out = append(out, ce)
+			return
+		}
+		switch u := e.(type) {
+		case interface{ Unwrap() error }:
+			if inner := u.Unwrap(); inner != nil {
+				walk(inner)
+			}
+		case interface{ Unwrap() []error }:
+			for _, inner := range u.Unwrap() {
+				walk(inner)
+			}
+		}
+	}
+	if err != nil {
+		walk(err)
+	}
+	return out
 }

@@ -77,3 +77,34 @@ func TestConfigCheckLocatesDeviceErrors(t *testing.T) {
 		t.Errorf("sample: %v, %q", err, stdout.String())
 	}
 }
+
+// Files and secrets the devices name are checked too: a missing client
+// certificate and an unset password variable are located at their keys.
+func TestConfigCheckReadsDeviceFiles(t *testing.T) {
+	dir := t.TempDir()
+	src := strings.Replace(string(plant.Sample()), "  - name: analyser\n    protocol: opcua\n",
+		"  - name: analyser\n    protocol: opcua\n"+
+			"    security: {policy: Basic256Sha256, mode: SignAndEncrypt, certificate: pki/missing.pem, private_key: pki/missing.key, server_thumbprint: \"00112233445566778899aabbccddeeff00112233\"}\n"+
+			"    auth: {type: username, username: op, password_env: PRETREAT_TEST_UNSET_PASSWORD}\n", 1)
+	path := filepath.Join(dir, "plant.yaml")
+	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Unsetenv("PRETREAT_TEST_UNSET_PASSWORD")
+	var stdout, stderr strings.Builder
+	if err := configCheck(path, &stdout, &stderr); err == nil {
+		t.Fatalf("config check passed with missing files:\n%s", stdout.String())
+	}
+	for _, want := range []string{
+		"$.devices[3].security.certificate: open " + filepath.Join(dir, "pki/missing.pem"),
+		"$.devices[3].security.private_key:",
+		"$.devices[3].auth.password_env: environment variable PRETREAT_TEST_UNSET_PASSWORD (the password of user op) is not set",
+	} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, stderr.String())
+		}
+	}
+	if !strings.Contains(stderr.String(), "plant.yaml:") {
+		t.Errorf("no file:line:column in\n%s", stderr.String())
+	}
+}
