@@ -14,18 +14,21 @@ import (
 	"time"
 
 	"github.com/pretreat/pretreat/drivers"
+	"github.com/pretreat/pretreat/historian/outbox"
 	bolt "go.etcd.io/bbolt"
 )
 
 // Defaults for zero Options and InfluxOptions fields.
 const (
-	DefaultRetention     = 7 * 24 * time.Hour
-	DefaultQueueSize     = 65536
-	DefaultBatchSize     = 500
-	DefaultFlushInterval = time.Second
-	DefaultMaxBacklog    = 100000
-	DefaultWriteTimeout  = 10 * time.Second
-	DefaultCloseTimeout  = 5 * time.Second
+	DefaultRetention      = 7 * 24 * time.Hour
+	DefaultQueueSize      = 65536
+	DefaultBatchSize      = 5000
+	DefaultFlushInterval  = time.Second
+	DefaultCommitInterval = 100 * time.Millisecond
+	DefaultOutboxBytes    = outbox.DefaultMaxBytes
+	DefaultWriteTimeout   = 10 * time.Second
+	DefaultCloseTimeout   = 5 * time.Second
+	DefaultMaxRetryDelay  = 30 * time.Second
 )
 
 const (
@@ -65,12 +68,36 @@ type Options struct {
 	// Logger receives the historian's own log (write failures, recovery).
 	// Nil discards it.
 	Logger *slog.Logger
+	// Sampling gives the recording policy of individual tags; tags not in
+	// it use DefaultSampling, whose zero value records every sample. The
+	// policy applies before anything is queued, so the embedded store and
+	// InfluxDB receive the same samples.
+	Sampling        map[string]Sampling
+	DefaultSampling Sampling
+	// StoreSamples says whether samples also go to the embedded store when
+	// InfluxDB is configured. Events and batch records always do.
+	StoreSamples StoreSamplesMode
 }
 
-// Stats are the historian's counters since Open. All counts are of samples,
-// events and batch records (InfluxDB: points) unless said otherwise.
+// StoreSamplesMode says where samples are kept when InfluxDB is configured.
+type StoreSamplesMode uint8
+
+// Modes of Options.StoreSamples.
+const (
+	// StoreSamplesAlways keeps samples in the embedded store too, so that
+	// trends work from the store while InfluxDB is away (the default).
+	StoreSamplesAlways StoreSamplesMode = iota
+	// StoreSamplesWithoutInflux keeps samples in the store only when no
+	// InfluxDB is configured: half the disk writes, and trends come from
+	// InfluxQuerier.
+	StoreSamplesWithoutInflux
+)
+
+// Stats are the historian's counters since Open, for the API's health
+// view. All counts are of samples, events and batch records (InfluxDB:
+// points) unless said otherwise.
 type Stats struct {
-	// Queued is what waits for the store writer.
+	// Queued is what waits in memory for the store writer.
 	Queued int `json:"queued"`
 	// StoredSamples, StoredEvents and StoredBatches were committed to the
 	// embedded store (a batch record counts once per save).
@@ -83,39 +110,34 @@ type Stats struct {
 	// Rejected were refused at the door: samples without a tag name, batch
 	// records without an ID.
 	Rejected uint64 `json:"rejected"`
+	// SampledOut samples were left out by their tag's sampling policy
+	// (deadband, heartbeat, period); they are not lost, they were not
+	// meant to be recorded.
+	SampledOut uint64 `json:"sampled_out"`
+	// SkippedNonFinite counts NaN and ±Inf entries left out of events'
+	// Values (the store keeps NaN sample values; InfluxDB's count is
+	// Influx.RejectedNonFinite).
+	SkippedNonFinite uint64 `json:"skipped_non_finite"`
 	// StoreErrors counts failed store transactions; LastStoreError is the
 	// most recent one.
 	StoreErrors    uint64 `json:"store_errors"`
 	LastStoreError string `json:"last_store_error,omitempty"`
-
-	// InfluxEnabled says whether an InfluxDB is configured; the other
-	// Influx fields are zero when it is not.
-	InfluxEnabled bool `json:"influx_enabled"`
-	// InfluxQueued is what waits for InfluxDB: queued plus kept for retry.
-	InfluxQueued int `json:"influx_queued"`
-	// InfluxWritten points were acknowledged by InfluxDB.
-	InfluxWritten uint64 `json:"influx_written"`
-	// InfluxDropped points were lost on the way to InfluxDB: queue full,
-	// retry backlog over its bound (oldest first), refused by the server as
-	// malformed, or still undelivered when Close gave up.
-	InfluxDropped uint64 `json:"influx_dropped"`
-	// SkippedNonFinite counts NaN and ±Inf values left out: samples not
-	// sent to InfluxDB (the store keeps them) and event values not recorded.
-	SkippedNonFinite uint64 `json:"skipped_non_finite"`
-	// InfluxErrors counts failed write requests; LastInfluxError and
-	// LastInfluxErrorTime describe the most recent failure (or the failed
-	// reachability check at start).
-	InfluxErrors        uint64    `json:"influx_errors"`
-	LastInfluxError     string    `json:"last_influx_error,omitempty"`
-	LastInfluxErrorTime time.Time `json:"last_influx_error_time,omitzero"`
-	// InfluxHealthy is true while the last request to InfluxDB succeeded.
-	InfluxHealthy bool `json:"influx_healthy"`
+	// Influx is nil when no InfluxDB is configured.
+	Influx *InfluxStats `json:"influx,omitempty"`
 }
 
-// sampleRec is a queued sample with the batch that was current when it came.
+// sampleRec is a queued sample with the batch that was current when it
+// came and that batch's waste class.
 type sampleRec struct {
 	s     drivers.Sample
 	batch string
+	class string
+}
+
+// eventRec is a queued event with its batch's waste class.
+type eventRec struct {
+	e     Event
+	class string
 }
 
 // queue is what waits for one writer. The writer swaps a whole queue for an
@@ -123,7 +145,7 @@ type sampleRec struct {
 // state appends do not allocate.
 type queue struct {
 	samples []sampleRec
-	events  []Event
+	events  []eventRec
 	batches []BatchRecord
 }
 
@@ -139,7 +161,8 @@ func (q *queue) reset() {
 
 // Historian takes samples, events and batch records from the controller
 // without blocking it, and writes them to the embedded store and, when
-// configured, to InfluxDB. Its methods are safe for concurrent use.
+// configured, through the durable outbox to InfluxDB. Its methods are safe
+// for concurrent use.
 type Historian struct {
 	line      string
 	dir       string
@@ -161,11 +184,16 @@ type Historian struct {
 	// atomics are never held while taking mu.
 	mu      sync.Mutex
 	batch   string
-	started bool
-	closed  bool
-	cancel  context.CancelFunc
-	storeQ  queue
-	influxQ queue // samples and events; unused without InfluxDB
+	class   string            // waste class of batch
+	classes map[string]string // batch ID -> waste class, from SaveBatch
+	sampler *sampler          // nil: record every sample
+	// storeSamples is false when samples go to InfluxDB only.
+	storeSamples bool
+	started      bool
+	closed       bool
+	cancel       context.CancelFunc
+	storeQ       queue
+	influxQ      queue // samples and events; unused without InfluxDB
 
 	storeWake chan struct{}
 	wg        sync.WaitGroup
@@ -174,20 +202,22 @@ type Historian struct {
 
 	storedSamples, storedEvents, storedBatches atomic.Uint64
 	dropped, rejected, storeErrors             atomic.Uint64
-	influxWritten, influxDropped, nonFinite    atomic.Uint64
-	influxErrors                               atomic.Uint64
+	nonFinite, sampledOut                      atomic.Uint64
 
-	errMu         sync.Mutex // guards the last-error fields
-	lastStoreErr  string
-	lastInfluxErr string
-	lastInfluxAt  time.Time
+	errMu        sync.Mutex // guards lastStoreErr
+	lastStoreErr string
 }
 
+// maxBatchClasses bounds Historian.classes; batches older than the last
+// few hundred no longer get samples.
+const maxBatchClasses = 256
+
 // Open validates opts, opens (creating if needed) Dir/pretreat.db and its
-// buckets, and prepares the InfluxDB client without connecting. It waits at
-// most one second for the database's file lock; if another process holds it
-// the error matches ErrInUse and reads "data directory DIR is in use by
-// another pretreat process".
+// buckets and, with InfluxDB configured, the outbox Dir/outbox.db; it
+// reads the InfluxDB token (TokenFile, TokenEnv) and prepares the client
+// without connecting. It waits at most one second for each database's file
+// lock; if another process holds it the error matches ErrInUse and reads
+// "data directory DIR is in use by another pretreat process".
 func Open(opts Options) (*Historian, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("historian: Options.Dir is empty")
@@ -213,9 +243,15 @@ func Open(opts Options) (*Historian, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	smp, err := newSampler(opts.Sampling, opts.DefaultSampling)
+	if err != nil {
+		return nil, err
+	}
+	if opts.StoreSamples > StoreSamplesWithoutInflux {
+		return nil, fmt.Errorf("historian: unknown Options.StoreSamples %d", opts.StoreSamples)
+	}
 	var iopts InfluxOptions
 	if opts.Influx != nil {
-		var err error
 		if iopts, err = opts.Influx.normalize(); err != nil {
 			return nil, err
 		}
@@ -248,9 +284,16 @@ func Open(opts Options) (*Historian, error) {
 		store:     &Store{db: db},
 		sw:        storeWriter{db: db},
 		storeWake: make(chan struct{}, 1),
+		classes:   map[string]string{},
+		sampler:   smp,
+
+		storeSamples: opts.Influx == nil || opts.StoreSamples == StoreSamplesAlways,
 	}
 	if opts.Influx != nil {
-		h.influx = newInfluxWriter(h, iopts)
+		if h.influx, err = newInfluxWriter(h, iopts); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	return h, nil
 }
@@ -259,10 +302,11 @@ func Open(opts Options) (*Historian, error) {
 // does nothing; the Historian closes the database in Close.
 func (h *Historian) Store() *Store { return h.store }
 
-// Start starts the store writer and, with InfluxDB configured, the InfluxDB
-// writer. They run until Close, or until ctx is done, when each flushes what
-// it has (InfluxDB bounded by CloseTimeout) and stops; what arrives after
-// that waits for Close. Start does nothing after the first call or Close.
+// Start starts the store writer and, with InfluxDB configured, the outbox
+// committer and the InfluxDB sender. They run until Close, or until ctx is
+// done, when the store writer and the committer write what they have and
+// stop; what arrives after that, and delivering the outbox, wait for
+// Close. Start does nothing after the first call or Close.
 func (h *Historian) Start(ctx context.Context) {
 	h.mu.Lock()
 	if h.started || h.closed {
@@ -276,24 +320,28 @@ func (h *Historian) Start(ctx context.Context) {
 	h.wg.Add(1)
 	go h.runStore(ctx)
 	if h.influx != nil {
-		h.wg.Add(1)
-		go h.influx.run(ctx)
+		h.wg.Add(2)
+		go h.influx.runCommit(ctx)
+		go h.influx.runSend(ctx)
 	}
 }
 
 // SetBatch sets the current batch id; samples handed in afterwards carry it
-// (InfluxDB tag "batch"). "" means no batch is running.
+// (InfluxDB tag "batch") and the waste class of its record if SaveBatch
+// has given one (tag "waste_class"). "" means no batch is running.
 func (h *Historian) SetBatch(id string) {
 	h.mu.Lock()
 	h.batch = id
+	h.class = h.classes[id]
 	h.mu.Unlock()
 }
 
 // Samples queues copies of samples for the store and InfluxDB. It never
 // blocks and does no I/O: when a queue is full the samples that do not fit
-// are dropped and counted (Stats.Dropped, Stats.InfluxDropped). A sample
-// with a zero Time gets the clock's time; one without a Tag is rejected.
-// The caller may reuse the slice at once.
+// are dropped and counted (Stats.Dropped, Stats.Influx.QueueDropped). A
+// sample with a zero Time gets the clock's time; one without a Tag is
+// rejected; one its tag's sampling policy leaves out is counted in
+// Stats.SampledOut. The caller may reuse the slice at once.
 func (h *Historian) Samples(samples []drivers.Sample) {
 	if len(samples) == 0 {
 		return
@@ -305,17 +353,17 @@ func (h *Historian) Samples(samples []drivers.Sample) {
 			break
 		}
 	}
-	var dropped, influxDropped, rejected uint64
+	var dropped, influxDropped, rejected, sampledOut uint64
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
 		h.dropped.Add(uint64(len(samples)))
 		if h.influx != nil {
-			h.influxDropped.Add(uint64(len(samples)))
+			h.influx.queueDropped.Add(uint64(len(samples)))
 		}
 		return
 	}
-	batch := h.batch
+	batch, class := h.batch, h.class
 	for _, s := range samples {
 		if s.Tag == "" {
 			rejected++
@@ -324,14 +372,20 @@ func (h *Historian) Samples(samples []drivers.Sample) {
 		if s.Time.IsZero() {
 			s.Time = now
 		}
-		if len(h.storeQ.samples) < h.queueSize {
-			h.storeQ.samples = append(h.storeQ.samples, sampleRec{s: s, batch: batch})
-		} else {
+		if h.sampler != nil && !h.sampler.keep(&s) {
+			sampledOut++
+			continue
+		}
+		switch {
+		case !h.storeSamples:
+		case len(h.storeQ.samples) < h.queueSize:
+			h.storeQ.samples = append(h.storeQ.samples, sampleRec{s: s, batch: batch, class: class})
+		default:
 			dropped++
 		}
 		if h.influx != nil {
 			if len(h.influxQ.samples) < h.queueSize {
-				h.influxQ.samples = append(h.influxQ.samples, sampleRec{s: s, batch: batch})
+				h.influxQ.samples = append(h.influxQ.samples, sampleRec{s: s, batch: batch, class: class})
 			} else {
 				influxDropped++
 			}
@@ -345,16 +399,19 @@ func (h *Historian) Samples(samples []drivers.Sample) {
 		h.dropped.Add(dropped)
 	}
 	if influxDropped > 0 {
-		h.influxDropped.Add(influxDropped)
+		h.influx.queueDropped.Add(influxDropped)
 	}
 	if rejected > 0 {
 		h.rejected.Add(rejected)
+	}
+	if sampledOut > 0 {
+		h.sampledOut.Add(sampledOut)
 	}
 	if wakeStore {
 		wake(h.storeWake)
 	}
 	if wakeInflux {
-		wake(h.influx.wake)
+		wake(h.influx.commitWake)
 	}
 }
 
@@ -392,19 +449,20 @@ func (h *Historian) Event(e Event) {
 		h.mu.Unlock()
 		h.dropped.Add(1)
 		if h.influx != nil {
-			h.influxDropped.Add(1)
+			h.influx.queueDropped.Add(1)
 		}
 		return
 	}
+	rec := eventRec{e: e, class: h.classes[e.BatchID]}
 	storeFull := len(h.storeQ.events) >= maxQueuedEvents
 	if !storeFull {
-		h.storeQ.events = append(h.storeQ.events, e)
+		h.storeQ.events = append(h.storeQ.events, rec)
 	}
 	influxFull := false
 	if h.influx != nil {
 		influxFull = len(h.influxQ.events) >= maxQueuedEvents
 		if !influxFull {
-			h.influxQ.events = append(h.influxQ.events, e)
+			h.influxQ.events = append(h.influxQ.events, rec)
 		}
 	}
 	h.mu.Unlock()
@@ -412,14 +470,16 @@ func (h *Historian) Event(e Event) {
 		h.dropped.Add(1)
 	}
 	if influxFull {
-		h.influxDropped.Add(1)
+		h.influx.queueDropped.Add(1)
 	}
 }
 
 // SaveBatch queues a copy of r to be written to the store, replacing any
 // record with the same ID (an upsert). It never blocks. A record without an
 // ID is rejected; an empty Line becomes the historian's line. Batch records
-// are not sent to InfluxDB: the batch events are.
+// are not sent to InfluxDB: the batch events are. The record's WasteClass
+// becomes the "waste_class" tag of the batch's samples and events handed in
+// afterwards.
 func (h *Historian) SaveBatch(r BatchRecord) {
 	if r.ID == "" {
 		h.rejected.Add(1)
@@ -434,6 +494,15 @@ func (h *Historian) SaveBatch(r BatchRecord) {
 		h.mu.Unlock()
 		h.dropped.Add(1)
 		return
+	}
+	if h.classes[r.ID] != r.WasteClass {
+		if len(h.classes) >= maxBatchClasses {
+			clear(h.classes)
+		}
+		h.classes[r.ID] = r.WasteClass
+		if h.batch == r.ID {
+			h.class = r.WasteClass
+		}
 	}
 	// A batch is saved at every transition; keep only its latest state.
 	for i := len(h.storeQ.batches) - 1; i >= 0; i-- {
@@ -453,7 +522,8 @@ func (h *Historian) SaveBatch(r BatchRecord) {
 	}
 }
 
-// Stats returns a snapshot of the counters.
+// Stats returns a snapshot of the counters. It does no I/O beyond one
+// stat of the outbox file, and may be called from any goroutine.
 func (h *Historian) Stats() Stats {
 	h.mu.Lock()
 	queued := h.storeQ.len()
@@ -466,29 +536,26 @@ func (h *Historian) Stats() Stats {
 		StoredBatches:    h.storedBatches.Load(),
 		Dropped:          h.dropped.Load(),
 		Rejected:         h.rejected.Load(),
+		SampledOut:       h.sampledOut.Load(),
 		StoreErrors:      h.storeErrors.Load(),
 		SkippedNonFinite: h.nonFinite.Load(),
 	}
-	if h.influx != nil {
-		st.InfluxEnabled = true
-		st.InfluxQueued = influxQueued + int(h.influx.backlogLen.Load())
-		st.InfluxWritten = h.influxWritten.Load()
-		st.InfluxDropped = h.influxDropped.Load()
-		st.InfluxErrors = h.influxErrors.Load()
-		st.InfluxHealthy = h.influx.healthy.Load()
-	}
 	h.errMu.Lock()
 	st.LastStoreError = h.lastStoreErr
-	st.LastInfluxError = h.lastInfluxErr
-	st.LastInfluxErrorTime = h.lastInfluxAt
 	h.errMu.Unlock()
+	if h.influx != nil {
+		is := h.influx.stats()
+		is.Queued += influxQueued
+		st.Influx = &is
+	}
 	return st
 }
 
-// Close stops the writers, writes everything queued to the store, gives
-// InfluxDB at most CloseTimeout to take what is left (the rest is counted in
-// InfluxDropped), and closes the database. Calls after the first return the
-// first result; data handed in after Close is dropped and counted.
+// Close stops the writers, writes everything queued to the store and the
+// outbox, gives InfluxDB at most CloseTimeout to take what the outbox holds,
+// and closes the databases. What InfluxDB did not take stays in the outbox
+// and is sent after the next Open. Calls after the first return the first
+// result; data handed in after Close is dropped and counted.
 func (h *Historian) Close() error {
 	h.closeOnce.Do(func() {
 		h.mu.Lock()
@@ -501,11 +568,12 @@ func (h *Historian) Close() error {
 		h.wg.Wait()
 		// The writers have stopped; finish their work on this goroutine.
 		h.flushStore()
+		var errs []error
 		if h.influx != nil {
-			h.influx.final()
-			h.influx.client.Close()
+			errs = append(errs, h.influx.close())
 		}
-		h.closeErr = h.db.Close()
+		errs = append(errs, h.db.Close())
+		h.closeErr = errors.Join(errs...)
 	})
 	return h.closeErr
 }

@@ -60,6 +60,7 @@ func TestInfluxWrite(t *testing.T) {
 	const perTag = 40 // the first half inside batch B-001
 	for i := 0; i < perTag; i++ {
 		if i == 0 {
+			h.SaveBatch(historian.BatchRecord{ID: "B-001", WasteClass: "catering", Start: base})
 			h.SetBatch("B-001")
 		}
 		if i == perTag/2 {
@@ -90,13 +91,15 @@ func TestInfluxWrite(t *testing.T) {
 	}
 
 	wantPoints := uint64(len(tags)*perTag + 1 + 4) // samples, the bad one, events
-	waitUntil(t, 20*time.Second, "points written", func() bool { return h.Stats().InfluxWritten == wantPoints })
+	waitUntil(t, 20*time.Second, "points written", func() bool { return h.Stats().Influx.Written == wantPoints })
 	if err := h.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
 	st := h.Stats()
-	if st.InfluxWritten != wantPoints || st.InfluxDropped != 0 || st.SkippedNonFinite != 4 || st.InfluxErrors != 0 || !st.InfluxHealthy {
-		t.Errorf("Stats = %+v; want %d written, 0 dropped, 4 non-finite skipped, 0 errors, healthy", st, wantPoints)
+	in := st.Influx
+	if in.Written != wantPoints || in.Dropped != 0 || in.RejectedNonFinite != 3 || st.SkippedNonFinite != 1 || in.Errors != 0 || !in.Healthy ||
+		in.Outbox.PendingPoints != 0 || in.Outbox.AckedPoints != wantPoints {
+		t.Errorf("Stats = %+v, Influx = %+v; want %d written and acknowledged, 0 dropped, 3 non-finite samples rejected, 1 event value skipped, 0 errors, healthy", st, in, wantPoints)
 	}
 	if st.StoredSamples != uint64(len(tags)*perTag+4) {
 		t.Errorf("StoredSamples = %d, want %d (the store keeps non-finite values)", st.StoredSamples, len(tags)*perTag+4)
@@ -127,9 +130,10 @@ func TestInfluxWrite(t *testing.T) {
 	}
 
 	for key, want := range map[string][]string{
-		"line":  {"L1"},
-		"unit":  {"press1", "shredder1", "tank2"},
-		"batch": {"B-001"},
+		"line":        {"L1"},
+		"unit":        {"press1", "shredder1", "tank2"},
+		"batch":       {"B-001"},
+		"waste_class": {"catering"},
 	} {
 		series := srv.MustQuery(t, db, `SHOW TAG VALUES FROM "process" WITH KEY = "`+key+`"`)
 		var got []string
@@ -200,26 +204,26 @@ func TestInfluxRetry(t *testing.T) {
 	for i := 0; i < n; i++ {
 		h.Samples([]drivers.Sample{{Tag: "pump3.flow", Value: float64(i), Quality: drivers.QualityGood, Time: base.Add(time.Duration(i) * time.Second)}})
 	}
-	waitUntil(t, 10*time.Second, "a failed write", func() bool { return h.Stats().InfluxErrors > 0 })
-	st := h.Stats()
-	if st.InfluxHealthy || st.LastInfluxError == "" || st.InfluxWritten != 0 || st.InfluxQueued != n || st.InfluxDropped != 0 {
-		t.Errorf("while the database is missing: %+v; want unhealthy, an error, nothing written, %d queued, none dropped", st, n)
+	waitUntil(t, 10*time.Second, "a failed write", func() bool { return h.Stats().Influx.Errors > 0 })
+	in := h.Stats().Influx
+	if in.Healthy || in.LastError == "" || in.Written != 0 || in.Outbox.PendingPoints != n || in.Dropped != 0 {
+		t.Errorf("while the database is missing: %+v; want unhealthy, an error, nothing written, %d in the outbox, none dropped", in, n)
 	}
 
 	if err := srv.CreateDatabase("late"); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 20*time.Second, "the retried points", func() bool { return h.Stats().InfluxWritten == n })
-	st = h.Stats()
-	if !st.InfluxHealthy || st.InfluxDropped != 0 || st.InfluxQueued != 0 {
-		t.Errorf("after the retry: %+v; want healthy, none dropped, none queued", st)
+	waitUntil(t, 20*time.Second, "the retried points", func() bool { return h.Stats().Influx.Written == n })
+	in = h.Stats().Influx
+	if !in.Healthy || in.Dropped != 0 || in.Queued != 0 || in.Outbox.PendingPoints != 0 {
+		t.Errorf("after the retry: %+v; want healthy, none dropped, none queued or pending", in)
 	}
 	if got := srv.Count(t, "late", `SELECT count("value") FROM "process" WHERE "line" = 'L2' AND "unit" = 'pump3'`); got != n {
 		t.Errorf("points in late = %d, want %d", got, n)
 	}
 	h.Close()
 	log := logBuf.String()
-	for _, want := range []string{"InfluxDB write failed; keeping points", "database not found", "InfluxDB writes recovered"} {
+	for _, want := range []string{"InfluxDB write failed; points stay in the outbox", "database not found", "InfluxDB writes recovered"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks %q:\n%s", want, log)
 		}

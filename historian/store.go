@@ -24,14 +24,18 @@ const DBFile = "pretreat.db"
 const lockTimeout = time.Second
 
 // schemaVersion is the layout written by this code; see the bucket names.
-const schemaVersion = 1
+// Version 2 added the batch ID to stored samples (sample format 2); it
+// reads version 1 databases as they are.
+const schemaVersion = 2
 
 // Layout of the database:
 //
 //	meta     "schema" -> uint64 big-endian schemaVersion
 //	samples  one sub-bucket per tag name;
 //	         key   = timeKey(sample time)                        (8 bytes)
-//	         value = [format 1][float64 bits, 8][quality, 1][reason...]
+//	         value = [format 2][float64 bits, 8][quality, 1]
+//	                 [batch ID length, 1][batch ID][reason...]
+//	         (format 1, written by schema 1, has no batch ID)
 //	events   key   = timeKey(event time) + sequence big-endian (16 bytes)
 //	         value = JSON of Event
 //	batches  key   = batch ID, value = JSON of BatchRecord
@@ -43,8 +47,14 @@ var (
 	keySchema     = []byte("schema")
 )
 
-// sampleFormat is the first byte of a stored sample value.
-const sampleFormat = 1
+// Sample formats: the first byte of a stored sample value.
+const (
+	sampleFormat1 = 1 // no batch ID
+	sampleFormat  = 2
+	// maxStoredBatchID bounds the batch ID stored with a sample; a longer
+	// one is cut (IDs are short: "B-20250314-003").
+	maxStoredBatchID = 255
+)
 
 // Bounds of what time.UnixNano can represent; times outside are clamped.
 var (
@@ -226,7 +236,7 @@ func (s *Store) Samples(tag string, from, to time.Time) ([]drivers.Sample, error
 			}
 			smp.Tag = tag
 			smp.Time = keyTime(tk)
-			out = append(out, smp)
+			out = append(out, smp.Sample)
 		}
 		return nil
 	})
@@ -256,23 +266,42 @@ func (s *Store) Tags() ([]string, error) {
 }
 
 // appendSample encodes the value part of a stored sample onto b.
-func appendSample(b []byte, s drivers.Sample) []byte {
+func appendSample(b []byte, s drivers.Sample, batch string) []byte {
 	b = append(b, sampleFormat)
 	b = binary.BigEndian.AppendUint64(b, math.Float64bits(s.Value))
 	b = append(b, byte(s.Quality))
+	if len(batch) > maxStoredBatchID {
+		batch = batch[:maxStoredBatchID]
+	}
+	b = append(b, byte(len(batch)))
+	b = append(b, batch...)
 	return append(b, s.Reason...)
 }
 
-func decodeSample(v []byte) (drivers.Sample, error) {
-	if len(v) < 10 || v[0] != sampleFormat {
-		return drivers.Sample{}, fmt.Errorf("unknown sample encoding (%d bytes)", len(v))
+// storedSample is a decoded sample value.
+type storedSample struct {
+	drivers.Sample
+	batch string
+}
+
+func decodeSample(v []byte) (storedSample, error) {
+	if len(v) < 10 || (v[0] != sampleFormat && v[0] != sampleFormat1) {
+		return storedSample{}, fmt.Errorf("unknown sample encoding (%d bytes)", len(v))
 	}
-	s := drivers.Sample{
+	s := storedSample{Sample: drivers.Sample{
 		Value:   math.Float64frombits(binary.BigEndian.Uint64(v[1:9])),
 		Quality: drivers.Quality(v[9]),
+	}}
+	rest := v[10:]
+	if v[0] == sampleFormat {
+		if len(rest) < 1 || len(rest) < 1+int(rest[0]) {
+			return storedSample{}, fmt.Errorf("sample value truncated (%d bytes)", len(v))
+		}
+		s.batch = string(rest[1 : 1+rest[0]])
+		rest = rest[1+rest[0]:]
 	}
-	if len(v) > 10 {
-		s.Reason = string(v[10:])
+	if len(rest) > 0 {
+		s.Reason = string(rest)
 	}
 	return s, nil
 }
@@ -301,15 +330,15 @@ type writeResult struct {
 }
 
 // write stores one drained queue in a single transaction.
-func (w *storeWriter) write(samples []sampleRec, events []Event, batches []BatchRecord) (writeResult, error) {
+func (w *storeWriter) write(samples []sampleRec, events []eventRec, batches []BatchRecord) (writeResult, error) {
 	var res writeResult
 	// Encode outside the transaction so that one bad record does not fail
 	// the others.
 	evVals := make([][]byte, len(events))
 	for i := range events {
-		v, err := json.Marshal(&events[i])
+		v, err := json.Marshal(&events[i].e)
 		if err != nil {
-			res.skipped = append(res.skipped, fmt.Errorf("event %s %q at %v: %w", events[i].Kind, events[i].Name, events[i].Time, err))
+			res.skipped = append(res.skipped, fmt.Errorf("event %s %q at %v: %w", events[i].e.Kind, events[i].e.Name, events[i].e.Time, err))
 			continue
 		}
 		evVals[i] = v
@@ -333,7 +362,7 @@ func (w *storeWriter) write(samples []sampleRec, events []Event, batches []Batch
 	// it must grow anyway, earlier slices keep the old array alive.
 	need := len(events) * 16
 	for i := range samples {
-		need += 8 + 10 + len(samples[i].s.Reason)
+		need += 8 + 11 + min(len(samples[i].batch), maxStoredBatchID) + len(samples[i].s.Reason)
 	}
 	if cap(w.arena) < need {
 		w.arena = make([]byte, 0, need)
@@ -356,7 +385,7 @@ func (w *storeWriter) write(samples []sampleRec, events []Event, batches []Batch
 			start := len(w.arena)
 			w.arena = putTimeKey(w.arena, s.Time)
 			mid := len(w.arena)
-			w.arena = appendSample(w.arena, *s)
+			w.arena = appendSample(w.arena, *s, samples[i].batch)
 			if err := b.Put(w.arena[start:mid:mid], w.arena[mid:]); err != nil {
 				return fmt.Errorf("put sample %q: %w", s.Tag, err)
 			}
@@ -372,7 +401,7 @@ func (w *storeWriter) write(samples []sampleRec, events []Event, batches []Batch
 				return err
 			}
 			start := len(w.arena)
-			w.arena = putTimeKey(w.arena, events[i].Time)
+			w.arena = putTimeKey(w.arena, events[i].e.Time)
 			w.arena = binary.BigEndian.AppendUint64(w.arena, seq)
 			if err := eb.Put(w.arena[start:len(w.arena):len(w.arena)], v); err != nil {
 				return fmt.Errorf("put event: %w", err)

@@ -82,29 +82,43 @@ func TestTimeKey(t *testing.T) {
 
 func TestSampleCodec(t *testing.T) {
 	cases := []struct {
-		name string
-		s    drivers.Sample
+		name  string
+		s     drivers.Sample
+		batch string
+		bytes []byte // nil: not checked
 	}{
-		{"good", drivers.Sample{Value: 12.5, Quality: drivers.QualityGood}},
-		{"bad with reason", drivers.Sample{Value: 0, Quality: drivers.QualityBadCommFailure, Reason: "i/o timeout"}},
-		{"NaN", drivers.Sample{Value: math.NaN(), Quality: drivers.QualityBadOutOfRange}},
-		{"negative inf", drivers.Sample{Value: math.Inf(-1), Quality: drivers.QualityUncertainStale}},
+		{"good", drivers.Sample{Value: 12.5, Quality: drivers.QualityGood}, "",
+			[]byte{2, 0x40, 0x29, 0, 0, 0, 0, 0, 0, 1, 0}},
+		{"bad with reason and batch", drivers.Sample{Value: 0, Quality: drivers.QualityBadCommFailure, Reason: "i/o"}, "B1",
+			[]byte{2, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 'B', '1', 'i', '/', 'o'}},
+		{"NaN", drivers.Sample{Value: math.NaN(), Quality: drivers.QualityBadOutOfRange}, "B-001", nil},
+		{"negative inf", drivers.Sample{Value: math.Inf(-1), Quality: drivers.QualityUncertainStale}, "", nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			b := appendSample(nil, c.s)
+			b := appendSample(nil, c.s, c.batch)
+			if c.bytes != nil && string(b) != string(c.bytes) {
+				t.Errorf("encoded % x, want % x", b, c.bytes)
+			}
 			got, err := decodeSample(b)
 			if err != nil {
 				t.Fatalf("decode: %v", err)
 			}
 			same := got.Value == c.s.Value || (math.IsNaN(got.Value) && math.IsNaN(c.s.Value))
-			if !same || got.Quality != c.s.Quality || got.Reason != c.s.Reason {
-				t.Errorf("got %+v, want %+v", got, c.s)
+			if !same || got.Quality != c.s.Quality || got.Reason != c.s.Reason || got.batch != c.batch {
+				t.Errorf("got %+v, want %+v batch %q", got, c.s, c.batch)
 			}
 		})
 	}
-	if _, err := decodeSample([]byte{9, 1, 2}); err == nil {
-		t.Error("decodeSample of garbage: want error")
+	// Format 1 (schema 1 databases) has no batch ID.
+	v1 := []byte{1, 0x40, 0x29, 0, 0, 0, 0, 0, 0, 2, 'x'}
+	if got, err := decodeSample(v1); err != nil || got.Value != 12.5 || got.Reason != "x" || got.batch != "" {
+		t.Errorf("format 1: %+v, %v", got, err)
+	}
+	for _, bad := range [][]byte{{9, 1, 2}, {2, 0, 0, 0, 0, 0, 0, 0, 0, 1, 5, 'a'}} {
+		if _, err := decodeSample(bad); err == nil {
+			t.Errorf("decodeSample(% x): want error", bad)
+		}
 	}
 }
 
@@ -170,7 +184,7 @@ func TestStoreRoundTrip(t *testing.T) {
 	if st.StoredSamples != wantSamples || st.StoredEvents != 4 || st.StoredBatches != 3 || st.Dropped != 0 || st.Rejected != 2 {
 		t.Errorf("Stats = %+v; want %d samples, 4 events, 3 batch saves stored, 0 dropped, 2 rejected", st, wantSamples)
 	}
-	if st.InfluxEnabled || st.Queued != 0 {
+	if st.Influx != nil || st.Queued != 0 {
 		t.Errorf("Stats = %+v; want no InfluxDB and nothing queued", st)
 	}
 

@@ -25,8 +25,11 @@ type controllerOptions struct {
 	Clock     drivers.Clock
 	DataDir   string
 	InfluxURL string // overrides the plant file's historian url when set
-	APIAddr   string // overrides the plant file's api listen address when set
-	Logger    *slog.Logger
+	// InfluxTokenFile, when set, holds the InfluxDB token (instead of the
+	// plant file's token_env variable).
+	InfluxTokenFile string
+	APIAddr         string // overrides the plant file's api listen address when set
+	Logger          *slog.Logger
 	// ImportShipped imports and approves the shipped recipes into the data
 	// directory's store (the demo; a real plant approves its own).
 	ImportShipped bool
@@ -91,7 +94,10 @@ func startController(ctx context.Context, o controllerOptions) (*controllerProce
 		if tokenEnv == "" {
 			tokenEnv = "PRETREAT_INFLUX_TOKEN"
 		}
-		hopts.Influx = &historian.InfluxOptions{URL: url, Org: cfg.Historian.Influx.Org, Bucket: cfg.Historian.Influx.Bucket, Token: os.Getenv(tokenEnv)}
+		// The historian reads the token itself (file, else environment
+		// variable) so that it never passes through here or a log.
+		hopts.Influx = &historian.InfluxOptions{URL: url, Org: cfg.Historian.Influx.Org, Bucket: cfg.Historian.Influx.Bucket,
+			TokenEnv: tokenEnv, TokenFile: o.InfluxTokenFile}
 	}
 	hist, err := historian.Open(hopts)
 	if err != nil {
@@ -188,6 +194,7 @@ func cmdRun(ctx context.Context, args []string) error {
 	config := fs.String("config", "", "plant file (required)")
 	data := fs.String("data", "data", "data directory for the embedded store")
 	influx := fs.String("influx-url", "", "InfluxDB URL; overrides the plant file's historian url")
+	tokenFile := fs.String("influx-token-file", "", "file holding the InfluxDB token (default: the plant file's token_env variable)")
 	api := fs.String("api", "", "API listen address; overrides the plant file")
 	speed := fs.Float64("speed", 1, "plant time runs this many times faster (only against the test rig at the same speed)")
 	if err := fs.Parse(args); err != nil {
@@ -208,7 +215,7 @@ func cmdRun(ctx context.Context, args []string) error {
 		}
 		clock = drivers.NewScaledClock(time.Now(), *speed)
 	}
-	p, err := startController(ctx, controllerOptions{Plant: cfg, Clock: clock, DataDir: *data, InfluxURL: *influx, APIAddr: *api, Logger: log})
+	p, err := startController(ctx, controllerOptions{Plant: cfg, Clock: clock, DataDir: *data, InfluxURL: *influx, InfluxTokenFile: *tokenFile, APIAddr: *api, Logger: log})
 	if err != nil {
 		return err
 	}

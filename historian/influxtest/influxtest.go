@@ -17,6 +17,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -37,14 +39,41 @@ const InstallHint = "GOBIN=$HOME/.cache/pretreat/bin go install github.com/influ
 // startTimeout bounds how long Start waits for /ping to answer.
 const startTimeout = 60 * time.Second
 
-// Server is a running influxd.
+// Server is a running influxd. Its methods that change the process (Stop,
+// Restart, Pause, Resume) are for one test goroutine at a time.
 type Server struct {
 	// URL is the HTTP base URL, e.g. http://127.0.0.1:40123.
 	URL string
 	// Dir holds the server's config, data and log (influxd.log).
 	Dir string
+	// User and Password are the admin credentials when the server was
+	// started with Options.Auth; the 1.8 token is User:Password.
+	User, Password string
 
-	http *http.Client
+	http     *http.Client
+	bin      string
+	confPath string
+	logPath  string
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd     // nil while stopped
+	exited chan struct{} // closed when cmd has been waited for
+	err    error         // cmd's exit status, once exited is closed
+}
+
+// Options change how Start configures the server.
+type Options struct {
+	// Auth turns on authentication ([http] auth-enabled) and creates an
+	// admin user; Server.Token gives the 1.8 token for it.
+	Auth bool
+}
+
+// Token returns "user:password" of the admin user, or "" without Auth.
+func (s *Server) Token() string {
+	if s.User == "" {
+		return ""
+	}
+	return s.User + ":" + s.Password
 }
 
 // Find returns the path of influxd, or "" when it is not installed.
@@ -81,6 +110,12 @@ func isExecutable(p string) bool {
 // server (only this one) when t ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return StartWith(t, Options{})
+}
+
+// StartWith is Start with options.
+func StartWith(t testing.TB, o Options) *Server {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("skipping the InfluxDB test under -short (it starts influxd)")
 	}
@@ -95,8 +130,17 @@ func Start(t testing.TB) *Server {
 	// it; try again with fresh ports when influxd exits early.
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		s, err := start(t, bin)
+		s, err := start(t, bin, o)
 		if err == nil {
+			if o.Auth {
+				// With no user yet, InfluxDB 1.8 lets anyone create the
+				// first admin; after that every request needs credentials.
+				const user, password = "admin", "pretreat-test-pw"
+				if _, err := s.Query("", fmt.Sprintf("CREATE USER %q WITH PASSWORD '%s' WITH ALL PRIVILEGES", user, password)); err != nil {
+					t.Fatalf("influxtest: %v", err)
+				}
+				s.User, s.Password = user, password
+			}
 			if err := s.CreateDatabase(Database); err != nil {
 				t.Fatalf("influxtest: %v", err)
 			}
@@ -113,7 +157,7 @@ func Start(t testing.TB) *Server {
 
 var errExited = errors.New("influxd exited during start")
 
-func start(t testing.TB, bin string) (*Server, error) {
+func start(t testing.TB, bin string, o Options) (*Server, error) {
 	dir := t.TempDir()
 	httpPort, err := freePort()
 	if err != nil {
@@ -127,7 +171,7 @@ func start(t testing.TB, bin string) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s config: %w", bin, err)
 	}
-	conf, err := editConfig(base, dir, httpPort, rpcPort)
+	conf, err := editConfig(base, dir, httpPort, rpcPort, o.Auth)
 	if err != nil {
 		return nil, err
 	}
@@ -135,57 +179,144 @@ func start(t testing.TB, bin string) (*Server, error) {
 	if err := os.WriteFile(confPath, conf, 0o600); err != nil {
 		return nil, err
 	}
-	logPath := filepath.Join(dir, "influxd.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
+	s := &Server{
+		URL:      "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(httpPort)),
+		Dir:      dir,
+		http:     &http.Client{Timeout: 30 * time.Second},
+		bin:      bin,
+		confPath: confPath,
+		logPath:  filepath.Join(dir, "influxd.log"),
+	}
+	t.Cleanup(s.Kill)
+	if err := s.run(); err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "run", "-config", confPath)
+	return s, nil
+}
+
+// run starts the process with the server's config and waits for /ping.
+func (s *Server) run() error {
+	logFile, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(s.bin, "run", "-config", s.confPath)
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	cmd.Env = append(os.Environ(), "INFLUXDB_REPORTING_DISABLED=true")
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
-		return nil, fmt.Errorf("start %s: %w", bin, err)
+		return fmt.Errorf("start %s: %w", s.bin, err)
 	}
-	exited := make(chan error, 1)
+	exited := make(chan struct{})
+	s.mu.Lock()
+	s.cmd, s.exited = cmd, exited
+	s.mu.Unlock()
 	go func() {
-		exited <- cmd.Wait()
+		err := cmd.Wait()
 		logFile.Close()
+		s.mu.Lock()
+		s.err = err
+		s.mu.Unlock()
+		close(exited)
 	}()
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		_ = cmd.Process.Kill() // this process only, by its handle
-		<-exited
-	}
-	t.Cleanup(stop)
-
-	s := &Server{
-		URL:  "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(httpPort)),
-		Dir:  dir,
-		http: &http.Client{Timeout: 30 * time.Second},
-	}
 	deadline := time.Now().Add(startTimeout)
 	for {
 		select {
-		case err := <-exited:
-			stopped = true // nothing left to stop
-			return nil, fmt.Errorf("%w (%v); log:\n%s", errExited, err, tail(logPath))
+		case <-exited:
+			s.mu.Lock()
+			err := s.err
+			s.cmd = nil
+			s.mu.Unlock()
+			return fmt.Errorf("%w (%v); log:\n%s", errExited, err, tail(s.logPath))
 		default:
 		}
 		if s.ping() {
-			return s, nil
+			return nil
 		}
 		if time.Now().After(deadline) {
-			stop()
-			return nil, fmt.Errorf("influxd did not answer /ping at %s within %v; log:\n%s", s.URL, startTimeout, tail(logPath))
+			s.Kill()
+			return fmt.Errorf("influxd did not answer /ping at %s within %v; log:\n%s", s.URL, startTimeout, tail(s.logPath))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// PID returns the process id of the running influxd, 0 when stopped.
+func (s *Server) PID() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
+
+// signal sends sig to this server's process only, by its handle.
+func (s *Server) signal(sig os.Signal) (chan struct{}, error) {
+	s.mu.Lock()
+	cmd, exited := s.cmd, s.exited
+	s.mu.Unlock()
+	if cmd == nil {
+		return nil, errors.New("influxtest: influxd is not running")
+	}
+	return exited, cmd.Process.Signal(sig)
+}
+
+// Stop stops influxd the way a service manager does: SIGTERM, then
+// SIGKILL if it has not exited within 30 s. Its data stays for Restart.
+func (s *Server) Stop() error {
+	exited, err := s.signal(syscall.SIGCONT) // a paused process cannot handle SIGTERM
+	if err != nil {
+		return err
+	}
+	if _, err := s.signal(syscall.SIGTERM); err != nil {
+		return err
+	}
+	select {
+	case <-exited:
+	case <-time.After(30 * time.Second):
+		s.Kill()
+	}
+	s.mu.Lock()
+	s.cmd = nil
+	s.mu.Unlock()
+	return nil
+}
+
+// Kill kills influxd with SIGKILL (if it runs) and waits for it. It is
+// registered as the test's cleanup.
+func (s *Server) Kill() {
+	exited, err := s.signal(syscall.SIGKILL)
+	if err != nil {
+		return
+	}
+	<-exited
+	s.mu.Lock()
+	s.cmd = nil
+	s.mu.Unlock()
+}
+
+// Restart starts the stopped server again on the same ports with the same
+// data, and waits until it answers.
+func (s *Server) Restart() error {
+	if s.PID() != 0 {
+		return errors.New("influxtest: Restart: influxd is still running")
+	}
+	return s.run()
+}
+
+// Pause stops the process with SIGSTOP: it keeps its sockets, the kernel
+// still accepts connections, and nothing answers, as when a server hangs.
+func (s *Server) Pause() error {
+	_, err := s.signal(syscall.SIGSTOP)
+	return err
+}
+
+// Resume continues a paused server with SIGCONT.
+func (s *Server) Resume() error {
+	_, err := s.signal(syscall.SIGCONT)
+	return err
 }
 
 func (s *Server) ping() bool {
@@ -219,7 +350,7 @@ func freePort() (int, error) {
 // no usage reporting, Flux on, quiet logs and no self-monitoring database.
 // It fails when a key it must set is not in the config, so that a changed
 // influxd does not silently run with defaults (such as port 8086).
-func editConfig(base []byte, dir string, httpPort, rpcPort int) ([]byte, error) {
+func editConfig(base []byte, dir string, httpPort, rpcPort int, auth bool) ([]byte, error) {
 	q := strconv.Quote
 	set := map[string]map[string]string{
 		"": {
@@ -236,6 +367,7 @@ func editConfig(base []byte, dir string, httpPort, rpcPort int) ([]byte, error) 
 			"bind-address": q(net.JoinHostPort("127.0.0.1", strconv.Itoa(httpPort))),
 			"flux-enabled": "true",
 			"log-enabled":  "false",
+			"auth-enabled": strconv.FormatBool(auth),
 		},
 		"monitor": {"store-enabled": "false"},
 		"logging": {"level": q("warn"), "suppress-logo": "true"},
@@ -314,7 +446,15 @@ func (s *Server) Query(db, q string) ([]Series, error) {
 	if db != "" {
 		form.Set("db", db)
 	}
-	resp, err := s.http.PostForm(s.URL+"/query", form)
+	req, err := http.NewRequest(http.MethodPost, s.URL+"/query", strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if s.User != "" {
+		req.SetBasicAuth(s.User, s.Password)
+	}
+	resp, err := s.http.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("query %q: %w", q, err)
 	}
@@ -384,4 +524,28 @@ func (s *Server) Count(t testing.TB, db, q string) int {
 		t.Fatalf("influxtest: %q: count %v: %v", q, series[0].Values[0][1], err)
 	}
 	return int(n)
+}
+
+// Write posts line protocol to db through the 1.x /write endpoint, with
+// the admin credentials when the server has them.
+func (s *Server) Write(db, lines string) error {
+	form := url.Values{"db": {db}, "precision": {"ns"}}
+	req, err := http.NewRequest(http.MethodPost, s.URL+"/write?"+form.Encode(), strings.NewReader(lines))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "text/plain; charset=utf-8")
+	if s.User != "" {
+		req.SetBasicAuth(s.User, s.Password)
+	}
+	resp, err := s.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusNoContent {
+		return fmt.Errorf("write: HTTP %d: %s", resp.StatusCode, body)
+	}
+	return nil
 }

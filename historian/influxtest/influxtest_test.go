@@ -20,6 +20,7 @@ bind-address = "127.0.0.1:8088"
   enabled = true
   bind-address = ":8086"
   flux-enabled = false
+  auth-enabled = false
 
 [[graphite]]
   enabled = false
@@ -27,7 +28,7 @@ bind-address = "127.0.0.1:8088"
 `
 
 func TestEditConfig(t *testing.T) {
-	got, err := editConfig([]byte(sampleConfig), "/tmp/x", 40001, 40002)
+	got, err := editConfig([]byte(sampleConfig), "/tmp/x", 40001, 40002, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,6 +40,7 @@ func TestEditConfig(t *testing.T) {
 		"  wal-dir = \"/tmp/x/wal\"\n",
 		"  bind-address = \"127.0.0.1:40001\"\n",
 		"  flux-enabled = true\n",
+		"  auth-enabled = true\n",
 		"[[graphite]]\n  enabled = false\n  bind-address = \":2003\"\n", // arrays of tables untouched
 	} {
 		if !strings.Contains(string(got), want) {
@@ -50,7 +52,7 @@ func TestEditConfig(t *testing.T) {
 	}
 
 	noHTTP := strings.Replace(sampleConfig, "[http]", "[web]", 1)
-	if _, err := editConfig([]byte(noHTTP), "/tmp/x", 1, 2); err == nil || !strings.Contains(err.Error(), "http/bind-address") {
+	if _, err := editConfig([]byte(noHTTP), "/tmp/x", 1, 2, false); err == nil || !strings.Contains(err.Error(), "http/bind-address") {
 		t.Errorf("config without [http]: err = %v, want one naming http/bind-address", err)
 	}
 }
