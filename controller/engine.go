@@ -66,7 +66,12 @@ type Engine struct {
 
 	lastSave time.Time
 	execHist durationHistogram // scan execution times
-	lateHist durationHistogram // how late each scan woke
+	// histStats reports the historian's health; histLast caches it for a
+	// second so that the scan does not box it every period.
+	histStats func() any
+	histLast  any
+	histAt    time.Time
+	lateHist  durationHistogram // how late each scan woke
 
 	status atomic.Pointer[api.Status]
 	mu     sync.Mutex // guards nothing on the scan path; serialises Run
@@ -124,6 +129,8 @@ type EngineOptions struct {
 	Recorder Recorder
 	Recipes  RecipeSource
 	Logger   *slog.Logger
+	// HistorianStats, if set, reports the historian's health for the status.
+	HistorianStats func() any
 	// Resume is the record of a batch that was running when the controller
 	// last stopped, if any: the line comes back Held with it.
 	Resume *historian.BatchRecord
@@ -165,6 +172,7 @@ func NewEngine(o EngineOptions) (*Engine, error) {
 			return nil, errors.New("output tag " + tag + " is not a writable point of any device")
 		}
 	}
+	e.histStats = o.HistorianStats
 	if e.alarms, err = alarm.NewSet(o.Plant.Alarms, o.Plant.AlarmSettings); err != nil {
 		return nil, err
 	}
@@ -579,6 +587,12 @@ func (e *Engine) publish() {
 			Units: s.cfg.Units, HoldLine: s.cfg.HoldLine, Active: s.active, Since: s.since, Value: s.value, Quality: s.quality, Message: s.cfg.Message})
 	}
 	st.FirstOut = e.line.il.firstOut
+	if e.histStats != nil {
+		if time.Since(e.histAt) >= time.Second {
+			e.histLast, e.histAt = e.histStats(), time.Now()
+		}
+		st.Historian = e.histLast
+	}
 	st.Alarms = []api.AlarmStatus{}
 	if e.alarms != nil {
 		for _, a := range e.alarms.Active() {

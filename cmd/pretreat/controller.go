@@ -109,7 +109,8 @@ func startController(ctx context.Context, o controllerOptions) (*controllerProce
 		return nil, err
 	}
 	eng, err := controller.NewEngine(controller.EngineOptions{Plant: cfg, Clock: o.Clock, Table: table, Devices: devs,
-		Results: results, Recorder: hist, Recipes: storeSource{store}, Logger: log, Resume: resume})
+		Results: results, Recorder: hist, Recipes: storeSource{store}, Logger: log, Resume: resume,
+		HistorianStats: func() any { return hist.Stats() }})
 	if err != nil {
 		hist.Close()
 		return nil, err

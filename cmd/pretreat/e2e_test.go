@@ -226,6 +226,9 @@ func TestEndToEndBatch(t *testing.T) {
 		}
 	}
 	t.Logf("scan: %+v", st.Scan)
+	if hs, err := c.Status(t.Context()); err != nil || hs.Historian == nil {
+		t.Errorf("status has no historian health: %v", err)
+	}
 	if err := p.Stop(); err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,9 @@ type Status struct {
 	// a reset).
 	Interlocks []InterlockStatus `json:"interlocks"`
 	FirstOut   string            `json:"first_out,omitempty"`
+	// Historian is the historian's health (queues, outbox, InfluxDB
+	// writes and errors), refreshed about once a second.
+	Historian any `json:"historian,omitempty"`
 	// Alarms are the alarms that need attention (not normal, not
 	// suppressed by design), by priority then newest first.
 	Alarms []AlarmStatus `json:"alarms"`
