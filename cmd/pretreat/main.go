@@ -34,6 +34,7 @@ Commands:
   batch start          ask a running controller to start a batch
   recipe ...           validate, import, approve, list, show, diff, export recipes
   audit --data DIR     every command sent to the controller, with its user
+  bench scan           measure scan time and lateness (sample and 10x plant, 100 ms and 10 ms)
   config check FILE    check a plant file without connecting to anything
   config sample        print the sample plant file
 
@@ -72,6 +73,8 @@ func run(ctx context.Context, args []string) int {
 		err = cmdRecipe(args[1:])
 	case "audit":
 		err = cmdAudit(args[1:])
+	case "bench":
+		err = cmdBench(ctx, args[1:])
 	case "config":
 		err = cmdConfig(args[1:])
 	case "-h", "--help", "help":
