@@ -359,9 +359,12 @@ func (e *Engine) scan() {
 	for i, ch := range e.replies {
 		ch <- res[i]
 	}
-	if trs := e.alarms.Step(now, in, e.unitRunning); len(trs) > 0 && e.rec != nil {
+	if trs := e.alarms.Step(now, in, e.unitRunning); len(trs) > 0 {
 		for i := range trs {
-			e.rec.Event(trs[i].Event(e.cfg.Line))
+			e.line.NoteAlarm(trs[i].Time, trs[i].Alarm, trs[i].To.String(), trs[i].User)
+			if e.rec != nil {
+				e.rec.Event(trs[i].Event(e.cfg.Line))
+			}
 		}
 	}
 	e.drainResults()
@@ -409,6 +412,10 @@ func (e *Engine) alarmCommand(now time.Time, c api.Command) api.CommandResult {
 			e.rec.Event(historian.Event{Time: now, Kind: historian.EventCommand, Line: e.cfg.Line, Name: c.Command + ":refused", Message: msg, User: c.User})
 		}
 		return api.CommandResult{Error: msg}
+	}
+	e.line.NoteAction(now, c.User, c.Command, c.Alarm)
+	for i := range trs {
+		e.line.NoteAlarm(trs[i].Time, trs[i].Alarm, trs[i].To.String(), trs[i].User)
 	}
 	if e.rec != nil {
 		e.rec.Event(historian.Event{Time: now, Kind: historian.EventCommand, Line: e.cfg.Line, Name: c.Command, Message: c.Alarm, User: c.User})

@@ -286,6 +286,8 @@ func (l *Line) BatchForSave() *historian.BatchRecord {
 	rec.Context = ctx
 	rec.Phases = append([]historian.PhaseRecord(nil), b.rec.Phases...)
 	rec.Overrides = append([]historian.Override(nil), b.rec.Overrides...)
+	rec.Actions = append([]historian.Action(nil), b.rec.Actions...)
+	rec.Alarms = append([]historian.AlarmNote(nil), b.rec.Alarms...)
 	return &rec
 }
 
@@ -324,6 +326,22 @@ func (l *Line) Restore(now time.Time, rec historian.BatchRecord, r *recipes.Reci
 	l.Message = fmt.Sprintf("controller restarted during batch %s (phase %s): every output is off; unhold to continue, or stop or abort", rec.ID, l.batch.phase)
 	l.emit(historian.EventBatch, "restored", "", l.Message, "")
 	return nil
+}
+
+// NoteAlarm adds an alarm transition (or an alarm command by a user) to the
+// running batch's record.
+func (l *Line) NoteAlarm(now time.Time, alarm, state, user string) {
+	if l.batch != nil {
+		l.batch.rec.Alarms = append(l.batch.rec.Alarms, historian.AlarmNote{Time: now, Alarm: alarm, State: state, User: user})
+	}
+}
+
+// NoteAction adds an operator command handled outside the line logic (an
+// alarm command) to the running batch's record.
+func (l *Line) NoteAction(now time.Time, user, command, detail string) {
+	if l.batch != nil {
+		l.batch.rec.Actions = append(l.batch.rec.Actions, historian.Action{Time: now, User: user, Command: command, Detail: detail})
+	}
 }
 
 // Batch returns the record of the running batch, or nil.
@@ -479,6 +497,9 @@ func (l *Line) emit(kind, name, unit, msg, user string) {
 	e := Event{Time: l.now, Kind: kind, Line: l.cfg.Line, Unit: unit, Name: name, Message: msg, User: user}
 	if l.batch != nil {
 		e.BatchID = l.batch.rec.ID
+		if kind == historian.EventCommand && user != "" {
+			l.batch.rec.Actions = append(l.batch.rec.Actions, historian.Action{Time: l.now, User: user, Command: name, Detail: msg})
+		}
 	}
 	l.events = append(l.events, e)
 }

@@ -71,10 +71,30 @@ type BatchRecord struct {
 	Phases        []PhaseRecord `json:"phases"`
 	// Overrides are operator changes of recipe values under this batch.
 	Overrides []Override `json:"overrides,omitempty"`
+	// Actions are the operator commands given during the batch, with users.
+	Actions []Action `json:"actions,omitempty"`
+	// Alarms are the alarm transitions during the batch.
+	Alarms []AlarmNote `json:"alarms,omitempty"`
 	// Context is what a restarted controller needs to take the batch up
 	// again (its phase, starting totals, overrides). The controller writes
 	// and reads it; the historian stores it as is.
 	Context json.RawMessage `json:"context,omitempty"`
+}
+
+// Action is one operator command during a batch.
+type Action struct {
+	Time    time.Time `json:"time"`
+	User    string    `json:"user"`
+	Command string    `json:"command"`
+	Detail  string    `json:"detail,omitempty"`
+}
+
+// AlarmNote is one alarm transition during a batch.
+type AlarmNote struct {
+	Time  time.Time `json:"time"`
+	Alarm string    `json:"alarm"`
+	State string    `json:"state"`
+	User  string    `json:"user,omitempty"`
 }
 
 // Override is one operator change of a recipe value during a batch.

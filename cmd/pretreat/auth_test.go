@@ -82,6 +82,13 @@ func TestRolesAndAuditTrail(t *testing.T) {
 	}
 	bs, _ := st.Batches()
 	if len(bs) != 1 || bs[0].State != "aborted" || len(bs[0].Overrides) != 1 || bs[0].Overrides[0].User != "sam" || bs[0].User != "anna" {
-		t.Errorf("batch record %+v: want aborted, started by anna, one override by sam", bs)
+		t.Fatalf("batch record %+v: want aborted, started by anna, one override by sam", bs)
+	}
+	var acts []string
+	for _, a := range bs[0].Actions {
+		acts = append(acts, a.User+" "+a.Command)
+	}
+	if got := strings.Join(acts, "|"); got != "anna start|sam override|sam abort" {
+		t.Errorf("operator actions in the batch record: %q", got)
 	}
 }
