@@ -65,7 +65,9 @@ type Line struct {
 	limits  recipes.Limits
 
 	// State mirrors m's state after every transition, for reading.
-	State   LineState
+	State LineState
+	// trace, when set, sees every state transition (tests).
+	trace   func(from, to LineState)
 	Message string
 	m       packml.Machine
 
@@ -322,7 +324,7 @@ func (l *Line) Restore(now time.Time, rec historian.BatchRecord, r *recipes.Reci
 	if err := l.m.Restore(packml.Held); err != nil {
 		return err
 	}
-	l.State = l.m.State()
+	l.sync()
 	l.Message = fmt.Sprintf("controller restarted during batch %s (phase %s): every output is off; unhold to continue, or stop or abort", rec.ID, l.batch.phase)
 	l.emit(historian.EventBatch, "restored", "", l.Message, "")
 	return nil
@@ -529,7 +531,7 @@ func (l *Line) command(req Request) api.CommandResult {
 		if _, err := l.m.Command(packml.Start); err != nil {
 			return refuse("%v", err)
 		}
-		l.State = l.m.State()
+		l.sync()
 		l.startBatch(r, c.User)
 	case api.CommandUnhold, api.CommandResume:
 		if l.State == StateHeld {
@@ -708,7 +710,18 @@ func (l *Line) nextPhase() {
 		return
 	}
 	if _, err := l.m.Finish(); err == nil {
-		l.State = l.m.State()
+		l.sync()
+	}
+}
+
+// sync mirrors the state model into State and reports the transition to
+// the trace hook (tests check every transition against the model).
+func (l *Line) sync() {
+	if next := l.m.State(); next != l.State {
+		if l.trace != nil {
+			l.trace(l.State, next)
+		}
+		l.State = next
 	}
 }
 
@@ -717,14 +730,14 @@ func (l *Line) apply(c packml.Command) error {
 	if _, err := l.m.Command(c); err != nil {
 		return err
 	}
-	l.State = l.m.State()
+	l.sync()
 	return nil
 }
 
 // complete ends the current acting state's work.
 func (l *Line) complete() {
 	if _, err := l.m.StateComplete(); err == nil {
-		l.State = l.m.State()
+		l.sync()
 	}
 }
 

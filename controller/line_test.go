@@ -3,11 +3,13 @@ package controller
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pretreat/pretreat/controller/api"
+	"github.com/pretreat/pretreat/controller/packml"
 	"github.com/pretreat/pretreat/controller/plant"
 	"github.com/pretreat/pretreat/drivers"
 	"github.com/pretreat/pretreat/recipes"
@@ -541,4 +543,67 @@ func TestJamStormFaultsAndHolds(t *testing.T) {
 	if l.State != StateExecute || l.Outputs()["feeder.run_cmd"] != 1 {
 		t.Fatalf("after unhold: %s (%s), feeder %v", l.State, l.Message, l.Outputs()["feeder.run_cmd"])
 	}
+}
+
+// TestRandomCommandsAcrossAllStates sends 120,000 random commands to the
+// line while the fake plant runs and its inputs randomly go bad, the e-stop
+// is pressed and released: every state transition must be one of the
+// model's, and every refused command must say why.
+func TestRandomCommandsAcrossAllStates(t *testing.T) {
+	l, p := newTestLine(t), newFakePlant()
+	seen := map[LineState]bool{}
+	illegal := 0
+	l.trace = func(from, to LineState) {
+		if !packml.Legal(from, to) {
+			illegal++
+			t.Errorf("illegal transition %s -> %s", from, to)
+		}
+		seen[to] = true
+	}
+	rng := rand.New(rand.NewPCG(7, 11))
+	kinds := []string{api.CommandStart, api.CommandHold, api.CommandUnhold, api.CommandStop, api.CommandAbort,
+		api.CommandReset, api.CommandClear, api.CommandConfirm, api.CommandOverride, "bogus"}
+	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	refused, accepted := 0, 0
+	for i := 0; i < 120000; i++ {
+		c := api.Command{Command: kinds[rng.IntN(len(kinds))], Recipe: "catering", User: "op", Parameter: "press_speed", Value: float64(rng.IntN(60))}
+		switch rng.IntN(50) {
+		case 0:
+			p.bad["hopper.weight"] = drivers.QualityBadCommFailure
+		case 1:
+			delete(p.bad, "hopper.weight")
+		case 2:
+			p.v["line.estop_ok"] = 0
+		case 3, 4:
+			p.v["line.estop_ok"] = 1
+		}
+		res := make([]api.CommandResult, 1)
+		l.Step(now, p, []Request{{Command: c}}, res)
+		if res[0].OK {
+			accepted++
+		} else {
+			refused++
+			if res[0].Error == "" {
+				t.Fatalf("command %s refused in %s without a reason", c.Command, l.State)
+			}
+		}
+		quiet := rng.IntN(20)
+		if rng.IntN(400) == 0 {
+			quiet = 2400 // now and then 20 minutes undisturbed: batches complete
+		}
+		for j := 0; j < quiet; j++ { // let the plant and the line move on
+			p.step(l.Outputs(), 500*time.Millisecond)
+			now = now.Add(500 * time.Millisecond)
+			l.Step(now, p, nil, nil)
+		}
+	}
+	if illegal > 0 {
+		t.Fatalf("%d illegal transitions", illegal)
+	}
+	for _, s := range packml.States() {
+		if !seen[s] {
+			t.Errorf("state %s never reached", s)
+		}
+	}
+	t.Logf("120000 commands: %d accepted, %d refused with reasons; %d states reached", accepted, refused, len(seen))
 }
