@@ -33,6 +33,10 @@ type controllerOptions struct {
 	// ImportShipped imports and approves the shipped recipes into the data
 	// directory's store (the demo; a real plant approves its own).
 	ImportShipped bool
+	// AbandonInterrupted closes a batch interrupted by the last shutdown as
+	// aborted instead of taking it up Held (the demo: its simulated plant
+	// starts empty, so the old batch's material no longer exists).
+	AbandonInterrupted bool
 }
 
 // controllerProcess is a running controller: devices, scan, historian, API.
@@ -107,6 +111,14 @@ func startController(ctx context.Context, o controllerOptions) (*controllerProce
 	if err != nil {
 		hist.Close()
 		return nil, err
+	}
+	if resume != nil && o.AbandonInterrupted {
+		rec := *resume
+		rec.State, rec.End, rec.Context = "aborted", o.Clock.Now(), nil
+		hist.Event(historian.Event{Time: rec.End, Kind: historian.EventBatch, Line: cfg.Line, BatchID: rec.ID, Name: "aborted",
+			Message: "the demo restarted with a fresh simulated plant; the interrupted batch cannot be taken up"})
+		hist.SaveBatch(rec)
+		resume = nil
 	}
 	eng, err := controller.NewEngine(controller.EngineOptions{Plant: cfg, Clock: o.Clock, Table: table, Devices: devs,
 		Results: results, Recorder: hist, Recipes: storeSource{store}, Logger: log, Resume: resume,
