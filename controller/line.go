@@ -538,6 +538,9 @@ func (l *Line) command(req Request) api.CommandResult {
 			if bad := l.badInput(); bad != "" {
 				return refuse("unhold refused: %s", bad)
 			}
+			if t := l.il.holdingTrip(); t != nil {
+				return refuse("unhold refused: %s is still active", t.describe())
+			}
 			// Unholding after a shredder fault is the operator's reset of it.
 			if l.jam != nil {
 				if err := l.jam.reset(); err != nil {

@@ -394,6 +394,9 @@ func TestEstopInterlockHoldsAndWaitsForOperator(t *testing.T) {
 	if l.il.firstOut != "estop" {
 		t.Errorf("first-out %q, want estop", l.il.firstOut)
 	}
+	if res := run(l, p, &now, 0, api.Command{Command: api.CommandUnhold, User: "op"}); res[0].OK || !strings.Contains(res[0].Error, "interlock estop") {
+		t.Fatalf("unhold while the e-stop is pressed: %+v, want refused naming the interlock", res[0])
+	}
 	p.v["line.estop_ok"] = 1 // released
 	run(l, p, &now, time.Minute)
 	for _, m := range motors {
@@ -437,14 +440,11 @@ func TestHHLevelStopsFeedOnly(t *testing.T) {
 	}
 }
 
-// newJamLine is the sample line with the shredder's reverse command bound,
-// which turns on jam handling.
+// newJamLine is the sample line, whose shredder's reverse command is bound:
+// jam handling is on.
 func newJamLine(t *testing.T) *Line {
 	t.Helper()
-	src := strings.Replace(string(plant.Sample()), "      - {tag: shredder.fault, table: holding, address: 5, type: uint16}",
-		"      - {tag: shredder.fault, table: holding, address: 5, type: uint16}\n      - {tag: shredder.reverse_cmd, table: holding, address: 6, type: uint16, access: readwrite}", 1)
-	src = strings.Replace(src, "current: shredder.current, energy: shredder.energy}", "current: shredder.current, energy: shredder.energy, reverse: shredder.reverse_cmd}", 1)
-	cfg, err := plant.Parse("sample.yaml", []byte(src))
+	cfg, err := plant.Parse("sample.yaml", plant.Sample()) // binds the shredder's reverse signal
 	if err != nil {
 		t.Fatal(err)
 	}

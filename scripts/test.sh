@@ -43,6 +43,18 @@ else
 fi
 export PRETREAT_NODE_OPCUA="$node_opcua"
 
+# --- test rig (issue 4): node-opcua-client for the rig's OPC UA interop
+# test (testrig/interop_test.go). It comes with node-opcua-server above (a
+# dependency of it); install it into the same directory only if it is
+# missing, without touching the lock file the block above installs from.
+if command -v npm >/dev/null && [ -d "$node_opcua/node_modules" ] && [ ! -d "$node_opcua/node_modules/node-opcua-client" ]; then
+	echo "test.sh: installing node-opcua-client into $node_opcua..."
+	if ! (cd "$node_opcua" && npm install --no-save --no-audit --no-fund --loglevel=error node-opcua-client@2.186.4); then
+		echo "test.sh: could not install node-opcua-client; the rig's OPC UA client interop test will skip" >&2
+	fi
+fi
+# --- end test rig
+
 echo "test.sh: go vet"
 go vet ./...
 unformatted="$(gofmt -l .)"

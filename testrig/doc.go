@@ -11,14 +11,25 @@
 // register and string the drivers map; one OPC UA server (gopcua) per OPC
 // UA device with the plant file's node ids; a goroutine that advances the
 // process model (package testrig/physics) by the plant time of a
-// drivers.Clock, so the rig can run many times faster than real time.
-// Faults and scenarios will live here too.
+// drivers.Clock, in whole model substeps, so the rig can run many times
+// faster than real time and a run with the same seed and the same inputs at
+// the same plant times is repeated exactly.
+//
+// It also owns fault injection (fault.go): faults of a device front (stops
+// answering, closes connections, slow responses, Modbus exception codes,
+// OPC UA bad status), of a sensor (stuck, drifting, noisy, out of range)
+// and of the plant (jam, jam storm, overload trip, VFD fault, e-stop, guard
+// door, tank level high-high), each injected and cleared through Rig.Inject
+// and Rig.Clear or the rig control API (control.go, HTTP+JSON on loopback,
+// with a client); and the served map (map.go) that `pretreat rig
+// --print-map` prints. Scenarios are in the sub-package testrig/scenario.
 //
 // It serves exactly the point maps of the devices marked simulated in the
 // plant file: an address or node no point covers is an error on the wire,
 // as on a real device. It must not import the controller: it is a plant,
-// seen only through its wire protocols (and, for tests, Value).
+// seen only through its wire protocols (and, for tests and scenarios,
+// Value and the control API).
 //
-// The rig is not a safety system and does not model one: e-stop status is a
-// plain input of the model.
+// The rig is not a safety system and does not model one: e-stop and guard
+// door status are plain inputs of the model.
 package testrig

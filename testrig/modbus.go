@@ -211,6 +211,11 @@ func (g *gateway) unit(id uint8) (*unitMap, error) {
 	if u == nil {
 		return nil, modbus.ErrGWTargetFailedToRespond
 	}
+	// Injected faults of the device's front (fault.go): may hold, delay
+	// or refuse the request.
+	if err := g.rig.faults.modbusRequest(u.device); err != nil {
+		return nil, err
+	}
 	return u, nil
 }
 

@@ -136,6 +136,9 @@ func (d *uaDevice) start(host string, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	// Injected faults of the device's front (fault.go) act on its client
+	// connections.
+	ln = d.rig.faults.wrapListener(d.name, ln)
 	pubPort := ln.Addr().(*net.TCPAddr).Port
 	var lastErr error
 	for attempt := 0; attempt < bindAttempts; attempt++ {
@@ -523,6 +526,9 @@ func (ns *uaNamespace) Attribute(nid *ua.NodeID, attr ua.AttributeID) *ua.DataVa
 	switch attr {
 	case ua.AttributeIDValue:
 		r := ns.dev.rig
+		if st := r.faults.uaStatus(ns.dev.name, v.pt.cfg.Tag); st != ua.StatusOK {
+			return badValue(st) // an injected bad_status fault (fault.go)
+		}
 		r.mu.Lock()
 		eng, _ := r.line.Get(v.pt.role)
 		plantNow := r.plantNow

@@ -19,17 +19,51 @@ import (
 //
 //	Rig.lifeMu  →  gopcua server locks (MonitoredItemService.Mu, …)  →  Rig.mu
 //	Rig.lifeMu  →  tcpProxy.mu
+//	faultSet.injectMu  →  Rig.lifeMu  (notifying subscribers of a bad status)
+//	faultSet.injectMu  →  Rig.mu  (faults of the model)
+//	gopcua server locks  →  faultSet.mu  (uaNamespace.Attribute)
 //
-// Rig.mu and tcpProxy.mu are leaves: code holding Rig.mu never calls into the
-// Modbus or OPC UA server libraries, because gopcua calls back into the rig
-// (uaNamespace.Attribute and SetAttribute) while holding its own locks. The
-// simonvetter server calls the gateway handlers without holding a lock.
-// Rig.lifeMu is held only by Start, Stop and Endpoints; Stop waits for
-// server goroutines that may take Rig.mu, never while holding it.
+// Rig.mu, faultSet.mu and tcpProxy.mu are leaves: code holding Rig.mu never
+// calls into the Modbus or OPC UA server libraries, because gopcua calls back
+// into the rig (uaNamespace.Attribute and SetAttribute) while holding its own
+// locks; faultSet.mu is held only to read or change the fault tables, never
+// while blocking. The simonvetter server calls the gateway handlers without
+// holding a lock. Rig.lifeMu is held only by Start, Stop, Endpoints and
+// fault notifications; Stop waits for server goroutines that may take Rig.mu,
+// never while holding it.
 
 // physicsPeriod is how often, in wall time, the physics goroutine steps the
-// model by the plant time elapsed on the clock.
+// model by the plant time elapsed on the clock. The model is stepped in
+// whole substeps (physics.MaxSubstep of plant time), so that what it does
+// depends only on the plant times at which commands and faults arrive, not
+// on the wall-clock jitter of this goroutine: a run repeated with the same
+// seed and the same inputs at the same plant times is repeated exactly.
 const physicsPeriod = 10 * time.Millisecond
+
+// JamMode says where the shredder's jams come from.
+type JamMode string
+
+// Jam modes.
+const (
+	// JamsInjected (the default, also written as "") jams the shredder
+	// only when a jam or jam storm fault is injected, so that tests of
+	// other behaviour are not upset by random jams.
+	JamsInjected JamMode = "injected"
+	// JamsRandom lets hard objects arrive at random at the waste class's
+	// rate (physics.ClassProperties.HardObjectsPerTonne), from the seed.
+	JamsRandom JamMode = "random"
+)
+
+// ParseJamMode returns the mode named s ("" is JamsInjected).
+func ParseJamMode(s string) (JamMode, error) {
+	switch JamMode(s) {
+	case "", JamsInjected:
+		return JamsInjected, nil
+	case JamsRandom:
+		return JamsRandom, nil
+	}
+	return "", fmt.Errorf("jam mode %q is not known; allowed: injected, random", s)
+}
 
 // Options configure a Rig.
 type Options struct {
@@ -44,8 +78,12 @@ type Options struct {
 	// the same plant (up to the timing of the wall clock).
 	Seed int64
 	// WasteClass is the class of waste the trucks tip (see
-	// physics.WasteClasses). Empty means "catering".
+	// physics.WasteClasses). Empty means "catering". SetClass changes it
+	// while the rig runs.
 	WasteClass string
+	// Jams says whether hard objects jam the shredder at random or only
+	// when a fault is injected (the default).
+	Jams JamMode
 	// Ephemeral makes every server listen on 127.0.0.1 on a port chosen by
 	// the operating system instead of the configured address, for tests and
 	// the demo. Endpoints tells where they went.
@@ -94,6 +132,10 @@ type Rig struct {
 	clock     drivers.Clock
 	logger    *slog.Logger
 	ephemeral string // host to bind on OS-chosen ports; "" binds the configured addresses
+	seed      int64
+	jams      JamMode
+	devices   []drivers.DeviceConfig // the simulated devices, as configured
+	faults    *faultSet
 
 	// lifeMu serializes Start and Stop and guards the fields below it.
 	lifeMu      sync.Mutex
@@ -126,10 +168,20 @@ func New(opts Options) (*Rig, error) {
 	if err != nil {
 		return nil, fmt.Errorf("testrig: %w", err)
 	}
+	jams, err := ParseJamMode(string(opts.Jams))
+	if err != nil {
+		return nil, fmt.Errorf("testrig: %w", err)
+	}
 	r := &Rig{
 		clock:  opts.Clock,
 		logger: opts.Logger,
+		seed:   opts.Seed,
+		jams:   jams,
 		line:   physics.New(opts.Seed, class),
+	}
+	r.faults = newFaultSet(r)
+	if jams == JamsInjected {
+		r.line.SetHardObjectRate(0)
 	}
 	if r.clock == nil {
 		r.clock = drivers.WallClock
@@ -150,6 +202,7 @@ func New(opts Options) (*Rig, error) {
 			continue
 		}
 		simulated++
+		r.devices = append(r.devices, *dev)
 		if cerrs := dev.Validate(); len(cerrs) > 0 {
 			for _, e := range cerrs {
 				errs = append(errs, fmt.Errorf("testrig: device %q: %w", dev.Name, e))
@@ -317,12 +370,69 @@ func (r *Rig) Endpoints() []Endpoint {
 	return append([]Endpoint(nil), r.endpoints...)
 }
 
-// Value returns the model's current value for role (see physics.Line.Get)
-// and whether the role exists.
+// Value returns the model's current reading for role (see physics.Line.Get:
+// an injected sensor fault shows) and whether the role exists.
 func (r *Rig) Value(role string) (float64, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.line.Get(role)
+}
+
+// Truth returns the model's value for role, ignoring sensor faults, and
+// whether the role exists.
+func (r *Rig) Truth(role string) (float64, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.line.Truth(role)
+}
+
+// Roles returns the names of every model variable, sorted.
+func (r *Rig) Roles() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.line.Roles()
+}
+
+// PlantTime returns the plant time the model has reached. It trails the
+// clock by less than one physics step (physics.MaxSubstep).
+func (r *Rig) PlantTime() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.plantNow
+}
+
+// Clock returns the clock the rig runs on.
+func (r *Rig) Clock() drivers.Clock { return r.clock }
+
+// Seed returns the seed the model was built with.
+func (r *Rig) Seed() int64 { return r.seed }
+
+// Jams returns where the shredder's jams come from.
+func (r *Rig) Jams() JamMode { return r.jams }
+
+// Class returns the class of waste the trucks tip now.
+func (r *Rig) Class() physics.WasteClass {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.line.Class()
+}
+
+// SetClass changes the class of the waste tipped from now on (the next
+// load), and with JamsRandom the rate of hard objects with it. kg > 0 also
+// tips that much of it into the hopper at once. It returns an error,
+// changing nothing, for an unknown class.
+func (r *Rig) SetClass(class string, kg float64) error {
+	c, err := physics.ParseWasteClass(class)
+	if err != nil {
+		return fmt.Errorf("testrig: %w", err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.line.SetClass(c); err != nil {
+		return fmt.Errorf("testrig: %w", err)
+	}
+	r.line.Tip(kg)
+	return nil
 }
 
 // Stop stops the physics goroutine and every server, closing client
@@ -338,6 +448,9 @@ func (r *Rig) Stop() error {
 	r.state = stateStopped
 	close(r.stopPhysics)
 	<-r.physicsDone
+	// Release requests held by a stopped-answering or slow device before
+	// the servers wait for their connections.
+	r.faults.shutdown()
 	return r.stopServers()
 }
 
@@ -372,9 +485,10 @@ func (r *Rig) runPhysics(stop <-chan struct{}, done chan<- struct{}) {
 		}
 		now := r.clock.Now()
 		r.mu.Lock()
-		if dt := now.Sub(r.plantNow); dt > 0 {
+		if n := now.Sub(r.plantNow) / physics.MaxSubstep; n > 0 {
+			dt := n * physics.MaxSubstep
 			r.line.Step(dt)
-			r.plantNow = now
+			r.plantNow = r.plantNow.Add(dt)
 		}
 		for _, d := range r.uaDevices {
 			d.collectChanges()

@@ -22,7 +22,7 @@ func TestConfigCheckLocatesDeviceErrors(t *testing.T) {
 	}{
 		{"{tag: shredder.energy, table: holding, address: 10, type: float32, order: ABCD, unit: kWh}",
 			"{tag: shredder.energy, table: holding, address: 10, type: float33, order: ABCD, unit: kWh}",
-			"type", `$.devices[0].points[6].type: type "float33" is not known`},
+			"type", `$.devices[0].points[7].type: type "float33" is not known`},
 		{"{tag: press.energy, table: holding, address: 10, type: float32, order: CDAB, unit: kWh}",
 			"{tag: press.energy, table: holding, address: 10, type: float32, order: CDBA, unit: kWh}",
 			"order", `$.devices[1].points[8].order: order "CDBA" is not known; allowed: ABCD, CDAB, BADC, DCBA`},

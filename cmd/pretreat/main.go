@@ -6,7 +6,9 @@
 //
 //	pretreat demo [--headless] [--speed N] [--duration D] [--data DIR]
 //	pretreat run --config FILE [--data DIR] [--influx-url URL]
-//	pretreat rig [--config FILE] [--speed N]
+//	pretreat rig [--config FILE] [--speed N] [--jams injected|random] [--print-map]
+//	pretreat rig fault inject|clear|list --rig URL …
+//	pretreat rig scenario run FILE… [--junit OUT.xml] [--speed N]
 //	pretreat hmi [--api URL]
 //	pretreat batch list --data DIR [--format json|table]
 //	pretreat batch start --recipe NAME[@VERSION] --user USER
@@ -28,7 +30,8 @@ const usage = `pretreat — controller for food-waste pretreatment lines
 Commands:
   demo                 test rig + controller + HMI in one process, embedded store
   run --config FILE    run the controller against the plant in FILE
-  rig                  serve the simulated plant (Modbus TCP, OPC UA) of a plant file
+  rig                  serve the simulated plant (Modbus TCP, OPC UA) of a plant file;
+                       rig fault …: inject and clear faults; rig scenario run FILE…: scenario tests
   hmi --api URL        operator HMI for a running controller
   batch list           list batch records from a data directory
   batch start          ask a running controller to start a batch

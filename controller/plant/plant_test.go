@@ -30,7 +30,7 @@ func TestErrorsNameLineAndColumn(t *testing.T) {
 		name, edit, old string
 		want            string
 	}{
-		{"bad type", "type: int17", "type: float32, order: ABCD", "sample.yaml:40:67: $.devices[0].points[6].type"},
+		{"bad type", "type: int17", "type: float32, order: ABCD", "sample.yaml:41:67: $.devices[0].points[7].type"},
 		{"unknown key", "colour: red\nline: line-1", "line: line-1", "sample.yaml:9:1: $.colour: unknown key \"colour\"; allowed here: alarm_settings, alarms, api, devices"},
 		{"bad order", "order: BADX", "order: CDAB", "order \"BADX\" is not known"},
 		{"unknown tag", "running: press.runing", "running: press.running", "tag \"press.runing\" is not mapped"},

@@ -36,14 +36,22 @@ type ClassProperties struct {
 	RejectFraction float64
 	// PH is the mean pH of the slurry made from this class.
 	PH float64
+	// HardObjectsPerTonne is how many hard objects (bones, cutlery, cans,
+	// wrapping twine) arrive per tonne shredded, on average; each one jams
+	// the shredder. The rig uses it when random jams are on.
+	HardObjectsPerTonne float64
 }
 
+// The specific energies put the shredder motor at 70–80 % of its full-load
+// current at the shipped recipes' feed rates: below the recipes' feed-pause
+// currents (80–90 % FLA), as a line sized for its duty runs. Catering waste
+// brings the most hard objects (bones, cutlery); bakery waste the fewest.
 var classProperties = map[WasteClass]ClassProperties{
-	ClassCatering:  {DSPercent: 28, HardnessFactor: 1.0, SpecificEnergyKWhPerT: 3.5, RejectFraction: 0.01, PH: 4.8},
-	ClassMarketVeg: {DSPercent: 12, HardnessFactor: 0.8, SpecificEnergyKWhPerT: 2.5, RejectFraction: 0.005, PH: 5.2},
-	ClassBakery:    {DSPercent: 55, HardnessFactor: 1.2, SpecificEnergyKWhPerT: 3.0, RejectFraction: 0.01, PH: 5.4},
-	ClassHousehold: {DSPercent: 25, HardnessFactor: 0.9, SpecificEnergyKWhPerT: 4.0, RejectFraction: 0.05, PH: 5.0},
-	ClassPackaged:  {DSPercent: 30, HardnessFactor: 0.7, SpecificEnergyKWhPerT: 5.0, RejectFraction: 0.20, PH: 5.0},
+	ClassCatering:  {DSPercent: 28, HardnessFactor: 1.0, SpecificEnergyKWhPerT: 2.5, RejectFraction: 0.01, PH: 4.8, HardObjectsPerTonne: 1.5},
+	ClassMarketVeg: {DSPercent: 12, HardnessFactor: 0.8, SpecificEnergyKWhPerT: 2.5, RejectFraction: 0.005, PH: 5.2, HardObjectsPerTonne: 0.8},
+	ClassBakery:    {DSPercent: 55, HardnessFactor: 1.2, SpecificEnergyKWhPerT: 3.0, RejectFraction: 0.01, PH: 5.4, HardObjectsPerTonne: 0.2},
+	ClassHousehold: {DSPercent: 25, HardnessFactor: 0.9, SpecificEnergyKWhPerT: 3.0, RejectFraction: 0.05, PH: 5.0, HardObjectsPerTonne: 1.0},
+	ClassPackaged:  {DSPercent: 30, HardnessFactor: 0.7, SpecificEnergyKWhPerT: 5.0, RejectFraction: 0.20, PH: 5.0, HardObjectsPerTonne: 0.8},
 }
 
 // WasteClasses returns every known class, in a fixed order.

@@ -1,29 +1,44 @@
 // Package physics is the process model behind the test rig: a deterministic,
 // lumped model of one food-waste pretreatment line (reception hopper, feeder,
-// shredder with reject screen, pulper, dewatering screw press, cake bin and
-// filtrate totaliser).
+// twin-shaft shredder with reject screen, pulper, dewatering screw press,
+// cake bin, filtrate tank).
 //
 // It owns the state of the simulated plant and the equations that advance it.
 // It must not start goroutines, do I/O or read the wall clock: plant time only
 // moves when the caller calls Step, and the same seed with the same sequence
-// of Set and Step calls gives bit-identical results. Serving the model over
-// Modbus TCP and OPC UA, and pacing it against a clock, is the job of package
-// testrig.
+// of Set, fault and Step calls gives bit-identical results. Serving the model
+// over Modbus TCP and OPC UA, pacing it against a clock and keeping the list
+// of injected faults is the job of package testrig.
 //
 // Variables are addressed by role names equal to the tag names of the sample
 // plant file (e.g. "hopper.weight", "shredder.run_cmd"); Roles lists them.
 // Commands and setpoints are settable; measurements and the internal balance
 // variables (e.g. "waste_in.total", "pulper.mass") are read-only.
 //
-// The model keeps exact total-mass and dry-mass balances:
+// The model keeps exact total-mass and dry-mass balances, jams, faults and
+// overflows included:
 //
 //	waste_in.total + pulper.water_total =
 //	    cake.total + filtrate.total + hopper.mass + shredder.holdup +
 //	    pulper.mass + rejects.total
 //
+// (filtrate.total counts everything that left through the filtrate side:
+// press filtrate and pulper overflow, whether still in the filtrate tank,
+// pumped on or spilled.)
+//
+// What it models, beyond the balances: first-order motor currents with
+// inrush on start; hard objects that arrive at random per tonne shredded
+// (ClassProperties.HardObjectsPerTonne, from their own seeded generator, so
+// a batch of a given mass and seed brings the same jams however it is
+// stepped) and jam the shredder, whose torque then builds to stall in
+// 0.2–1 s; reversal (shredder.reverse_cmd with the run command), each of
+// which frees a jam with probability 0.7; an I²t overload relay on each
+// drive that trips a stalled motor; e-stop and guard circuits that stop the
+// drives and need a new run command afterwards; and the injected faults of
+// faults.go (VFD fault, overload trip, stuck water valve, failed filtrate
+// pump, stuck, drifting, noisy and out-of-range sensors).
+//
 // The figures and structure come from PROCESS.md ("A simulator model that
 // behaves plausibly"); they are engineering estimates, good enough to exercise
-// a controller, not to design a plant. Jams, faults and e-stop injection are
-// not modelled yet; the fault and estop variables exist so that the wire maps
-// are complete.
+// a controller, not to design a plant.
 package physics

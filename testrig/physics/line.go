@@ -29,10 +29,16 @@ const (
 	pressRefRPM          = 15.0
 	cakeDSCeiling        = 45.0 // % DS; the formula is clamped to this
 	pulperFullKg         = 4000.0
+	pulperOverflowKg     = 1.05 * pulperFullKg // the weir: above it slurry spills to the filtrate sump
+	filtrateTankKg       = 2000.0
+	filtratePumpKgPerS   = 15.0 // transfer pump to the digester, on its own float switches
+	filtratePumpOnPct    = 70.0
+	filtratePumpOffPct   = 20.0
 	mainsVolts           = 400.0
 	powerFactor          = 0.85
 	idleCurrentFraction  = 0.3 // no-load current as a fraction of FLA
 	currentTau           = 0.3 // s, motor current first-order time constant
+	jamCurrentTau        = 0.1 // s, current following the torque of a jam: no process smoothing
 	startDelayS          = 1.0 // s from run command to running feedback
 	inrushS              = 0.5 // s of inrush after each start
 	inrushFactor         = 6.0 // inrush current in multiples of FLA
@@ -41,38 +47,82 @@ const (
 	loadCellNoiseKg      = 0.2 // standard deviation of the load-cell noise
 	h2sNoisePPM          = 0.15
 	h2sTau               = 5.0 // s, correlation time of the H2S noise
+	h2sAgeS              = 1800.0
 	pHNoise              = 0.15
 	pHTau                = 1800.0 // s, pH drifts slowly
 	pHMin, pHMax         = 4.5, 5.5
+
+	// Jams (PROCESS.md, "Jam handling" and "A simulator model").
+	jamRampMinS       = 0.2 // torque reaches stall this soon after a hard object…
+	jamRampMaxS       = 1.0 // …or at most this late
+	stallCurrentFLA   = 1.6 // the VFD's current limit, in multiples of FLA
+	reverseClearS     = 0.5 // s of reverse rotation before a reversal counts
+	reverseClearProb  = 0.7 // chance that one reversal frees a jam
+	reverseLoad       = 0.1 // load while reversing an empty shredder
+	reverseJammedLoad = 0.5 // load while reversing against a jam
+
+	// Motor protection: an I²t overload model. The drive trips when
+	// ∫((I/FLA)² − 1) dt over the time above FLA reaches overloadTripI2S
+	// (150 % FLA for 60 s, a VFD's usual rating); the state cools with
+	// overloadCoolTau below FLA. Inrush is not counted: starting is what the
+	// relay class is chosen for. A trip resets once the run command has been
+	// off for tripResetS and the state has cooled to half.
+	overloadTripI2S = 75.0
+	overloadCoolTau = 120.0 // s
+	tripResetS      = 1.0
 )
 
-// drive is a motor with a VFD or starter: run command, start delay, speed
-// ramp, first-order current and an energy meter.
+// stallLoad is the load fraction whose current is stallCurrentFLA.
+const stallLoad = (stallCurrentFLA - idleCurrentFraction) / (1 - idleCurrentFraction)
+
+// drive is a motor with a VFD: run command, optional reverse, start delay,
+// speed ramp, first-order current with inrush, an energy meter, an I²t
+// overload relay, and injected VFD faults.
 type drive struct {
 	// configuration
-	fla       float64 // A
-	rampRPMps float64 // rpm per second
-	maxRPM    float64
-	inrush    bool // direct-on-line style inrush spike on start
+	fla        float64 // A
+	rampRPMps  float64 // rpm per second
+	maxRPM     float64
+	inrush     bool // direct-on-line style inrush spike on start
+	reversible bool // reverseCmd turns it backwards
 
 	// commands
-	runCmd  bool
-	speedSP float64 // rpm
+	runCmd     bool
+	reverseCmd bool
+	speedSP    float64 // rpm
 
 	// state
 	running    bool
+	inhibit    bool    // a permissive or fault stopped it while commanded: the run command must drop first
 	startTimer float64 // s the run command has been on while not yet running
 	inrushLeft float64 // s of inrush remaining
-	speedRPM   float64
+	speedRPM   float64 // signed: negative while turning backwards
 	currentA   float64 // first-order state, without the inrush spike
 	energyKWh  float64
-	fault      bool // jams and trips: not modelled yet
+	heat       float64 // overload relay state, (I/FLA)²·s
+	tripped    bool    // overload relay tripped (latched)
+	tripHeld   bool    // an injected overload trip: only clearing the fault resets it
+	vfdFault   bool    // injected VFD fault
+	offTimer   float64 // s the run command has been off
 }
 
+func (d *drive) faulted() bool { return d.tripped || d.vfdFault }
+
 // updateRunning advances the run feedback and the speed ramp by h seconds.
-// permissive is false when an interlock (e-stop) holds the drive off.
-func (d *drive) updateRunning(h float64, permissive bool) {
-	if d.runCmd && permissive && !d.fault {
+// permissive is false when a hard-wired interlock (e-stop, guard) holds the
+// drive off; speedLimit (0..1) scales the speed the shafts can reach (a jam
+// stalls them).
+func (d *drive) updateRunning(h float64, permissive bool, speedLimit float64) {
+	if d.runCmd {
+		d.offTimer = 0
+	} else {
+		d.offTimer += h
+		d.inhibit = false
+		if d.tripped && !d.tripHeld && d.offTimer >= tripResetS-1e-9 && d.heat <= overloadTripI2S/2 {
+			d.tripped = false
+		}
+	}
+	if d.runCmd && permissive && !d.faulted() && !d.inhibit {
 		if !d.running {
 			d.startTimer += h
 			if d.startTimer >= startDelayS-1e-9 {
@@ -84,13 +134,22 @@ func (d *drive) updateRunning(h float64, permissive bool) {
 			}
 		}
 	} else {
+		if d.runCmd && (!permissive || d.faulted()) {
+			// Safe-torque-off and trips latch the start: resetting the
+			// e-stop or the fault must not restart the machine by itself
+			// (IEC 60204-1).
+			d.inhibit = true
+		}
 		d.running = false
 		d.startTimer = 0
 		d.inrushLeft = 0
 	}
 	target := 0.0
 	if d.running {
-		target = d.speedSP
+		target = d.speedSP * speedLimit
+		if d.reversible && d.reverseCmd {
+			target = -target
+		}
 	}
 	step := d.rampRPMps * h
 	switch {
@@ -102,9 +161,9 @@ func (d *drive) updateRunning(h float64, permissive bool) {
 }
 
 // updateCurrent moves the current towards the value for load (fraction of
-// full load) with an exact exponential update (decay is exp(-h/currentTau)),
-// so any h is stable, and integrates electrical energy.
-func (d *drive) updateCurrent(h, decay, load float64) {
+// full load) with an exact exponential update (decay is exp(-h/tau)), so any
+// h is stable, integrates electrical energy and runs the overload relay.
+func (d *drive) updateCurrent(h, decay, cool, load float64) {
 	target := 0.0
 	if d.running {
 		target = d.fla * (idleCurrentFraction + (1-idleCurrentFraction)*load)
@@ -118,6 +177,14 @@ func (d *drive) updateCurrent(h, decay, load float64) {
 			d.inrushLeft = 0
 		}
 	}
+	if r := d.currentA / d.fla; r > 1 {
+		d.heat += (r*r - 1) * h
+	} else {
+		d.heat *= cool
+	}
+	if d.heat >= overloadTripI2S {
+		d.tripped = true
+	}
 }
 
 // measuredCurrent is what the drive reports: the inrush spike while it
@@ -129,12 +196,56 @@ func (d *drive) measuredCurrent() float64 {
 	return d.currentA
 }
 
+// contactor is a fixed-speed motor on a starter (feeder screw, mixer): run
+// command, start delay, restart inhibit and an injectable overload trip.
+type contactor struct {
+	startDelayS float64
+	runCmd      bool
+	running     bool
+	inhibit     bool
+	startTimer  float64
+	tripped     bool // injected overload trip
+}
+
+func (c *contactor) update(h float64, permissive bool) {
+	if !c.runCmd {
+		c.inhibit = false
+	}
+	if c.runCmd && permissive && !c.tripped && !c.inhibit {
+		if !c.running {
+			c.startTimer += h
+			if c.startTimer >= c.startDelayS-1e-9 {
+				c.running = true
+				c.startTimer = 0
+			}
+		}
+		return
+	}
+	if c.runCmd && (!permissive || c.tripped) {
+		c.inhibit = true
+	}
+	c.running = false
+	c.startTimer = 0
+}
+
+// jamState is a hard object caught between the shredder's shafts.
+type jamState struct {
+	active bool
+	rampS  float64 // s from torque building up to stall
+	t      float64 // s of torque build-up while turning forward
+	load0  float64 // load when the torque began to build
+	// reversalsToClear > 0 frees the jam on that many-th reversal (an
+	// injected jam); 0 draws each reversal's outcome at random.
+	reversalsToClear int
+}
+
 // decays holds the exact first-order factors exp(-h/tau) for one substep
 // length h. Step uses equal substeps, so they are computed once per Step
 // call rather than once per substep.
 type decays struct {
 	h                            float64
 	current, water, backPressure float64
+	jamCurrent, cool             float64
 	pH, pHNoise, h2s, h2sNoise   float64 // Ornstein-Uhlenbeck factor and noise gain
 }
 
@@ -143,6 +254,8 @@ func newDecays(h float64) decays {
 	d := decays{
 		h:            h,
 		current:      math.Exp(-h / currentTau),
+		jamCurrent:   math.Exp(-h / jamCurrentTau),
+		cool:         math.Exp(-h / overloadCoolTau),
 		water:        math.Exp(-h / waterFlowTau),
 		backPressure: math.Exp(-h / backPressureTau),
 		pH:           math.Exp(-h / pHTau),
@@ -158,46 +271,59 @@ func newDecays(h float64) decays {
 type Line struct {
 	class WasteClass
 	props ClassProperties
-	rng   *rand.Rand
+	// Three generators, so that one kind of randomness never shifts
+	// another: process noise, hard objects and jams, injected sensor
+	// faults. Injecting a noisy sensor leaves the jams where they were.
+	rng      *rand.Rand
+	jamRng   *rand.Rand
+	faultRng *rand.Rand
 
 	elapsed time.Duration // plant time since New
 	k       decays        // factors for the current substep length
 
-	estopOK bool
+	estopOK     bool
+	guardClosed bool
 
 	// Reception.
-	doorCmd      bool
-	wasteIn      float64 // kg tipped since New
-	wasteInDry   float64
-	hopper       float64 // kg
-	hopperDry    float64
-	hopperNoise  float64 // kg, current load-cell error
-	h2sNoise     float64 // ppm, current deviation from the base level
-	h2sBase      float64 // ppm
-	feederRunCmd bool
-	feederSP     float64 // %
-	feederOn     bool
-	feederKgPerS float64
+	doorCmd     bool
+	wasteIn     float64 // kg tipped since New
+	wasteInDry  float64
+	hopper      float64 // kg
+	hopperDry   float64
+	hopperAgeS  float64 // mass-weighted storage age of the hopper's contents
+	hopperNoise float64 // kg, current load-cell error
+	h2sNoise    float64 // ppm, current deviation from the base level
+	h2sBase     float64 // ppm
+	feeder      contactor
+	feederSP    float64 // %
+	feederKgPS  float64
 
 	// Shredder and reject screen.
 	shredder           drive
 	holdup             float64 // kg inside the shredder
 	holdupDry          float64
 	shredKgPerS        float64
-	shredLoad          float64 // fraction of rated power
+	shredLoad          float64 // fraction of rated torque
 	rejects, rejectDry float64
+	hardObjectRate     float64 // per tonne shredded
+	toNextObjectKg     float64 // kg to shred until the next hard object
+	hardObjects        int     // arrived since New (random and injected)
+	jam                jamState
+	reverseS           float64 // s the shafts have turned backwards in this reversal
+	reversalCounted    bool
+	reversals          int
 
 	// Pulper.
-	mixerCmd        bool
-	mixerRunning    bool
-	mixerStartTimer float64
-	waterCmd        bool
-	waterSP         float64 // kg/s
-	waterKgPerS     float64
-	waterTotal      float64 // kg
-	pulper          float64 // kg
-	pulperDry       float64
-	pH              float64
+	mixer       contactor
+	waterCmd    bool
+	waterSP     float64 // kg/s
+	waterStuck  float64 // kg/s; > 0: the valve is stuck open at this flow
+	waterKgPerS float64
+	waterTotal  float64 // kg
+	pulper      float64 // kg
+	pulperDry   float64
+	overflow    float64 // kg spilled over the pulper weir into the filtrate sump
+	pH          float64
 
 	// Press, cake bin and filtrate.
 	press          drive
@@ -209,37 +335,73 @@ type Line struct {
 	filtrateDS     float64 // %
 	cake, cakeDry  float64 // kg
 	cakeNoise      float64
-	filtrate       float64 // kg
+	filtrate       float64 // kg, every kg of filtrate made (and of overflow)
 	filtrateDry    float64
+	filtrateTank   float64 // kg in the filtrate tank (part of filtrate)
+	filtratePumped float64 // kg sent on by the transfer pump
+	filtrateSpill  float64 // kg spilled from a full tank to the drain
+	pumpOn         bool
+	pumpFailed     bool
+
+	// Injected sensor faults, in injection order (their noise is drawn in
+	// that order, so a replay gives the same values).
+	sensors     map[string]*sensorFault
+	sensorOrder []*sensorFault
 }
 
 // New returns a line at rest and empty, receiving waste of class, with noise
-// drawn from a generator seeded with seed. It panics if class is not one of
-// WasteClasses: callers validate configuration first (ParseWasteClass).
+// drawn from generators seeded with seed. Hard objects arrive at the class's
+// rate (ClassProperties.HardObjectsPerTonne); SetHardObjectRate changes it.
+// It panics if class is not one of WasteClasses: callers validate
+// configuration first (ParseWasteClass).
 func New(seed int64, class WasteClass) *Line {
 	props, ok := class.Properties()
 	if !ok {
 		panic(fmt.Sprintf("physics.New: unknown waste class %q", class))
 	}
 	l := &Line{
-		class:   class,
-		props:   props,
-		rng:     rand.New(rand.NewPCG(uint64(seed), 0x70726574726561)), // "pretrea"
-		estopOK: true,
+		class:       class,
+		props:       props,
+		rng:         rand.New(rand.NewPCG(uint64(seed), 0x70726574726561)), // "pretrea"
+		jamRng:      rand.New(rand.NewPCG(uint64(seed), 0x6a616d73)),       // "jams"
+		faultRng:    rand.New(rand.NewPCG(uint64(seed), 0x6661756c7473)),   // "faults"
+		estopOK:     true,
+		guardClosed: true,
 		shredder: drive{
-			fla: shredderFLA, rampRPMps: 20, maxRPM: 70, inrush: true,
+			fla: shredderFLA, rampRPMps: 20, maxRPM: 70, inrush: true, reversible: true,
 		},
 		press: drive{
 			fla: pressFLA, rampRPMps: 5, maxRPM: 50,
 		},
+		mixer:   contactor{startDelayS: startDelayS},
 		pH:      props.PH,
 		h2sBase: 0.8,
 	}
+	l.SetHardObjectRate(props.HardObjectsPerTonne)
 	return l
 }
 
 // Class returns the waste class the line receives.
 func (l *Line) Class() WasteClass { return l.class }
+
+// SetClass changes the class of the waste tipped from now on (the next
+// truck). What is already in the line keeps its dry-solids content; the
+// shredder cuts it with the new class's hardness and energy, and hard
+// objects arrive at the new class's rate unless SetHardObjectRate set one.
+// It returns an error, changing nothing, for an unknown class.
+func (l *Line) SetClass(c WasteClass) error {
+	props, ok := c.Properties()
+	if !ok {
+		_, err := ParseWasteClass(string(c))
+		return err
+	}
+	followClass := l.hardObjectRate == l.props.HardObjectsPerTonne
+	l.class, l.props = c, props
+	if followClass {
+		l.SetHardObjectRate(props.HardObjectsPerTonne)
+	}
+	return nil
+}
 
 // Elapsed returns the plant time simulated since New.
 func (l *Line) Elapsed() time.Duration { return l.elapsed }
@@ -264,57 +426,78 @@ func (l *Line) Step(dt time.Duration) {
 // substep integrates h seconds. The order is upstream to downstream so that
 // material moves at most one stage per substep.
 func (l *Line) substep(h float64) {
-	// Drives.
-	l.shredder.updateRunning(h, l.estopOK)
-	l.press.updateRunning(h, l.estopOK)
-	if l.mixerCmd && l.estopOK {
-		if !l.mixerRunning {
-			l.mixerStartTimer += h
-			if l.mixerStartTimer >= startDelayS-1e-9 {
-				l.mixerRunning = true
-				l.mixerStartTimer = 0
-			}
-		}
-	} else {
-		l.mixerRunning = false
-		l.mixerStartTimer = 0
+	// A jam builds torque only while the shafts are driven forwards; the
+	// shafts slow to a stall as it does.
+	jamFrac := 0.0
+	forwardCmd := l.shredder.running && !l.shredder.reverseCmd
+	if l.jam.active && forwardCmd {
+		l.jam.t += h
+		jamFrac = math.Min(1, l.jam.t/l.jam.rampS)
+	} else if l.jam.active {
+		l.jam.t, l.jam.load0 = 0, 0
 	}
+
+	// Drives. The guard circuit stops the shredder and the feeder into
+	// it; the e-stop circuit stops everything.
+	guarded := l.estopOK && l.guardClosed
+	l.shredder.updateRunning(h, guarded, 1-jamFrac)
+	l.press.updateRunning(h, l.estopOK, 1)
+	l.mixer.update(h, l.estopOK)
+	l.feeder.update(h, guarded)
 
 	// Reception: trucks tip while the door is open.
 	if l.doorCmd {
-		m := doorFlowKgPerS * h
-		d := m * l.props.DSPercent / 100
-		l.wasteIn += m
-		l.wasteInDry += d
-		l.hopper += m
-		l.hopperDry += d
+		l.tip(doorFlowKgPerS * h)
+	}
+	if l.hopper > 0 {
+		l.hopperAgeS += h
+	} else {
+		l.hopperAgeS = 0
 	}
 
 	// Feeder: hopper to shredder.
-	l.feederOn = l.feederRunCmd && l.estopOK
-	l.feederKgPerS = 0
-	if l.feederOn {
+	l.feederKgPS = 0
+	if l.feeder.running {
 		m, d := take(&l.hopper, &l.hopperDry, feederMaxKgPerS*l.feederSP/100*h)
 		l.holdup += m
 		l.holdupDry += d
-		l.feederKgPerS = m / h
+		l.feederKgPS = m / h
 	}
 
-	// Shredder: hold-up to the screen at most at capacity; the screen
-	// sends the reject fraction to the reject bin, the rest to the pulper.
-	capacity := shredderKgPerSPerRPM * l.shredder.speedRPM * l.props.HardnessFactor
-	m, d := take(&l.holdup, &l.holdupDry, capacity*h)
-	l.shredKgPerS = m / h
-	rm, rd := m*l.props.RejectFraction, d*l.props.RejectFraction
-	l.rejects += rm
-	l.rejectDry += rd
-	l.pulper += m - rm
-	l.pulperDry += d - rd
-	l.shredLoad = l.shredKgPerS * l.props.SpecificEnergyKWhPerT * 3.6 / shredderRatedKW
+	// Shredder: hold-up to the screen at most at capacity, only while the
+	// shafts turn forwards and nothing is jammed; the screen sends the
+	// reject fraction to the reject bin, the rest to the pulper.
+	l.shredKgPerS = 0
+	if l.shredder.speedRPM > 0 && !l.jam.active {
+		capacity := shredderKgPerSPerRPM * l.shredder.speedRPM * l.props.HardnessFactor
+		m, d := take(&l.holdup, &l.holdupDry, capacity*h)
+		l.shredKgPerS = m / h
+		rm, rd := m*l.props.RejectFraction, d*l.props.RejectFraction
+		l.rejects += rm
+		l.rejectDry += rd
+		l.pulper += m - rm
+		l.pulperDry += d - rd
+		l.hardObjectsIn(m)
+	}
+	l.reversal(h)
+	switch {
+	case l.jam.active && jamFrac > 0:
+		l.shredLoad = l.jam.load0 + (stallLoad-l.jam.load0)*jamFrac
+	case l.shredder.speedRPM < 0 && l.jam.active:
+		l.shredLoad = reverseJammedLoad
+	case l.shredder.speedRPM < 0:
+		l.shredLoad = reverseLoad
+	default:
+		l.shredLoad = l.shredKgPerS * l.props.SpecificEnergyKWhPerT * 3.6 / shredderRatedKW
+	}
 
-	// Dilution water.
+	// Dilution water. A valve stuck open passes its flow whatever it is
+	// told and whatever the e-stop says: it is a fault of the valve.
 	waterTarget := 0.0
-	if l.waterCmd && l.estopOK {
+	switch {
+	case l.waterStuck > 0:
+		waterTarget = l.waterStuck
+	case l.waterCmd && l.estopOK:
 		waterTarget = l.waterSP
 	}
 	l.waterKgPerS = relax(l.waterKgPerS, waterTarget, l.k.water)
@@ -325,12 +508,27 @@ func (l *Line) substep(h float64) {
 	// Press: back-pressure follows its setpoint whether or not the screw
 	// turns; the screw draws slurry at capacity and splits it into cake and
 	// filtrate by the solids balance.
+	filtrateBefore := l.filtrate
 	l.backPressure = relax(l.backPressure, l.backPressureSP, l.k.backPressure)
 	l.pressStep(h)
 
-	// Motor currents and energy.
-	l.shredder.updateCurrent(h, l.k.current, l.shredLoad)
-	l.press.updateCurrent(h, l.k.current, l.pressLoad)
+	// The pulper's weir: what rises above it spills into the filtrate sump.
+	if l.pulper > pulperOverflowKg {
+		m, d := take(&l.pulper, &l.pulperDry, l.pulper-pulperOverflowKg)
+		l.overflow += m
+		l.filtrate += m
+		l.filtrateDry += d
+	}
+	l.filtrateTankStep(h, l.filtrate-filtrateBefore)
+
+	// Motor currents and energy. A jam's torque shows in the current at
+	// once; the process load is smoothed by the material.
+	shredDecay := l.k.current
+	if l.jam.active && jamFrac > 0 {
+		shredDecay = l.k.jamCurrent
+	}
+	l.shredder.updateCurrent(h, shredDecay, l.k.cool, l.shredLoad)
+	l.press.updateCurrent(h, l.k.current, l.k.cool, l.pressLoad)
 
 	// Analysers and load cells.
 	l.pH = ou(l.rng, l.pH, l.props.PH, l.k.pH, l.k.pHNoise)
@@ -338,6 +536,113 @@ func (l *Line) substep(h float64) {
 	l.h2sNoise = ou(l.rng, l.h2sNoise, 0, l.k.h2s, l.k.h2sNoise)
 	l.hopperNoise = l.rng.NormFloat64() * loadCellNoiseKg
 	l.cakeNoise = l.rng.NormFloat64() * loadCellNoiseKg
+	l.updateSensorFaults(h)
+}
+
+// tip adds m kg of the current class to the hopper; the hopper's storage
+// age is the mass-weighted mean of what it holds.
+func (l *Line) tip(m float64) {
+	if m <= 0 {
+		return
+	}
+	d := m * l.props.DSPercent / 100
+	l.hopperAgeS *= l.hopper / (l.hopper + m)
+	l.wasteIn += m
+	l.wasteInDry += d
+	l.hopper += m
+	l.hopperDry += d
+}
+
+// hardObjectsIn advances the hard-object clock by m kg shredded and jams the
+// shredder when the next object arrives. Objects arrive as a Poisson process
+// in shredded mass, so how many a batch brings depends on the seed and the
+// mass, not on how fast or in what steps it is shredded.
+func (l *Line) hardObjectsIn(m float64) {
+	if m <= 0 || l.hardObjectRate <= 0 {
+		return
+	}
+	l.toNextObjectKg -= m
+	if l.toNextObjectKg > 0 {
+		return
+	}
+	l.drawNextObject()
+	l.startJam(0)
+}
+
+// drawNextObject draws the mass to shred until the next hard object.
+func (l *Line) drawNextObject() {
+	if l.hardObjectRate <= 0 {
+		l.toNextObjectKg = math.Inf(1)
+		return
+	}
+	l.toNextObjectKg = l.jamRng.ExpFloat64() * 1000 / l.hardObjectRate
+}
+
+// startJam jams the shredder: the torque builds to stall over a time drawn
+// from 0.2–1 s while the shafts are driven forwards.
+func (l *Line) startJam(reversalsToClear int) {
+	l.hardObjects++
+	if l.jam.active {
+		return // a second object in a jammed shredder changes nothing
+	}
+	l.jam = jamState{
+		active:           true,
+		rampS:            jamRampMinS + (jamRampMaxS-jamRampMinS)*l.jamRng.Float64(),
+		load0:            l.shredLoad,
+		reversalsToClear: reversalsToClear,
+	}
+}
+
+// reversal counts a reversal once the shafts have turned backwards for
+// reverseClearS and, if the shredder is jammed, decides whether this
+// reversal freed it.
+func (l *Line) reversal(h float64) {
+	if l.shredder.speedRPM >= 0 {
+		l.reverseS, l.reversalCounted = 0, false
+		return
+	}
+	l.reverseS += h
+	if l.reversalCounted || l.reverseS < reverseClearS-1e-9 {
+		return
+	}
+	l.reversalCounted = true
+	l.reversals++
+	if !l.jam.active {
+		return
+	}
+	if l.jam.reversalsToClear > 0 {
+		l.jam.reversalsToClear--
+		if l.jam.reversalsToClear == 0 {
+			l.jam = jamState{}
+		}
+		return
+	}
+	if l.jamRng.Float64() < reverseClearProb {
+		l.jam = jamState{}
+	}
+}
+
+// filtrateTankStep puts made kg of filtrate (and overflow) into the
+// filtrate tank, whose transfer pump runs on its own float switches; a full
+// tank spills to the drain.
+func (l *Line) filtrateTankStep(h, made float64) {
+	l.filtrateTank += made
+	level := l.filtrateTank / filtrateTankKg * 100
+	switch {
+	case level >= filtratePumpOnPct:
+		l.pumpOn = true
+	case level <= filtratePumpOffPct:
+		l.pumpOn = false
+	}
+	if l.pumpOn && !l.pumpFailed {
+		out := math.Min(l.filtrateTank, filtratePumpKgPerS*h)
+		l.filtrateTank -= out
+		l.filtratePumped += out
+	}
+	if l.filtrateTank > filtrateTankKg {
+		l.filtrateSpill += l.filtrateTank - filtrateTankKg
+		l.filtrateTank = filtrateTankKg
+	}
 }
 
 // pressStep moves slurry through the screw press for h seconds.

@@ -51,9 +51,18 @@ func startLine(t testing.TB, l *Line) {
 	mustSet(t, l, "pulper.water_cmd", b2f(ratio > 0))
 }
 
-// runBatch tips about 400 kg and runs the line until it is empty, checking
-// the mass balance after every step.
-func runBatch(t *testing.T, l *Line, step time.Duration) {
+// quiet returns a line of class with no random hard objects, for tests of
+// behaviour other than jams.
+func quiet(seed int64, class WasteClass) *Line {
+	l := New(seed, class)
+	l.SetHardObjectRate(0)
+	return l
+}
+
+// runBatch tips about 400 kg and runs the line until it is empty, clearing
+// jams as a shredder controller does, and checks the mass balance after
+// every step.
+func runBatch(t *testing.T, l *Line, step time.Duration) *jamHandler {
 	check := func(when string) {
 		t.Helper()
 		total, dry, scale := balance(t, l)
@@ -62,15 +71,16 @@ func runBatch(t *testing.T, l *Line, step time.Duration) {
 		}
 	}
 	startLine(t, l)
+	jh := newJamHandler(t, l)
 	mustSet(t, l, "reception.door_cmd", 1)
 	for mustGet(t, l, "waste_in.total") < 400 {
-		l.Step(step)
+		jh.step(step)
 		check("filling")
 	}
 	mustSet(t, l, "reception.door_cmd", 0)
 	deadline := l.Elapsed() + 2*time.Hour
 	for mustGet(t, l, "hopper.mass")+mustGet(t, l, "shredder.holdup") > 0 {
-		l.Step(step)
+		jh.step(step)
 		check("feeding")
 		if l.Elapsed() > deadline {
 			t.Fatalf("hopper not empty after 2 h: hopper %g kg, holdup %g kg", mustGet(t, l, "hopper.mass"), mustGet(t, l, "shredder.holdup"))
@@ -84,6 +94,7 @@ func runBatch(t *testing.T, l *Line, step time.Duration) {
 			t.Fatalf("pulper not empty after 2 h: %g kg", mustGet(t, l, "pulper.mass"))
 		}
 	}
+	return jh
 }
 
 func TestMassBalancePerClass(t *testing.T) {
@@ -91,7 +102,13 @@ func TestMassBalancePerClass(t *testing.T) {
 		t.Run(string(class), func(t *testing.T) {
 			props, _ := class.Properties()
 			l := New(1, class)
-			runBatch(t, l, 100*time.Millisecond)
+			// Far more hard objects than any class brings (15 per tonne,
+			// about 6 in the batch), so that every batch jams and reverses.
+			l.SetHardObjectRate(15)
+			jh := runBatch(t, l, 100*time.Millisecond)
+			if jh.jams == 0 {
+				t.Errorf("no jam in the batch at %g hard objects per tonne", l.HardObjectRate())
+			}
 
 			wasteIn := mustGet(t, l, "waste_in.total")
 			if wasteIn < 400 || wasteIn > 401 {
@@ -115,22 +132,64 @@ func TestMassBalancePerClass(t *testing.T) {
 			if e := mustGet(t, l, "shredder.energy"); e <= 0 {
 				t.Errorf("shredder.energy = %g kWh, want > 0", e)
 			}
-			t.Logf("%s: in %.1f kg, water %.1f kg, cake %.1f kg (%.1f %% DS), filtrate %.1f kg (%.2f %% DS), rejects %.1f kg, shredder %.2f kWh, press %.2f kWh, %v",
+			total, dry, scale := balance(t, l)
+			t.Logf("%s: in %.1f kg, water %.1f kg, cake %.1f kg (%.1f %% DS), filtrate %.1f kg (%.2f %% DS), rejects %.1f kg, shredder %.2f kWh, press %.2f kWh, %d jams, %d reversals, %v; residual %.3g kg (%.2g %%), dry %.3g kg",
 				class, wasteIn, mustGet(t, l, "pulper.water_total"), cake, cakeDS, filtrate, filtrateDS,
-				mustGet(t, l, "rejects.total"), mustGet(t, l, "shredder.energy"), mustGet(t, l, "press.energy"), l.Elapsed())
+				mustGet(t, l, "rejects.total"), mustGet(t, l, "shredder.energy"), mustGet(t, l, "press.energy"),
+				jh.jams, int(mustGet(t, l, "shredder.reversals")), l.Elapsed(), total, 100*total/scale, dry)
+			if math.Abs(total) > 0.005*scale {
+				t.Errorf("mass balance over the batch off by %.3g %%, want within 0.5 %%", 100*total/scale)
+			}
 		})
 	}
 }
 
-// script drives a line through a fixed sequence with uneven step sizes.
+// script drives a line through a fixed sequence with uneven step sizes,
+// jams (random and injected), reversals and injected faults.
 func script(t testing.TB, l *Line) {
 	steps := []time.Duration{7 * time.Millisecond, 130 * time.Millisecond, time.Second, 49 * time.Millisecond, 3 * time.Second}
 	startLine(t, l)
+	l.SetHardObjectRate(30)
 	mustSet(t, l, "reception.door_cmd", 1)
 	for i := range 400 {
-		if i == 150 {
+		switch i {
+		case 40:
+			l.StartJam(0)
+		case 60:
+			mustSet(t, l, "shredder.reverse_cmd", 1)
+		case 70:
+			mustSet(t, l, "shredder.reverse_cmd", 0)
+			if err := l.SetSensorFault("hopper.weight", SensorFault{Kind: SensorNoise, NoiseSD: 5}); err != nil {
+				t.Fatal(err)
+			}
+			if err := l.SetSensorFault("pulper.level", SensorFault{Kind: SensorDrift, DriftPerS: 0.1}); err != nil {
+				t.Fatal(err)
+			}
+		case 100:
+			l.SetEStop(true)
+			l.SetWaterValveStuck(12)
+		case 110:
+			l.SetEStop(false)
+			if err := l.SetOverloadTrip("press", true); err != nil {
+				t.Fatal(err)
+			}
+		case 150:
 			mustSet(t, l, "reception.door_cmd", 0)
 			mustSet(t, l, "press.back_pressure_sp", 5.5)
+			if err := l.SetClass(ClassPackaged); err != nil {
+				t.Fatal(err)
+			}
+		case 200:
+			l.ClearSensorFault("hopper.weight")
+			l.Tip(300)
+		}
+		if i%20 == 0 {
+			// Cycle the run commands so that drives restart after trips,
+			// e-stops and jams.
+			v := float64((i / 20) % 2)
+			for _, c := range []string{"shredder.run_cmd", "press.run_cmd", "feeder.run_cmd", "pulper.mixer_cmd"} {
+				mustSet(t, l, c, v)
+			}
 		}
 		l.Step(steps[i%len(steps)])
 	}
@@ -141,6 +200,9 @@ func TestDeterministic(t *testing.T) {
 	script(t, a)
 	script(t, b)
 	script(t, c)
+	if n := mustGet(t, a, "shredder.hard_objects"); n < 2 {
+		t.Errorf("%g hard objects in the script, want some: the test should cover jams", n)
+	}
 	differs := 0
 	for _, r := range a.Roles() {
 		va, vb, vc := mustGet(t, a, r), mustGet(t, b, r), mustGet(t, c, r)
@@ -176,7 +238,7 @@ func TestStepGranularity(t *testing.T) {
 }
 
 func TestDriveStart(t *testing.T) {
-	l := New(1, ClassCatering)
+	l := quiet(1, ClassCatering)
 	mustSet(t, l, "shredder.speed_sp", 20)
 	mustSet(t, l, "shredder.run_cmd", 1)
 	l.Step(900 * time.Millisecond)
@@ -211,7 +273,7 @@ func TestDriveStart(t *testing.T) {
 func TestCurrentStableForLargeSteps(t *testing.T) {
 	// The current is first order with an exact exponential update; even
 	// a single step much longer than tau must land on the target.
-	l := New(1, ClassCatering)
+	l := quiet(1, ClassCatering)
 	mustSet(t, l, "press.speed_sp", 15)
 	mustSet(t, l, "press.back_pressure_sp", 3)
 	mustSet(t, l, "press.run_cmd", 1)
@@ -239,7 +301,7 @@ func TestCakeDS(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			l := New(3, ClassCatering)
+			l := quiet(3, ClassCatering)
 			// Fill the pulper with undiluted waste plus water for ~10 % DS.
 			mustSet(t, l, "shredder.speed_sp", 30)
 			mustSet(t, l, "shredder.run_cmd", 1)
@@ -311,7 +373,7 @@ func TestSet(t *testing.T) {
 func TestRolesCoverSamplePlant(t *testing.T) {
 	// Every tag of controller/plant/sample.yaml must be a role.
 	tags := []string{
-		"shredder.run_cmd", "shredder.speed_sp", "shredder.speed", "shredder.current", "shredder.running", "shredder.fault", "shredder.energy",
+		"shredder.run_cmd", "shredder.reverse_cmd", "shredder.speed_sp", "shredder.speed", "shredder.current", "shredder.running", "shredder.fault", "shredder.energy",
 		"press.run_cmd", "press.speed_sp", "press.speed", "press.current", "press.running", "press.fault", "press.back_pressure_sp", "press.back_pressure", "press.energy",
 		"feeder.run_cmd", "pulper.mixer_cmd", "pulper.water_cmd", "reception.door_cmd", "feeder.running", "pulper.mixer_running", "line.estop_ok",
 		"feeder.speed_sp", "pulper.water_flow_sp", "hopper.weight", "cake_bin.weight", "pulper.water_flow", "pulper.water_total", "filtrate.total",
@@ -326,7 +388,7 @@ func TestRolesCoverSamplePlant(t *testing.T) {
 }
 
 func TestNoiseAndAnalysers(t *testing.T) {
-	l := New(9, ClassMarketVeg)
+	l := quiet(9, ClassMarketVeg)
 	var minH2S, maxH2S = math.Inf(1), math.Inf(-1)
 	var minPH, maxPH = math.Inf(1), math.Inf(-1)
 	changes := 0

@@ -1,0 +1,210 @@
+package physics
+
+import (
+	"fmt"
+	"math"
+)
+
+// Faults of the plant itself: what a fault injector does to the model. Each
+// is set and cleared by the caller (package testrig keeps the list of
+// injected faults); none of them breaks the mass balance.
+
+// SetEStop presses (true) or releases the e-stop. While pressed, the safety
+// circuit removes power from every drive and closes the dilution water
+// valve; a drive that was commanded stays off after the release until its
+// run command drops and comes back (no restart on reset, IEC 60204-1).
+func (l *Line) SetEStop(pressed bool) { l.estopOK = !pressed }
+
+// SetGuardOpen opens (true) or closes the shredder's guard door. The guard
+// circuit stops the shredder and the feeder into it, with the same restart
+// rule as the e-stop.
+func (l *Line) SetGuardOpen(open bool) { l.guardClosed = !open }
+
+// Units with motors, as fault targets.
+const (
+	UnitShredder = "shredder"
+	UnitPress    = "press"
+	UnitFeeder   = "feeder"
+	UnitMixer    = "mixer"
+)
+
+// SetOverloadTrip trips (true) or resets the overload protection of a
+// unit's motor: shredder, press, feeder or mixer. An injected trip holds
+// until it is reset here; the drive's own I²t trips reset when the run
+// command has been off for a second and the motor has cooled.
+func (l *Line) SetOverloadTrip(unit string, tripped bool) error {
+	switch unit {
+	case UnitShredder, UnitPress:
+		d := l.driveOf(unit)
+		d.tripHeld, d.tripped = tripped, tripped
+		if !tripped {
+			d.heat = 0
+		}
+	case UnitFeeder:
+		l.feeder.tripped = tripped
+	case UnitMixer, "pulper":
+		l.mixer.tripped = tripped
+	default:
+		return fmt.Errorf("unit %q has no motor to trip; allowed: shredder, press, feeder, mixer", unit)
+	}
+	return nil
+}
+
+// SetVFDFault sets (true) or resets a fault of a unit's variable-speed
+// drive (shredder or press): the drive stops and reports a fault.
+func (l *Line) SetVFDFault(unit string, faulted bool) error {
+	switch unit {
+	case UnitShredder, UnitPress:
+		l.driveOf(unit).vfdFault = faulted
+		return nil
+	}
+	return fmt.Errorf("unit %q has no VFD; allowed: shredder, press", unit)
+}
+
+func (l *Line) driveOf(unit string) *drive {
+	if unit == UnitPress {
+		return &l.press
+	}
+	return &l.shredder
+}
+
+// StartJam puts a hard object between the shredder's shafts now, as if one
+// had come with the waste. When the shafts next turn forwards, the torque
+// builds to stall in 0.2–1 s. reversalsToClear > 0 makes exactly that many
+// reversals necessary to free it; 0 gives each reversal the model's
+// chance (0.7) of freeing it. A shredder that is already jammed stays
+// jammed as it is.
+func (l *Line) StartJam(reversalsToClear int) { l.startJam(max(0, reversalsToClear)) }
+
+// ClearJam frees a jammed shredder (the object is taken out by hand).
+func (l *Line) ClearJam() { l.jam = jamState{} }
+
+// SetHardObjectRate sets how many hard objects arrive per tonne shredded
+// (0: none) and draws the mass to the next one afresh.
+func (l *Line) SetHardObjectRate(perTonne float64) {
+	if math.IsNaN(perTonne) || perTonne < 0 {
+		perTonne = 0
+	}
+	l.hardObjectRate = perTonne
+	l.drawNextObject()
+}
+
+// HardObjectRate returns the hard objects per tonne now in force.
+func (l *Line) HardObjectRate() float64 { return l.hardObjectRate }
+
+// SetWaterValveStuck sticks the dilution water valve open at flowKgPerS
+// (kg/s), whatever it is commanded: the pulper fills towards high-high and
+// spills over its weir. 0 frees the valve.
+func (l *Line) SetWaterValveStuck(flowKgPerS float64) {
+	if math.IsNaN(flowKgPerS) || flowKgPerS < 0 {
+		flowKgPerS = 0
+	}
+	l.waterStuck = flowKgPerS
+}
+
+// SetFiltratePumpFailed stops (true) or restores the filtrate tank's
+// transfer pump: the tank fills to high-high and spills to the drain.
+func (l *Line) SetFiltratePumpFailed(failed bool) { l.pumpFailed = failed }
+
+// Tip adds kg of waste of the current class to the hopper at once (a truck
+// unloading with the door shut, for tests and scenarios).
+func (l *Line) Tip(kg float64) {
+	if kg > 0 && !math.IsInf(kg, 0) {
+		l.tip(kg)
+	}
+}
+
+// SensorFaultKind is how an injected sensor fault corrupts a reading.
+type SensorFaultKind int
+
+// Sensor fault kinds.
+const (
+	SensorStuck      SensorFaultKind = iota + 1 // the reading freezes
+	SensorDrift                                 // the reading drifts away from the truth at a constant rate
+	SensorNoise                                 // white noise is added to the reading
+	SensorOutOfRange                            // the reading is a fixed value outside the instrument's range
+)
+
+// SensorFault is an injected fault of one measurement.
+type SensorFault struct {
+	Kind SensorFaultKind
+	// Value is what a stuck sensor reads (NaN: the reading when the fault
+	// is injected) and what an out-of-range sensor reads.
+	Value float64
+	// DriftPerS is the drift rate in the reading's units per second of
+	// plant time.
+	DriftPerS float64
+	// NoiseSD is the standard deviation of the added noise, in the
+	// reading's units; a new value is drawn every substep.
+	NoiseSD float64
+}
+
+type sensorFault struct {
+	role   string
+	spec   SensorFault
+	offset float64 // drift accumulated, or the current noise sample
+}
+
+// SetSensorFault corrupts the reading of a measurement role (not a command
+// or setpoint) until ClearSensorFault. Get returns the corrupted reading;
+// Truth the model's value. A new fault on a role replaces the old one.
+func (l *Line) SetSensorFault(role string, f SensorFault) error {
+	r, ok := roles[role]
+	switch {
+	case !ok:
+		return fmt.Errorf("role %q is not simulated", role)
+	case r.set != nil || r.internal:
+		return fmt.Errorf("role %q is not a measurement; sensor faults apply to readings", role)
+	case f.Kind < SensorStuck || f.Kind > SensorOutOfRange:
+		return fmt.Errorf("sensor fault kind %d is not known", f.Kind)
+	case f.Kind == SensorOutOfRange && (math.IsNaN(f.Value) || math.IsInf(f.Value, 0)):
+		return fmt.Errorf("an out-of-range fault needs a finite value")
+	case math.IsNaN(f.DriftPerS) || math.IsInf(f.DriftPerS, 0) || math.IsNaN(f.NoiseSD) || f.NoiseSD < 0 || math.IsInf(f.NoiseSD, 0):
+		return fmt.Errorf("drift rate and noise must be finite (noise ≥ 0)")
+	}
+	if f.Kind == SensorStuck && math.IsNaN(f.Value) {
+		f.Value = r.get(l)
+	}
+	l.ClearSensorFault(role)
+	sf := &sensorFault{role: role, spec: f}
+	if l.sensors == nil {
+		l.sensors = map[string]*sensorFault{}
+	}
+	l.sensors[role] = sf
+	l.sensorOrder = append(l.sensorOrder, sf)
+	return nil
+}
+
+// ClearSensorFault restores a role's true reading.
+func (l *Line) ClearSensorFault(role string) {
+	if l.sensors[role] == nil {
+		return
+	}
+	delete(l.sensors, role)
+	for i, sf := range l.sensorOrder {
+		if sf.role == role {
+			l.sensorOrder = append(l.sensorOrder[:i], l.sensorOrder[i+1:]...)
+			break
+		}
+	}
+}
+
+func (l *Line) updateSensorFaults(h float64) {
+	for _, sf := range l.sensorOrder {
+		switch sf.spec.Kind {
+		case SensorDrift:
+			sf.offset += sf.spec.DriftPerS * h
+		case SensorNoise:
+			sf.offset = sf.spec.NoiseSD * l.faultRng.NormFloat64()
+		}
+	}
+}
+
+// read applies a sensor fault to the true value v.
+func (sf *sensorFault) read(v float64) float64 {
+	switch sf.spec.Kind {
+	case SensorStuck, SensorOutOfRange:
+		return sf.spec.Value
+	}
+	return v + sf.offset
+}
