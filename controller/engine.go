@@ -66,6 +66,13 @@ type Engine struct {
 
 	lastSave time.Time
 	execHist durationHistogram // scan execution times
+	// Per tag (snapshot index): engineering unit; tags in name order; each
+	// plant unit's tags in display order. Built once by indexTags.
+	tagUnit  []string
+	tagOrder []int
+	unitTags [][]int
+	// lastPublish is when the status was last built (wall time).
+	lastPublish time.Time
 	// histStats reports the historian's health; histLast caches it for a
 	// second so that the scan does not box it every period.
 	histStats func() any
@@ -76,6 +83,9 @@ type Engine struct {
 	status atomic.Pointer[api.Status]
 	mu     sync.Mutex // guards nothing on the scan path; serialises Run
 }
+
+// publishEvery bounds how often (wall time) the scan rebuilds the status.
+const publishEvery = 100 * time.Millisecond
 
 // batchSaveEvery is how often (wall time) the running batch's record and
 // restart context are saved besides every batch and phase event.
@@ -180,6 +190,7 @@ func NewEngine(o EngineOptions) (*Engine, error) {
 	if o.Resume != nil {
 		e.restore(*o.Resume)
 	}
+	e.indexTags()
 	e.snap = make([]drivers.Sample, o.Table.Len())
 	e.lastTime = make([]time.Time, o.Table.Len())
 	e.stats.PeriodMs = float64(o.Plant.ScanPeriod) / float64(time.Millisecond)
@@ -370,7 +381,13 @@ func (e *Engine) scan() {
 	e.drainResults()
 	e.writeOutputs(now)
 	e.record(events)
-	e.publish()
+	// The status is for people and scripts: building it allocates, so it
+	// is rebuilt at most every publishEvery, and at once after a command or
+	// an event so that an answer is never older than what caused it.
+	if len(e.pending) > 0 || len(events) > 0 || time.Since(e.lastPublish) >= publishEvery {
+		e.publish()
+		e.lastPublish = time.Now()
+	}
 }
 
 func isAlarmCommand(c string) bool {
@@ -543,13 +560,10 @@ func (e *Engine) publish() {
 		return
 	}
 	units := map[string]*api.UnitStatus{}
-	for _, u := range e.cfg.Units {
+	for k, u := range e.cfg.Units {
 		us := api.UnitStatus{Name: u.Name, Kind: u.Kind, State: "-"}
-		for _, role := range sortedRoles(u.Signals) {
-			tag := u.Signals[role]
-			if i, ok := e.table.Index(tag); ok {
-				us.Values = append(us.Values, e.tagValue(i))
-			}
+		for _, i := range e.unitTags[k] {
+			us.Values = append(us.Values, e.tagValue(i))
 		}
 		st.Units = append(st.Units, us)
 	}
@@ -561,10 +575,10 @@ func (e *Engine) publish() {
 			u.Command, u.State = cmd, state
 		}
 	})
-	for i := range e.snap {
+	st.Tags = make([]api.TagValue, 0, len(e.snap))
+	for _, i := range e.tagOrder {
 		st.Tags = append(st.Tags, e.tagValue(i))
 	}
-	sort.Slice(st.Tags, func(i, j int) bool { return st.Tags[i].Tag < st.Tags[j].Tag })
 	for _, d := range e.devices {
 		ds := api.DeviceStatus{Name: d.Name()}
 		for _, dc := range e.cfg.Devices {
@@ -613,11 +627,33 @@ func (e *Engine) publish() {
 
 func (e *Engine) tagValue(i int) api.TagValue {
 	s := e.snap[i]
-	tv := api.TagValue{Tag: s.Tag, Value: s.Value, Quality: s.Quality, Time: s.Time}
-	if _, p := e.cfg.Point(s.Tag); p != nil {
-		tv.Unit = p.Unit
+	return api.TagValue{Tag: s.Tag, Value: s.Value, Quality: s.Quality, Time: s.Time, Unit: e.tagUnit[i]}
+}
+
+// indexTags works out once what publish needs per tag: its engineering
+// unit, the alphabetical order of the tags, and each unit's tags in display
+// order (command and feedback first), so that no scan searches the plant
+// file or sorts.
+func (e *Engine) indexTags() {
+	n := e.table.Len()
+	e.tagUnit = make([]string, n)
+	e.tagOrder = make([]int, n)
+	names := e.table.Tags()
+	for i, tag := range names {
+		if _, p := e.cfg.Point(tag); p != nil {
+			e.tagUnit[i] = p.Unit
+		}
+		e.tagOrder[i] = i
 	}
-	return tv
+	sort.Slice(e.tagOrder, func(a, b int) bool { return names[e.tagOrder[a]] < names[e.tagOrder[b]] })
+	e.unitTags = make([][]int, len(e.cfg.Units))
+	for k, u := range e.cfg.Units {
+		for _, role := range sortedRoles(u.Signals) {
+			if i, ok := e.table.Index(u.Signals[role]); ok {
+				e.unitTags[k] = append(e.unitTags[k], i)
+			}
+		}
+	}
 }
 
 func batchStatus(b *historian.BatchRecord, phase, step string, phaseStart time.Time) *api.BatchStatus {

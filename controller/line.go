@@ -85,6 +85,9 @@ type Line struct {
 	lastBatch *historian.BatchRecord
 	il        *interlocks
 	signals   []phaseSignal
+	// critical are the inputs the running logic depends on: one not good
+	// holds the line.
+	critical []string
 	// jam is the shredder's jam handling (inrush blanking, feed pause, jam
 	// detection, reversal cycle, reversal limit), active when the plant
 	// binds the shredder's reverse and current signals.
@@ -184,6 +187,13 @@ func NewLine(cfg *plant.File, rs []*recipes.Recipe) (*Line, error) {
 	for _, k := range []string{plant.KindScrewPress, plant.KindShredder} {
 		if t := cfg.Unit(k).Signals["energy"]; t != "" {
 			l.sig.energy = append(l.sig.energy, t)
+		}
+	}
+	l.critical = []string{l.sig.hopper, l.sig.level, l.sig.waterTotal, l.sig.cake}
+	for _, u := range l.order {
+		l.critical = append(l.critical, u.running)
+		if u.fault != "" {
+			l.critical = append(l.critical, u.fault)
 		}
 	}
 	l.il = newInterlocks(cfg)
@@ -475,14 +485,7 @@ func (l *Line) on(tag string) bool { return l.get(tag) >= 0.5 }
 // badInput names the first input the running logic depends on that is not
 // good, or "".
 func (l *Line) badInput() string {
-	check := []string{l.sig.hopper, l.sig.level, l.sig.waterTotal, l.sig.cake}
-	for _, u := range l.order {
-		check = append(check, u.running)
-		if u.fault != "" {
-			check = append(check, u.fault)
-		}
-	}
-	for _, t := range check {
+	for _, t := range l.critical {
 		if _, q := l.in.Get(t); !q.Good() {
 			return fmt.Sprintf("input %s is %s", t, q)
 		}
