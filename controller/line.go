@@ -96,6 +96,11 @@ type Line struct {
 	receptionName string
 	door          bool // the reception door is wanted open (before trips)
 	seq           int
+	// drain counts the units downstream of a faulted unit that still run
+	// to empty themselves while the line is Holding (l.order[:drain]);
+	// drainFrom is when the one now purging started.
+	drain     int
+	drainFrom time.Time
 
 	outputs map[string]float64
 	events  []Event
@@ -384,9 +389,14 @@ func (l *Line) Step(now time.Time, in Inputs, reqs []Request, results []api.Comm
 	for i, r := range reqs {
 		results[i] = l.command(r)
 	}
+	if l.State != StateHolding {
+		l.drain = 0
+	}
 	if l.State == StateExecute || l.State == StateUnholding {
 		if t := l.il.holdingTrip(); t != nil {
 			l.hold(t.describe())
+		} else if u, why := l.unitFault(); u != nil {
+			l.holdFault(u, why)
 		}
 	}
 	switch l.State {
@@ -414,6 +424,16 @@ func (l *Line) Step(now time.Time, in Inputs, reqs []Request, results []api.Comm
 		l.setStep("start")
 		l.complete()
 	case StateHolding:
+		if l.drain > 0 && l.batch != nil && l.badInput() == "" && l.il.holdingTrip() == nil {
+			if u, why := l.unitFault(); u == nil || l.index(u) >= l.drain {
+				if !l.drainStep() {
+					break
+				}
+			} else {
+				l.Message += "; " + why
+			}
+		}
+		l.drain = 0
 		l.allOff()
 		l.complete()
 	case StateCompleting:
@@ -425,8 +445,13 @@ func (l *Line) Step(now time.Time, in Inputs, reqs []Request, results []api.Comm
 			l.complete()
 			break
 		}
-		if bad := l.badInput(); bad != "" {
-			// No purge without trustworthy inputs: everything off now.
+		bad := l.badInput()
+		if _, why := l.unitFault(); bad == "" && why != "" {
+			bad = why
+		}
+		if bad != "" {
+			// No purge without trustworthy inputs or with a drive
+			// fault: everything off now.
 			l.allOff()
 			l.Message = "stop completed early: " + bad
 			l.finish("stopped")
@@ -463,7 +488,7 @@ func (l *Line) writeUnits() {
 			l.outputs[l.feeder.run] = 0
 		}
 		if fault != "" && (l.State == StateExecute || l.State == StateUnholding) {
-			l.hold("shredder " + fault)
+			l.holdFault(l.shredder, "shredder "+fault)
 			l.outputs[l.shredder.run], l.outputs[l.jam.reverseTag], l.outputs[l.feeder.run] = 0, 0, 0
 		}
 	}
@@ -490,12 +515,72 @@ func (l *Line) badInput() string {
 			return fmt.Sprintf("input %s is %s", t, q)
 		}
 	}
+	return ""
+}
+
+// unitFault returns the most downstream unit whose drive reports a fault,
+// and why, or nil.
+func (l *Line) unitFault() (*unitRun, string) {
 	for _, u := range l.order {
 		if u.fault != "" && l.on(u.fault) {
-			return u.name + " drive reports a fault"
+			return u, u.name + " drive reports a fault"
 		}
 	}
-	return ""
+	return nil, ""
+}
+
+// index is u's place in the start order (0 is the most downstream).
+func (l *Line) index(u *unitRun) int {
+	for i, v := range l.order {
+		if v == u {
+			return i
+		}
+	}
+	return len(l.order)
+}
+
+// holdFault drops a faulted unit and everything upstream of it at once and
+// holds the line; the units downstream of it keep running to empty
+// themselves, one purge time each, upstream first, while the line is
+// Holding (PROCESS.md: a fault drops the faulted unit and everything
+// upstream; downstream units run empty unless their own interlock trips).
+// Then every output goes off and the line is Held.
+func (l *Line) holdFault(u *unitRun, reason string) {
+	i := l.index(u)
+	for _, v := range l.order[i:] {
+		v.want = false
+		l.outputs[v.run] = 0
+	}
+	l.outputs[l.sig.door] = 0
+	l.outputs[l.sig.waterCmd], l.outputs[l.sig.waterFlowSP] = 0, 0
+	if err := l.apply(packml.Hold); err != nil {
+		return
+	}
+	l.drain, l.drainFrom = i, l.now
+	l.Message = reason
+	l.emit(historian.EventBatch, "held", u.name, reason, "")
+}
+
+// drainStep runs one Holding scan of the run-empty after a unit fault. It
+// returns true when every unit downstream of the fault has stopped.
+func (l *Line) drainStep() bool {
+	purge := seconds(l.param("purge_time"))
+	l.outputs[l.sig.door] = 0
+	l.outputs[l.sig.waterCmd], l.outputs[l.sig.waterFlowSP] = 0, 0
+	for l.drain > 0 {
+		u := l.order[l.drain-1]
+		if !u.want {
+			l.drain, l.drainFrom = l.drain-1, l.now
+			continue
+		}
+		if l.now.Sub(l.drainFrom) < purge {
+			return false
+		}
+		u.want = false
+		l.emit(historian.EventCommand, "stop", u.name, "ran empty after a fault upstream", "")
+		l.drain, l.drainFrom = l.drain-1, l.now
+	}
+	return true
 }
 
 func (l *Line) emit(kind, name, unit, msg, user string) {
@@ -540,6 +625,9 @@ func (l *Line) command(req Request) api.CommandResult {
 		if l.State == StateHeld {
 			if bad := l.badInput(); bad != "" {
 				return refuse("unhold refused: %s", bad)
+			}
+			if _, why := l.unitFault(); why != "" {
+				return refuse("unhold refused: %s", why)
 			}
 			if t := l.il.holdingTrip(); t != nil {
 				return refuse("unhold refused: %s is still active", t.describe())
@@ -751,6 +839,7 @@ func (l *Line) complete() {
 // operator: Execute or Unholding → Holding → (next scan) Held.
 func (l *Line) hold(reason string) {
 	l.allOff()
+	l.drain = 0
 	if err := l.apply(packml.Hold); err != nil {
 		return
 	}
@@ -811,7 +900,7 @@ func (l *Line) startUnits(units ...*unitRun) bool {
 		}
 		if !l.on(u.running) {
 			if l.now.Sub(u.since) > l.cfg.StartConfirmTime {
-				l.hold(fmt.Sprintf("%s failed to start: no running feedback within %s", u.name, l.cfg.StartConfirmTime))
+				l.holdFault(u, fmt.Sprintf("%s failed to start: no running feedback within %s", u.name, l.cfg.StartConfirmTime))
 			}
 			return false
 		}

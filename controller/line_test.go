@@ -229,9 +229,16 @@ func TestFailedToStartHolds(t *testing.T) {
 	p.noStart["shredder.run_cmd"] = true
 	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 	run(l, p, &now, 0, api.Command{Command: api.CommandStart, Recipe: "catering", User: "op"})
-	run(l, p, &now, 3*time.Minute)
-	if l.State != StateHeld || l.Outputs()["feeder.run_cmd"] != 0 {
+	// Receiving takes 80 s, the shredder fails 10 s after its start, then
+	// the pulper and the press run empty for 60 s each.
+	run(l, p, &now, 5*time.Minute)
+	if l.State != StateHeld || l.Outputs()["feeder.run_cmd"] != 0 || !strings.Contains(l.Message, "failed to start") {
 		t.Fatalf("state %s (%s), feeder %v; want Held with feeder never started", l.State, l.Message, l.Outputs()["feeder.run_cmd"])
+	}
+	for _, m := range motors {
+		if l.Outputs()[m[0]] != 0 {
+			t.Errorf("%s on in Held", m[0])
+		}
 	}
 }
 
@@ -524,13 +531,41 @@ func TestJamStormFaultsAndHolds(t *testing.T) {
 	jammed := false
 	runJam(l, p, &now, 2*time.Minute, &jammed, func() bool { return false })
 	jammed = true
+	var faultAt time.Time
+	for i := 0; i < 600 && faultAt.IsZero(); i++ {
+		runJam(l, p, &now, 100*time.Millisecond, &jammed, func() bool { return false })
+		if l.State == StateHolding {
+			faultAt = now
+		}
+	}
+	if faultAt.IsZero() || !strings.Contains(l.Message, "shredder faulted: jam") {
+		t.Fatalf("state %s (%s), want Holding by a shredder jam fault", l.State, l.Message)
+	}
+	// The shredder and the feeder upstream of it stop at once; the pulper
+	// and the press downstream run empty, one purge time (60 s) each,
+	// upstream first.
+	out := l.Outputs()
+	if out["shredder.run_cmd"] != 0 || out["feeder.run_cmd"] != 0 || out["shredder.reverse_cmd"] != 0 || out["pulper.water_cmd"] != 0 {
+		t.Fatalf("after the fault: shredder %v feeder %v reverse %v water %v; want all off", out["shredder.run_cmd"], out["feeder.run_cmd"], out["shredder.reverse_cmd"], out["pulper.water_cmd"])
+	}
+	if out["press.run_cmd"] != 1 || out["pulper.mixer_cmd"] != 1 {
+		t.Fatalf("after the fault: press %v mixer %v; want both running empty", out["press.run_cmd"], out["pulper.mixer_cmd"])
+	}
+	runJam(l, p, &now, 59*time.Second, &jammed, func() bool { return false })
+	if l.State != StateHolding || l.Outputs()["pulper.mixer_cmd"] != 1 {
+		t.Fatalf("59 s after the fault: %s, mixer %v; want Holding with the mixer purging", l.State, l.Outputs()["pulper.mixer_cmd"])
+	}
+	runJam(l, p, &now, 2*time.Second, &jammed, func() bool { return false })
+	if l.Outputs()["pulper.mixer_cmd"] != 0 || l.Outputs()["press.run_cmd"] != 1 {
+		t.Fatalf("61 s after the fault: mixer %v press %v; want the mixer stopped, the press purging", l.Outputs()["pulper.mixer_cmd"], l.Outputs()["press.run_cmd"])
+	}
 	runJam(l, p, &now, 60*time.Second, &jammed, func() bool { return false })
-	if l.State != StateHeld || !strings.Contains(l.Message, "shredder faulted: jam") {
-		t.Fatalf("state %s (%s), want Held by a shredder jam fault", l.State, l.Message)
+	if l.State != StateHeld {
+		t.Fatalf("121 s after the fault: %s (%s), want Held", l.State, l.Message)
 	}
 	for _, m := range motors {
 		if l.Outputs()[m[0]] != 0 {
-			t.Errorf("%s on after the jam fault", m[0])
+			t.Errorf("%s on in Held after the jam fault", m[0])
 		}
 	}
 	// The operator clears the shredder and unholds: the fault is reset.
