@@ -24,6 +24,11 @@ type PulperConfig struct {
 	// MaxWaterFlow is the most dilution water the valve may pass, kg/s
 	// (the plant's limit on water_flow_sp). Required.
 	MaxWaterFlow float64
+	// TrimMinLevelPct, when > 0, is the level below which the analyser's
+	// DS is not trusted (its probe is not immersed, or the first waste is
+	// not yet diluted): the trim is held at zero and water follows the
+	// feed-forward alone.
+	TrimMinLevelPct float64
 	// DilutionPI trims the feed-forward water flow on the DS analyser. Zero
 	// means DefaultDilutionPI. Its Action must be DirectActing (more water
 	// when the slurry is too dry); its limits are set by the pulper each
@@ -47,6 +52,8 @@ func (c *PulperConfig) check() error {
 	switch {
 	case !(c.MaxWaterFlow > 0) || math.IsInf(c.MaxWaterFlow, 0):
 		return fmt.Errorf("%w: pulper %s: MaxWaterFlow must be > 0 kg/s", ErrInvalid, c.Mixer.Name)
+	case !(c.TrimMinLevelPct >= 0 && c.TrimMinLevelPct < c.Tank.HighHighPct):
+		return fmt.Errorf("%w: pulper %s: TrimMinLevelPct must be ≥ 0 and below HH", ErrInvalid, c.Mixer.Name)
 	case !(c.MixerMinLevelPct >= 0 && c.MixerMinLevelPct < c.Tank.HighHighPct):
 		return fmt.Errorf("%w: pulper %s: MixerMinLevelPct must be ≥ 0 and below HH", ErrInvalid, c.Mixer.Name)
 	case c.DilutionPI.Action != DirectActing:
@@ -132,7 +139,8 @@ type PulperOutputs struct {
 // level (water shut and feed stop requested at HH), and dilution water as a
 // feed-forward flow_ff = feed_rate·(DS_in/DS_target − 1), limited by the
 // recipe's water ratio, trimmed by a PI loop on the DS analyser, within
-// [0, MaxWaterFlow].
+// [0, MaxWaterFlow]. While the analyser's DS cannot be read the water
+// follows the feed-forward alone.
 type Pulper struct {
 	cfg   PulperConfig
 	p     PulperParams
@@ -143,6 +151,9 @@ type Pulper struct {
 	in    PulperInputs
 	out   PulperOutputs
 	dil   cause // why no water is dosed; causeNone while dosing
+	// ffOnly, while dosing, says why the trim is out (the analyser's DS
+	// cannot be read): water follows the feed alone.
+	ffOnly cause
 	perm  [8]Permissive
 }
 
@@ -203,7 +214,20 @@ func (u *Pulper) Step(now time.Time, in PulperInputs) PulperOutputs {
 		// The trim may use only the room the feed-forward leaves, so the
 		// integrator stops winding when the valve is at a limit.
 		u.pid.SetLimits(-ff, u.cfg.MaxWaterFlow-ff)
-		trim := u.pid.Update(now, u.p.DSTargetPct, in.DS.Value)
+		trim := 0.0
+		switch {
+		case !in.DS.usable():
+			// Without the analyser the ratio to the feed still holds; the
+			// trim restarts from zero when the DS can be read again.
+			u.ffOnly = badInput("ds", in.DS.Quality)
+			u.pid.Track(0)
+		case in.Level.Value < u.cfg.TrimMinLevelPct:
+			u.ffOnly = cause{code: causeLowLevel, v: in.Level.Value, limit: u.cfg.TrimMinLevelPct}
+			u.pid.Track(0)
+		default:
+			u.ffOnly = cause{}
+			trim = u.pid.Update(now, u.p.DSTargetPct, in.DS.Value)
+		}
 		o.FeedForward, o.Trim = ff, trim
 		o.WaterFlowSP = clamp(ff+trim, 0, u.cfg.MaxWaterFlow)
 		o.WaterValve = o.WaterFlowSP > 0
@@ -228,8 +252,6 @@ func (u *Pulper) dilutionBlock(to TankOutputs) cause {
 		return badInput("level", u.in.Level.Quality)
 	case to.HighHigh:
 		return cause{code: causeHighHigh, v: to.LevelPct, limit: u.cfg.Tank.HighHighPct}
-	case !u.in.DS.usable():
-		return badInput("ds", u.in.DS.Quality)
 	case !u.in.FeedRate.usable():
 		return badInput("feed_rate", u.in.FeedRate.Quality)
 	}
@@ -253,8 +275,15 @@ func (u *Pulper) Dilution() DilutionMode { return u.mode }
 // Dosing reports whether dilution water may flow as of the last Step.
 func (u *Pulper) Dosing() bool { return u.dil.code == causeNone }
 
-// DilutionReason says why no dilution water is dosed; "" while dosing.
-func (u *Pulper) DilutionReason() string { return u.dil.String() }
+// DilutionReason says why no dilution water is dosed, or, while dosing on
+// the feed-forward alone, why the DS trim is out; "" while dosing with the
+// trim.
+func (u *Pulper) DilutionReason() string {
+	if u.dil.code == causeNone && u.ffOnly.code != causeNone {
+		return "feed-forward only: " + u.ffOnly.String()
+	}
+	return u.dil.String()
+}
 
 // Start starts the mixer. Refused while faulted, running down, or while a
 // permissive (the level above the mixer's minimum among them) is not met.

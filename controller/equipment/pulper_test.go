@@ -136,14 +136,14 @@ func TestPulper(t *testing.T) {
 				t.Errorf("at 92 %%: StopFeed %v valve %v, want feed released and dosing again", r.out.StopFeed, r.out.WaterValve)
 			}
 		}},
-		{"DS analyser lost: water off with the reason", nil, func(t *testing.T, r *pulperRig) {
+		{"DS analyser lost: feed-forward alone, with the reason", nil, func(t *testing.T, r *pulperRig) {
 			r.startDosing()
 			r.p.dsQ = drivers.QualityBadCommFailure
 			r.run(scan)
-			if r.out.WaterValve || r.u.Dosing() {
-				t.Fatal("dosing with the analyser bad")
+			if !r.out.WaterValve || !r.u.Dosing() || r.out.Trim != 0 || r.out.WaterFlowSP != r.out.FeedForward || r.out.FeedForward <= 0 {
+				t.Fatalf("analyser bad: valve %v dosing %v flow %g ff %g trim %g; want the feed-forward alone", r.out.WaterValve, r.u.Dosing(), r.out.WaterFlowSP, r.out.FeedForward, r.out.Trim)
 			}
-			if got := r.u.DilutionReason(); got != "input ds is bad:comm_failure" {
+			if got := r.u.DilutionReason(); got != "feed-forward only: input ds is bad:comm_failure" {
 				t.Errorf("dilution reason = %q", got)
 			}
 			if !r.out.Mixer.Run {
@@ -232,5 +232,25 @@ func TestPulperConfigChecked(t *testing.T) {
 				t.Errorf("NewPulper = %v, want ErrInvalid", err)
 			}
 		})
+	}
+}
+
+func TestPulperTrimHeldBelowTheAnalysersLevel(t *testing.T) {
+	cfg := testPulperConfig()
+	cfg.TrimMinLevelPct = 30
+	r := newPulperRig(t, cfg, testPulperParams())
+	r.startDosing()
+	r.p.levelPct = 25
+	r.run(scan)
+	if !r.out.WaterValve || r.out.Trim != 0 || r.out.WaterFlowSP != r.out.FeedForward {
+		t.Fatalf("at 25 %%: valve %v flow %g ff %g trim %g; want the feed-forward alone", r.out.WaterValve, r.out.WaterFlowSP, r.out.FeedForward, r.out.Trim)
+	}
+	if got := r.u.DilutionReason(); !strings.HasPrefix(got, "feed-forward only: ") {
+		t.Errorf("dilution reason = %q", got)
+	}
+	r.p.levelPct = 50
+	r.run(scan)
+	if r.u.DilutionReason() != "" {
+		t.Errorf("at 50 %%: dilution reason %q, want the trim back", r.u.DilutionReason())
 	}
 }
