@@ -154,7 +154,7 @@ type Pulper struct {
 	// ffOnly, while dosing, says why the trim is out (the analyser's DS
 	// cannot be read): water follows the feed alone.
 	ffOnly cause
-	perm  [8]Permissive
+	perm   [8]Permissive
 }
 
 // NewPulper checks cfg and p and returns a pulper with the mixer stopped
