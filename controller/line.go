@@ -76,7 +76,7 @@ type Line struct {
 	order                           []*unitRun
 
 	sig struct {
-		door, hopper, level, waterCmd, waterFlowSP, waterTotal, cake, filtrate string
+		door, hopper, level, waterCmd, waterFlowSP, waterTotal, cake, filtrate, rejects string
 		shredSpeedSP, feedSpeedSP, pressSpeedSP, pressBPSP                     string
 		energy                                                                 []string
 	}
@@ -92,6 +92,21 @@ type Line struct {
 	// detection, reversal cycle, reversal limit), active when the plant
 	// binds the shredder's reverse and current signals.
 	jam *jamControl
+	// pc is the press's module (speed, back-pressure loop, over-current
+	// and over-pressure trips), active when the plant binds its current
+	// and back-pressure.
+	pc *pressControl
+	// pu is the pulper's module (mixer, level, dilution water on a
+	// feed-forward trimmed by the DS analyser).
+	pu *pulperControl
+	// tanks and pumps: tanks stop what fills them at high-high; pumps
+	// transfer on level control with dry-run protection.
+	tanks []*tankControl
+	pumps []*pumpControl
+	// This scan's water: dilute asks the pulper module for dilution water
+	// at feedRate kg/s of waste; washFlow > 0 is wash-down water.
+	dilute             bool
+	feedRate, washFlow float64
 	// receptionName is the reception unit's name (the door is its output).
 	receptionName string
 	door          bool // the reception door is wanted open (before trips)
@@ -117,8 +132,8 @@ type batchRun struct {
 	stepStart  time.Time
 	phaseStart time.Time
 
-	tareKg, receivedKg                float64
-	cake0, water0, filtrate0, energy0 float64
+	tareKg, receivedKg                         float64
+	cake0, water0, filtrate0, energy0, reject0 float64
 	waterTargetKg                     float64
 
 	acc []signalAcc // per l.signals, for the current phase
@@ -155,6 +170,7 @@ type batchContext struct {
 	Water0     float64            `json:"water0_kg"`
 	Filtrate0  float64            `json:"filtrate0_kg"`
 	Energy0    float64            `json:"energy0_kwh"`
+	Rejects0   float64            `json:"rejects0_kg"`
 	Overrides  map[string]float64 `json:"overrides,omitempty"`
 	Seq        int                `json:"seq"`
 }
@@ -187,6 +203,7 @@ func NewLine(cfg *plant.File, rs []*recipes.Recipe) (*Line, error) {
 	l.sig.level, l.sig.waterCmd, l.sig.waterFlowSP, l.sig.waterTotal = pul.Signals["level"], pul.Signals["water"], pul.Signals["water_flow_sp"], pul.Signals["water_total"]
 	l.sig.cake, l.sig.filtrate = pr.Signals["cake_weight"], pr.Signals["filtrate_total"]
 	l.sig.shredSpeedSP = cfg.Unit(plant.KindShredder).Signals["speed_sp"]
+	l.sig.rejects = cfg.Unit(plant.KindShredder).Signals["rejects_weight"]
 	l.sig.feedSpeedSP = cfg.Unit(plant.KindFeeder).Signals["speed_sp"]
 	l.sig.pressSpeedSP, l.sig.pressBPSP = pr.Signals["speed_sp"], pr.Signals["back_pressure_sp"]
 	for _, k := range []string{plant.KindScrewPress, plant.KindShredder} {
@@ -207,10 +224,25 @@ func NewLine(cfg *plant.File, rs []*recipes.Recipe) (*Line, error) {
 		return nil, err
 	}
 	l.jam = jc
+	if l.pc, err = newPressControl(cfg); err != nil {
+		return nil, err
+	}
+	if l.pu, err = newPulperControl(cfg); err != nil {
+		return nil, err
+	}
+	if l.tanks, l.pumps, err = newTanksAndPumps(cfg, l.order); err != nil {
+		return nil, err
+	}
+	for _, t := range l.tanks {
+		l.critical = append(l.critical, t.levelTag)
+	}
+	for _, p := range l.pumps {
+		l.critical = append(l.critical, p.runningTag)
+	}
 	for _, ps := range []struct{ kind, role, param string }{
 		{plant.KindShredder, "speed", "shredder_speed"}, {plant.KindShredder, "current", ""},
 		{plant.KindScrewPress, "speed", "press_speed"}, {plant.KindScrewPress, "back_pressure", "press_back_pressure"},
-		{plant.KindScrewPress, "current", ""}, {plant.KindScrewPress, "cake_ds", "cake_ds_target"},
+		{plant.KindScrewPress, "current", ""}, {plant.KindScrewPress, "cone_valve", ""}, {plant.KindScrewPress, "cake_ds", "cake_ds_target"},
 		{plant.KindPulper, "ds", "slurry_ds_target"}, {plant.KindPulper, "level", ""},
 	} {
 		if t := cfg.Unit(ps.kind).Signals[ps.role]; t != "" {
@@ -298,7 +330,7 @@ func (l *Line) BatchForSave() *historian.BatchRecord {
 		l.updateTotals()
 	}
 	ctx, _ := json.Marshal(batchContext{PhaseIdx: b.phaseIdx, PhaseStart: b.phaseStart, TareKg: b.tareKg, ReceivedKg: b.receivedKg,
-		Cake0: b.cake0, Water0: b.water0, Filtrate0: b.filtrate0, Energy0: b.energy0, Overrides: b.overrides, Seq: l.seq})
+		Cake0: b.cake0, Water0: b.water0, Filtrate0: b.filtrate0, Energy0: b.energy0, Rejects0: b.reject0, Overrides: b.overrides, Seq: l.seq})
 	rec := b.rec
 	rec.Context = ctx
 	rec.Phases = append([]historian.PhaseRecord(nil), b.rec.Phases...)
@@ -333,7 +365,8 @@ func (l *Line) Restore(now time.Time, rec historian.BatchRecord, r *recipes.Reci
 	l.now = now
 	l.batch = &batchRun{rec: rec, recipe: r, phase: r.Procedure[c.PhaseIdx].Phase, step: "start", stepStart: now,
 		phaseStart: c.PhaseStart, tareKg: c.TareKg, receivedKg: c.ReceivedKg, cake0: c.Cake0, water0: c.Water0,
-		filtrate0: c.Filtrate0, energy0: c.Energy0, phaseIdx: c.PhaseIdx, timeoutFrom: now, overrides: c.Overrides}
+		filtrate0: c.Filtrate0, energy0: c.Energy0, reject0: c.Rejects0, phaseIdx: c.PhaseIdx, timeoutFrom: now, overrides: c.Overrides}
+	l.pu.resetFeed()
 	l.seq = c.Seq
 	l.allOff()
 	if err := l.m.Restore(packml.Held); err != nil {
@@ -378,6 +411,14 @@ func (l *Line) allOff() {
 	l.outputs[l.sig.door] = 0
 	l.outputs[l.sig.waterCmd] = 0
 	l.outputs[l.sig.waterFlowSP] = 0
+	if l.pc != nil && l.pc.valveTag != "" {
+		l.outputs[l.pc.valveTag] = 0 // cone open
+	}
+	for _, p := range l.pumps {
+		p.want = false
+		l.outputs[p.run] = 0
+	}
+	l.dilute, l.feedRate, l.washFlow = false, 0, 0
 }
 
 // Step runs one scan of logic at plant time now and returns the events it
@@ -392,6 +433,7 @@ func (l *Line) Step(now time.Time, in Inputs, reqs []Request, results []api.Comm
 	if l.State != StateHolding {
 		l.drain = 0
 	}
+	l.dilute, l.feedRate, l.washFlow = false, 0, 0 // execute asks again
 	if l.State == StateExecute || l.State == StateUnholding {
 		if t := l.il.holdingTrip(); t != nil {
 			l.hold(t.describe())
@@ -480,6 +522,14 @@ func (l *Line) writeUnits() {
 			l.outputs[u.run] = 0
 		}
 	}
+	for _, t := range l.tanks {
+		t.step(l.now, l.in)
+		if t.out.StopFeed { // high-high, or the level cannot be seen
+			for _, u := range l.order[t.fedBy:] {
+				l.outputs[u.run] = 0
+			}
+		}
+	}
 	if l.jam != nil {
 		want := l.outputs[l.shredder.run] == 1
 		run, reverse, feedOK, fault := l.jam.step(l.now, l.in, want)
@@ -490,6 +540,52 @@ func (l *Line) writeUnits() {
 		if fault != "" && (l.State == StateExecute || l.State == StateUnholding) {
 			l.holdFault(l.shredder, "shredder "+fault)
 			l.outputs[l.shredder.run], l.outputs[l.jam.reverseTag], l.outputs[l.feeder.run] = 0, 0, 0
+		}
+	}
+	if l.pc != nil {
+		if l.batch != nil {
+			l.pc.setParams(l.param)
+		}
+		run, valve, fault := l.pc.step(l.now, l.in, l.outputs[l.press.run] == 1)
+		l.outputs[l.press.run] = b2f(run)
+		if l.pc.valveTag != "" {
+			l.outputs[l.pc.valveTag] = valve
+		}
+		if fault != "" && (l.State == StateExecute || l.State == StateUnholding || l.State == StateHolding) {
+			l.holdFault(l.press, "press "+fault)
+			l.outputs[l.press.run] = 0
+		}
+	}
+	var param func(string) float64
+	if l.batch != nil {
+		param = l.param
+	}
+	po := l.pu.step(l.now, l.in, l.outputs[l.pulper.run] == 1, l.dilute, l.feedRate, param)
+	l.outputs[l.pulper.run] = b2f(po.mixer)
+	switch {
+	case l.washFlow > 0:
+		l.outputs[l.sig.waterCmd], l.outputs[l.sig.waterFlowSP] = 1, l.washFlow
+	case l.dilute && po.water:
+		l.outputs[l.sig.waterCmd], l.outputs[l.sig.waterFlowSP] = 1, po.flow
+	default:
+		l.outputs[l.sig.waterCmd], l.outputs[l.sig.waterFlowSP] = 0, 0
+	}
+	if po.stopFeed { // pulper at high-high: no more feed until it falls
+		l.outputs[l.feeder.run] = 0
+	}
+	if po.fault != "" && (l.State == StateExecute || l.State == StateUnholding || l.State == StateHolding) {
+		l.holdFault(l.pulper, "pulper "+po.fault)
+		l.outputs[l.pulper.run] = 0
+	}
+	enabled := l.batch != nil && (l.State == StateExecute || l.State == StateHolding || l.State == StateStopping || l.State == StateUnholding)
+	for _, p := range l.pumps {
+		run, fault := p.step(l.now, l.in, enabled && l.il.tripFor(p.name) == nil)
+		l.outputs[p.run] = b2f(run)
+		if fault != "" && (l.State == StateExecute || l.State == StateUnholding || l.State == StateHolding) {
+			// Nothing may flow towards a pump that cannot run: everything
+			// upstream of it, the whole line, stops.
+			l.holdFault(l.press, "pump "+p.name+" "+fault)
+			l.outputs[p.run] = 0
 		}
 	}
 	if l.il.tripFor(l.receptionName) != nil {
@@ -553,6 +649,16 @@ func (l *Line) holdFault(u *unitRun, reason string) {
 	}
 	l.outputs[l.sig.door] = 0
 	l.outputs[l.sig.waterCmd], l.outputs[l.sig.waterFlowSP] = 0, 0
+	if l.State == StateHolding {
+		// A unit running empty after an earlier fault faults too: it and
+		// what is upstream of it stop now.
+		if i < l.drain {
+			l.drain, l.drainFrom = i, l.now
+			l.Message += "; " + reason
+			l.emit(historian.EventBatch, "held", u.name, reason, "")
+		}
+		return
+	}
 	if err := l.apply(packml.Hold); err != nil {
 		return
 	}
@@ -638,6 +744,19 @@ func (l *Line) command(req Request) api.CommandResult {
 					return refuse("unhold refused: %v", err)
 				}
 			}
+			if l.pc != nil {
+				if err := l.pc.reset(); err != nil {
+					return refuse("unhold refused: %v", err)
+				}
+			}
+			if err := l.pu.reset(); err != nil {
+				return refuse("unhold refused: %v", err)
+			}
+			for _, p := range l.pumps {
+				if err := p.reset(); err != nil {
+					return refuse("unhold refused: %v", err)
+				}
+			}
 		}
 		if err := l.apply(packml.Unhold); err != nil {
 			return refuse("%v", err)
@@ -711,7 +830,11 @@ func (l *Line) startBatch(r *recipes.Recipe, user string) {
 	b.water0 = l.get(l.sig.waterTotal)
 	b.filtrate0 = l.get(l.sig.filtrate)
 	b.energy0 = l.energy()
+	if l.sig.rejects != "" {
+		b.reject0 = l.get(l.sig.rejects)
+	}
 	l.batch = b
+	l.pu.resetFeed()
 	l.Message = ""
 	if l.jam != nil {
 		l.jam.setParams(r.Param)
@@ -877,6 +1000,9 @@ func (l *Line) updateTotals() {
 	b.rec.KgWater = l.get(l.sig.waterTotal) - b.water0
 	b.rec.KgFiltrate = l.get(l.sig.filtrate) - b.filtrate0
 	b.rec.KWh = l.energy() - b.energy0
+	if l.sig.rejects != "" {
+		b.rec.KgRejects = l.get(l.sig.rejects) - b.reject0
+	}
 }
 
 // startUnits runs the start sequence for units (downstream first): each must
@@ -938,7 +1064,9 @@ func (l *Line) execute() {
 	l.outputs[l.sig.shredSpeedSP] = l.param("shredder_speed")
 	l.outputs[l.sig.feedSpeedSP] = l.param("feeder_speed")
 	l.outputs[l.sig.pressSpeedSP] = l.param("press_speed")
-	l.outputs[l.sig.pressBPSP] = l.param("press_back_pressure")
+	if l.sig.pressBPSP != "" {
+		l.outputs[l.sig.pressBPSP] = l.param("press_back_pressure")
+	}
 	purge := seconds(l.param("purge_time"))
 	l.updateTotals()
 	switch b.phase {
@@ -993,7 +1121,7 @@ func (l *Line) execute() {
 			}
 		case "top-up":
 			if !l.doseWater() || l.now.Sub(b.stepStart) > 5*time.Minute {
-				l.outputs[l.sig.waterCmd], l.outputs[l.sig.waterFlowSP] = 0, 0
+				l.dilute = false
 				l.setStep("draining")
 			}
 		case "draining":
@@ -1021,9 +1149,9 @@ func (l *Line) execute() {
 				l.setStep("washing")
 			}
 		case "washing":
-			l.outputs[l.sig.waterCmd], l.outputs[l.sig.waterFlowSP] = 1, l.param("wash_water_flow")
+			l.washFlow = l.param("wash_water_flow")
 			if l.endMet() {
-				l.outputs[l.sig.waterCmd], l.outputs[l.sig.waterFlowSP] = 0, 0
+				l.washFlow = 0
 				l.pulper.want = false
 				l.setStep("purge:press")
 			}
@@ -1038,30 +1166,43 @@ func (l *Line) execute() {
 	}
 }
 
-// doseWater adds dilution water in proportion to the waste fed so far, so
-// that a hold and restart never doses twice: the target is computed from
-// totals, not from time. It returns true while more water is needed.
+// doseWater asks the pulper for dilution water this scan and returns true
+// while more is wanted. The pulper's module doses a feed-forward in ratio
+// to the waste being fed (its rate from the hopper's weight) trimmed by a
+// PI loop on the DS analyser; while the analyser cannot be trusted the
+// water follows the ratio to the waste fed so far instead. Both follow
+// rates or totals of this batch, never elapsed time, so a hold and restart
+// never doses twice; and the batch never gets more than max_water_ratio
+// times the waste fed.
 func (l *Line) doseWater() bool {
 	b := l.batch
 	fed := math.Max(0, b.receivedKg-(l.get(l.sig.hopper)-b.tareKg))
-	ratio := l.param("ds_in")/l.param("slurry_ds_target") - 1
-	ratio = math.Max(0, math.Min(ratio, l.param("max_water_ratio")))
-	b.waterTargetKg = fed * ratio
 	dosed := l.get(l.sig.waterTotal) - b.water0
-	missing := b.waterTargetKg - dosed
-	if missing <= 1 || !l.on(l.pulper.running) {
-		l.outputs[l.sig.waterCmd], l.outputs[l.sig.waterFlowSP] = 0, 0
-		return missing > 1
+	rate := l.pu.feedRate(l.now, fed)
+	if dosed >= fed*l.param("max_water_ratio")-1 {
+		return false
 	}
-	flow := math.Min(missing*0.5, 20)
-	if pul := l.cfg.Unit(plant.KindPulper); pul != nil {
-		if lim, ok := pul.Limits["water_flow_sp"]; ok {
-			flow = math.Min(flow, lim[1])
-		}
+	l.dilute = true
+	target := l.param("slurry_ds_target")
+	if ds, good, immersed := l.pu.analyser(l.in); good {
+		// The module trims on the analyser once its probe is immersed.
+		l.feedRate = rate
+		return rate > 0.01 || (immersed && ds > target+dsBand)
 	}
-	l.outputs[l.sig.waterCmd], l.outputs[l.sig.waterFlowSP] = 1, flow
+	// No analyser: ratio by totals, catching up on what the waste fed so
+	// far needs.
+	ratio := math.Max(0, math.Min(l.param("ds_in")/target-1, l.param("max_water_ratio")))
+	missing := fed*ratio - dosed
+	if ratio == 0 || missing <= 1 {
+		l.dilute = false
+		return false
+	}
+	l.feedRate = missing * 0.5 / ratio // a feed-forward of missing/2 kg/s
 	return true
 }
+
+// dsBand is how far above its target the slurry DS may end a top-up, in %.
+const dsBand = 0.3
 
 // stopping runs the orderly stop: feed off, shredder purges, then the
 // pulper and the press purge and stop.

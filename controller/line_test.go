@@ -23,10 +23,19 @@ type fakePlant struct {
 	bad      map[string]drivers.Quality
 	runSince map[string]time.Duration
 	noStart  map[string]bool
+	dry      float64 // kg of dry solids in the pulper
+	wasteDS  float64 // % DS of the waste fed
+	tank     float64 // kg in the filtrate tank (fakeTankKg full)
+	pumpKgS  float64 // filtrate pump flow
+	pressKgS float64 // press slurry flow while running
+	pumped   float64 // kg pumped on
+	dryRunS  float64 // s the pump ran with the tank below 2 %
 }
 
+const fakeTankKg = 500.0
+
 func newFakePlant() *fakePlant {
-	return &fakePlant{v: map[string]float64{"line.estop_ok": 1}, bad: map[string]drivers.Quality{}, runSince: map[string]time.Duration{}, noStart: map[string]bool{}}
+	return &fakePlant{v: map[string]float64{"line.estop_ok": 1}, bad: map[string]drivers.Quality{}, runSince: map[string]time.Duration{}, noStart: map[string]bool{}, wasteDS: 28, pumpKgS: 6, pressKgS: 4}
 }
 
 func (p *fakePlant) Get(tag string) (float64, drivers.Quality) {
@@ -43,7 +52,7 @@ func (p *fakePlant) step(out map[string]float64, dt time.Duration) {
 		p.v[k] = v
 	}
 	s := dt.Seconds()
-	for _, m := range motors {
+	for _, m := range append(motors[:len(motors):len(motors)], [2]string{"filtrate.pump_cmd", "filtrate.pump_running"}) {
 		if p.v[m[0]] >= 0.5 && !p.noStart[m[0]] {
 			p.runSince[m[0]] += dt
 			if p.runSince[m[0]] >= time.Second {
@@ -60,20 +69,43 @@ func (p *fakePlant) step(out map[string]float64, dt time.Duration) {
 	if p.v["feeder.running"] >= 0.5 && p.v["shredder.running"] >= 0.5 {
 		f := math.Min(p.v["hopper.weight"], 1.6*s)
 		p.v["hopper.weight"] -= f
-		pulperMass += f
+		pulperMass += f * 0.99
+		p.dry += f * 0.99 * p.wasteDS / 100
+		p.v["rejects.weight"] += f * 0.01 // the screen takes 1 %
 	}
 	if p.v["pulper.water_cmd"] >= 0.5 {
 		w := p.v["pulper.water_flow_sp"] * s
 		p.v["pulper.water_total"] += w
 		pulperMass += w
 	}
-	if p.v["press.running"] >= 0.5 {
-		d := math.Min(pulperMass, 4*s)
+	fill := 0.0
+	if p.v["press.running"] >= 0.5 && pulperMass > 0 {
+		d := math.Min(pulperMass, p.pressKgS*s)
+		fill = d / (p.pressKgS * s)
+		p.dry -= p.dry * d / pulperMass
 		pulperMass -= d
 		p.v["cake_bin.weight"] += d * 0.3
 		p.v["filtrate.total"] += d * 0.7
+		p.tank += d * 0.7
 	}
+	// The cone: back-pressure follows the valve (0.075 bar/%, more when
+	// the press is full) with a 2 s lag.
+	bpTarget := 0.075 * p.v["press.cone_valve"] * (0.7 + 0.3*fill)
+	p.v["press.back_pressure"] += (bpTarget - p.v["press.back_pressure"]) * (1 - math.Exp(-s/2))
+	if p.v["filtrate.pump_running"] >= 0.5 {
+		if p.tank < 0.02*fakeTankKg {
+			p.dryRunS += s
+		}
+		out := math.Min(p.tank, p.pumpKgS*s)
+		p.tank -= out
+		p.pumped += out
+	}
+	p.v["filtrate.level"] = p.tank / fakeTankKg * 100
 	p.v["pulper.level"] = pulperMass / 40
+	p.v["pulper.ds"] = 0
+	if pulperMass > 0 {
+		p.v["pulper.ds"] = p.dry / pulperMass * 100
+	}
 }
 
 func newTestLine(t *testing.T) *Line {

@@ -67,6 +67,7 @@ type BatchRecord struct {
 	KgCake        float64       `json:"kg_cake"`
 	KgWater       float64       `json:"kg_water"`
 	KgFiltrate    float64       `json:"kg_filtrate"`
+	KgRejects     float64       `json:"kg_rejects"`
 	KWh           float64       `json:"kwh"`
 	Phases        []PhaseRecord `json:"phases"`
 	// Overrides are operator changes of recipe values under this batch.

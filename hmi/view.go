@@ -332,7 +332,7 @@ func writeBatch(b *strings.Builder, bs *api.BatchStatus, now time.Time) {
 	}
 	b.WriteString("\n")
 	fmt.Fprintf(b, "Received  %s of %s\n", formatKg(bs.KgReceived), formatKg(bs.TargetKg))
-	fmt.Fprintf(b, "Cake      %s   water %s\n", formatKg(bs.KgCake), formatKg(bs.KgWater))
+	fmt.Fprintf(b, "Cake      %s   water %s   rejects %s\n", formatKg(bs.KgCake), formatKg(bs.KgWater), formatKg(bs.KgRejects))
 }
 
 // writeLastBatch writes the summary of a finished batch.
@@ -341,8 +341,8 @@ func writeLastBatch(b *strings.Builder, bs *api.BatchStatus) {
 	if !bs.End.IsZero() {
 		fmt.Fprintf(b, "  %s", formatElapsed(bs.End.Sub(bs.Start)))
 	}
-	fmt.Fprintf(b, "\n  received %s of %s, cake %s, water %s\n",
-		formatKg(bs.KgReceived), formatKg(bs.TargetKg), formatKg(bs.KgCake), formatKg(bs.KgWater))
+	fmt.Fprintf(b, "\n  received %s of %s, cake %s, water %s, rejects %s\n",
+		formatKg(bs.KgReceived), formatKg(bs.TargetKg), formatKg(bs.KgCake), formatKg(bs.KgWater), formatKg(bs.KgRejects))
 }
 
 // recipeText is "name vN (class)" as markup.

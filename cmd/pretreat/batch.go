@@ -80,14 +80,14 @@ func cmdBatch(args []string) error {
 		return enc.Encode(bs)
 	case "table":
 		w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "ID\tRECIPE\tVER\tSTATE\tSTART\tEND\tKG IN\tKG CAKE\tKG WATER")
+		fmt.Fprintln(w, "ID\tRECIPE\tVER\tSTATE\tSTART\tEND\tKG IN\tKG CAKE\tKG WATER\tKG REJECTS\tKWH")
 		for _, b := range bs {
 			end := "-"
 			if !b.End.IsZero() {
 				end = b.End.Format("2006-01-02 15:04:05")
 			}
-			fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\t%.1f\t%.1f\t%.1f\n", b.ID, b.Recipe, b.RecipeVersion, b.State,
-				b.Start.Format("2006-01-02 15:04:05"), end, b.KgReceived, b.KgCake, b.KgWater)
+			fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.2f\n", b.ID, b.Recipe, b.RecipeVersion, b.State,
+				b.Start.Format("2006-01-02 15:04:05"), end, b.KgReceived, b.KgCake, b.KgWater, b.KgRejects, b.KWh)
 		}
 		return w.Flush()
 	}

@@ -88,6 +88,7 @@ type BatchStatus struct {
 	KgReceived    float64   `json:"kg_received"`
 	KgCake        float64   `json:"kg_cake"`
 	KgWater       float64   `json:"kg_water"`
+	KgRejects     float64   `json:"kg_rejects"`
 }
 
 // UnitStatus is one piece of equipment.

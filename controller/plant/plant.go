@@ -4,9 +4,11 @@ import (
 	"bytes"
 	_ "embed"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -112,7 +114,24 @@ const (
 	KindShredder   = "shredder"
 	KindFeeder     = "feeder"
 	KindReception  = "reception"
+	// KindTank is a tank with a level transmitter (a filtrate tank); at
+	// high-high it stops the unit that fills it (fed_by) and everything
+	// upstream until the level falls.
+	KindTank = "tank"
+	// KindPump is a transfer pump drawing from a tank (suction) on level
+	// control, with dry-run protection at the tank's low-low.
+	KindPump = "pump"
 )
+
+// Level threshold names, in % of span.
+const (
+	LevelLowLow   = "low_low"
+	LevelLow      = "low"
+	LevelHigh     = "high"
+	LevelHighHigh = "high_high"
+)
+
+var levelNames = []string{LevelLowLow, LevelLow, LevelHigh, LevelHighHigh}
 
 // Unit is one piece of equipment bound to tags.
 type Unit struct {
@@ -125,15 +144,30 @@ type Unit struct {
 	// Limits are the allowed [min, max] of the unit's setpoints, used to
 	// validate recipes.
 	Limits map[string][2]float64 `yaml:"limits"`
+	// Levels are a pulper's or tank's level thresholds in % of span:
+	// low_low, low, high, high_high, rising.
+	Levels map[string]float64 `yaml:"levels"`
+	// FedBy names the unit that fills a tank (its high-high stops it).
+	FedBy string `yaml:"fed_by"`
+	// Suction names the tank a pump draws from.
+	Suction string `yaml:"suction"`
+}
+
+// Level returns a level threshold and whether it is set.
+func (u *Unit) Level(name string) (float64, bool) {
+	v, ok := u.Levels[name]
+	return v, ok
 }
 
 // kindSignals lists the signal roles each kind requires and allows.
 var kindSignals = map[string]struct{ required, optional []string }{
-	KindScrewPress: {[]string{"run", "running", "speed_sp", "back_pressure_sp", "cake_weight"}, []string{"fault", "speed", "current", "back_pressure", "filtrate_total", "energy", "cake_ds"}},
+	KindScrewPress: {[]string{"run", "running", "speed_sp", "cake_weight"}, []string{"back_pressure_sp", "cone_valve", "fault", "speed", "current", "back_pressure", "filtrate_total", "energy", "cake_ds"}},
 	KindPulper:     {[]string{"run", "running", "water", "water_flow_sp", "level", "water_total"}, []string{"water_flow", "ds", "ph"}},
-	KindShredder:   {[]string{"run", "running", "speed_sp"}, []string{"fault", "speed", "current", "energy", "reverse"}},
+	KindShredder:   {[]string{"run", "running", "speed_sp"}, []string{"fault", "speed", "current", "energy", "reverse", "rejects_weight"}},
 	KindFeeder:     {[]string{"run", "running", "speed_sp"}, []string{"fault"}},
 	KindReception:  {[]string{"door", "weight"}, []string{"h2s"}},
+	KindTank:       {[]string{"level"}, nil},
+	KindPump:       {[]string{"run", "running"}, []string{"fault", "energy"}},
 }
 
 // Unit returns the unit of the given kind, or nil.
@@ -290,8 +324,8 @@ func (f *File) check(add func(path, format string, args ...any)) {
 			add(up+".kind", "kind %q is not known; allowed: %s", u.Kind, strings.Join(knownKinds(), ", "))
 			continue
 		}
-		if kinds[u.Kind] {
-			add(up+".kind", "a second %s; this version drives one unit of each kind", u.Kind)
+		if kinds[u.Kind] && u.Kind != KindTank && u.Kind != KindPump {
+			add(up+".kind", "a second %s; this version drives one unit of each kind (tanks and pumps excepted)", u.Kind)
 		}
 		kinds[u.Kind] = true
 		allowed := map[string]bool{}
@@ -313,6 +347,17 @@ func (f *File) check(add func(path, format string, args ...any)) {
 				add(up+".signals."+r, "tag %q is not mapped on any device", tag)
 			}
 		}
+		if u.Kind == KindScrewPress {
+			_, sp := u.Signals["back_pressure_sp"]
+			_, valve := u.Signals["cone_valve"]
+			switch {
+			case sp == valve:
+				add(up+".signals", "a screw_press needs exactly one of back_pressure_sp (the drive runs its own back-pressure loop) or cone_valve (the controller's PID drives the cone valve)")
+			case valve && (u.Signals["back_pressure"] == "" || u.Signals["current"] == "" || u.FLAA <= 0):
+				add(up+".signals.cone_valve", "a cone_valve needs signals back_pressure and current bound and fla_a set: the controller closes the loop on the measured back-pressure and trips the press on over-current")
+			}
+		}
+		f.checkLevels(u, up, add)
 		for _, k := range sortedKeys(u.Limits) {
 			lim := u.Limits[k]
 			if lim[0] > lim[1] {
@@ -382,6 +427,97 @@ func (f *File) check(add func(path, format string, args ...any)) {
 		if !kinds[k] {
 			add("$.units", "the line needs a unit of kind %s", k)
 		}
+	}
+	for i := range f.Units {
+		u := &f.Units[i]
+		up := fmt.Sprintf("$.units[%d]", i)
+		switch {
+		case u.FedBy != "" && u.Kind != KindTank:
+			add(up+".fed_by", "fed_by applies to a tank, not a %s", u.Kind)
+		case u.Kind == KindTank && u.FedBy == "":
+			add(up, "a tank needs fed_by: the unit that fills it (its high-high level stops that unit)")
+		case u.Kind == KindTank && !isMotorKind(f.unitKind(u.FedBy)):
+			add(up+".fed_by", "fed_by %q is not a unit with a motor; allowed: the names of the screw_press, pulper, shredder or feeder", u.FedBy)
+		}
+		switch {
+		case u.Suction != "" && u.Kind != KindPump:
+			add(up+".suction", "suction applies to a pump, not a %s", u.Kind)
+		case u.Kind == KindPump && u.Suction == "":
+			add(up, "a pump needs suction: the tank it draws from (its low-low level is the dry-run protection)")
+		case u.Kind == KindPump && f.unitKind(u.Suction) != KindTank:
+			add(up+".suction", "suction %q is not a unit of kind tank", u.Suction)
+		}
+	}
+}
+
+func isMotorKind(k string) bool {
+	return k == KindScrewPress || k == KindPulper || k == KindShredder || k == KindFeeder
+}
+
+// unitKind returns the kind of the unit named name, or "".
+func (f *File) unitKind(name string) string {
+	for i := range f.Units {
+		if f.Units[i].Name == name {
+			return f.Units[i].Kind
+		}
+	}
+	return ""
+}
+
+// UnitsOf returns the units of one kind, in file order.
+func (f *File) UnitsOf(kind string) []*Unit {
+	var out []*Unit
+	for i := range f.Units {
+		if f.Units[i].Kind == kind {
+			out = append(out, &f.Units[i])
+		}
+	}
+	return out
+}
+
+// UnitNamed returns the unit with this name, or nil.
+func (f *File) UnitNamed(name string) *Unit {
+	for i := range f.Units {
+		if f.Units[i].Name == name {
+			return &f.Units[i]
+		}
+	}
+	return nil
+}
+
+// checkLevels checks a unit's level thresholds: only pulpers and tanks have
+// them, a tank must, and they are the four names, rising, within -5..110 %.
+func (f *File) checkLevels(u *Unit, up string, add func(path, format string, args ...any)) {
+	if len(u.Levels) == 0 {
+		if u.Kind == KindTank {
+			add(up, "a tank needs levels: {low_low: …, low: …, high: …, high_high: …} in %% of span")
+		}
+		return
+	}
+	if u.Kind != KindTank && u.Kind != KindPulper {
+		add(up+".levels", "levels apply to a pulper or a tank, not a %s", u.Kind)
+		return
+	}
+	for _, k := range sortedKeys(u.Levels) {
+		if !slices.Contains(levelNames, k) {
+			add(up+".levels."+k, "level %q is not known; allowed: %s", k, strings.Join(levelNames, ", "))
+		}
+	}
+	prev, prevName := math.Inf(-1), ""
+	for _, k := range levelNames {
+		v, ok := u.Levels[k]
+		switch {
+		case !ok:
+			add(up+".levels", "level %s is missing; a %s needs all of %s", k, u.Kind, strings.Join(levelNames, ", "))
+			return
+		case math.IsNaN(v) || v < -5 || v > 110:
+			add(up+".levels."+k, "level %s = %g %% is out of range; allowed: -5 to 110 %%", k, v)
+			return
+		case v <= prev:
+			add(up+".levels."+k, "level %s = %g %% must be above %s = %g %%: thresholds rise low_low < low < high < high_high", k, v, prevName, prev)
+			return
+		}
+		prev, prevName = v, k
 	}
 }
 
