@@ -77,8 +77,8 @@ type Line struct {
 
 	sig struct {
 		door, hopper, level, waterCmd, waterFlowSP, waterTotal, cake, filtrate, rejects string
-		shredSpeedSP, feedSpeedSP, pressSpeedSP, pressBPSP                     string
-		energy                                                                 []string
+		shredSpeedSP, feedSpeedSP, pressSpeedSP, pressBPSP                              string
+		energy                                                                          []string
 	}
 
 	batch     *batchRun
@@ -134,7 +134,7 @@ type batchRun struct {
 
 	tareKg, receivedKg                         float64
 	cake0, water0, filtrate0, energy0, reject0 float64
-	waterTargetKg                     float64
+	waterTargetKg                              float64
 
 	acc []signalAcc // per l.signals, for the current phase
 
