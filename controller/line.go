@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pretreat/pretreat/controller/api"
+	"github.com/pretreat/pretreat/controller/equipment"
 	"github.com/pretreat/pretreat/controller/packml"
 	"github.com/pretreat/pretreat/controller/plant"
 	"github.com/pretreat/pretreat/drivers"
@@ -1234,13 +1235,55 @@ func (l *Line) stopping() {
 	}
 }
 
-// Why lists what keeps a unit from starting or running now.
+// Why lists what keeps a unit from starting or running now: the plant
+// file's interlocks, the unit's own permissives and latched fault (its
+// equipment module), and a tank at high-high downstream of it.
 func (l *Line) Why(unit string) []string {
 	var out []string
 	for _, s := range l.il.why(unit) {
 		out = append(out, s.describe())
 	}
+	module := func(faulted bool, reason string, ps []equipment.Permissive) {
+		if faulted {
+			out = append(out, reason+"; an unhold resets it once the cause is gone")
+		}
+		for _, p := range ps {
+			if !p.Met {
+				out = append(out, p.Why)
+			}
+		}
+	}
+	switch {
+	case l.pc != nil && unit == l.press.name:
+		module(l.pc.mod.State() == equipment.Faulted, l.pc.mod.Reason(), l.pc.mod.Permissives())
+	case unit == l.pulper.name:
+		module(l.pu.mod.State() == equipment.Faulted, l.pu.mod.Reason(), l.pu.mod.Permissives())
+	case l.jam != nil && unit == l.shredder.name:
+		module(l.jam.mod.State() == equipment.ShredderFaulted, l.jam.mod.Reason(), l.jam.mod.Permissives())
+	}
+	for _, p := range l.pumps {
+		if p.name == unit {
+			module(p.mod.State() == equipment.Faulted, p.mod.Reason(), p.mod.Permissives())
+		}
+	}
+	if i := l.indexNamed(unit); i < len(l.order) {
+		for _, t := range l.tanks {
+			if t.out.StopFeed && t.fedBy <= i {
+				out = append(out, fmt.Sprintf("tank %s: %s; it stops %s and everything upstream", t.name, t.mod.Reason(), l.order[t.fedBy].name))
+			}
+		}
+	}
 	return out
+}
+
+// indexNamed is the named unit's place in the start order, or len(order).
+func (l *Line) indexNamed(name string) int {
+	for i, v := range l.order {
+		if v.name == name {
+			return i
+		}
+	}
+	return len(l.order)
 }
 
 // UnitRunning reports whether a unit is running (commanded and confirmed);
@@ -1271,5 +1314,20 @@ func (l *Line) UnitStates(fn func(name string, cmd bool, state string)) {
 			st = "stopping"
 		}
 		fn(u.name, u.want, st)
+	}
+	for _, p := range l.pumps {
+		running := l.in != nil && l.on(p.runningTag)
+		st := "stopped"
+		switch {
+		case p.mod.State() == equipment.Faulted:
+			st = "fault"
+		case p.want && running:
+			st = "running"
+		case p.want:
+			st = "starting"
+		case running:
+			st = "stopping"
+		}
+		fn(p.name, p.want, st)
 	}
 }

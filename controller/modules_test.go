@@ -149,6 +149,9 @@ func TestPressOverCurrentTripsTheLine(t *testing.T) {
 			t.Errorf("%s on after the press tripped", m[0])
 		}
 	}
+	if why := strings.Join(l.Why("press"), "; "); !strings.Contains(why, "current") || !strings.Contains(why, "unhold resets it") {
+		t.Errorf("why can the press not start: %q, want the over-current fault and how to reset it", why)
+	}
 	if l.Outputs()["press.cone_valve"] != 0 {
 		t.Errorf("cone valve %.1f %% after the trip, want open (0)", l.Outputs()["press.cone_valve"])
 	}
@@ -229,6 +232,10 @@ func TestFiltratePumpDryRunAndFault(t *testing.T) {
 	l, p := newTestLine(t), newFakePlant()
 	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 	p.pumpKgS = 2
+	run(l, p, &now, time.Second) // the tank is empty
+	if why := strings.Join(l.Why("filtrate_pump"), "; "); !strings.Contains(why, "dry-run protection") {
+		t.Errorf("why can the pump not start with the tank empty: %q, want the dry-run protection", why)
+	}
 	runBatch(t, l, p, &now, 10*time.Minute, func() {
 		if l.Outputs()["filtrate.pump_cmd"] == 1 && p.v["filtrate.pump_running"] == 1 && p.tank > 0.1*fakeTankKg {
 			// The level transmitter suddenly reads low-low (a drained
