@@ -40,6 +40,12 @@ type ControlStatus struct {
 	Jams      JamMode    `json:"jams"`
 	Endpoints []Endpoint `json:"endpoints"`
 	Faults    []Fault    `json:"faults"`
+	// BackPressureControl is "setpoint" (the cone follows
+	// press.back_pressure_sp) or "cone_valve" (the controller positions
+	// press.cone_valve); FiltratePumpControl is "floats" or "commanded"
+	// (filtrate.pump_cmd). The device list chooses them (see New).
+	BackPressureControl string `json:"back_pressure_control"`
+	FiltratePumpControl string `json:"filtrate_pump_control"`
 }
 
 // ClassChange asks the rig to tip another class of waste from now on, and
@@ -134,6 +140,7 @@ func (r *Rig) controlStatus() ControlStatus {
 	return ControlStatus{
 		PlantTime: r.PlantTime(), Speed: r.clock.Speed(), Seed: r.seed, Class: string(r.Class()), Jams: r.jams,
 		Endpoints: nonNil(r.Endpoints()), Faults: nonNil(r.Faults()),
+		BackPressureControl: r.BackPressureControl().String(), FiltratePumpControl: r.FiltratePumpControl().String(),
 	}
 }
 

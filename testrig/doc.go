@@ -26,7 +26,11 @@
 //
 // It serves exactly the point maps of the devices marked simulated in the
 // plant file: an address or node no point covers is an error on the wire,
-// as on a real device. It must not import the controller: it is a plant,
+// as on a real device. The map also says what equipment the plant has: a
+// writable press.cone_valve puts the press's cone under the controller's
+// own pressure loop, a writable filtrate.pump_cmd puts the filtrate pump
+// under its command (New; physics.BackPressureControl and
+// physics.FiltratePumpControl). It must not import the controller: it is a plant,
 // seen only through its wire protocols (and, for tests and scenarios,
 // Value and the control API).
 //

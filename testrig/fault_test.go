@@ -16,29 +16,78 @@ import (
 	"github.com/simonvetter/modbus"
 
 	"github.com/pretreat/pretreat/drivers"
+	"github.com/pretreat/pretreat/testrig/physics"
 )
 
 // faultDevices is the sample plant's Modbus devices plus the points an
-// integrator would map for the faults' effects: the shredder's reverse
-// command (holding 6, as the sample binds it; added if the sample does
-// not), the guard door (discrete 3) and the pulper and filtrate tank levels
-// (input 10 and 12).
+// integrator would map for the faults' effects, each added unless the
+// sample maps it already: the shredder's reverse command (holding 6, as the
+// sample binds it), and on line_io the guard door and the pulper and
+// filtrate tank levels, after the sample's own points (tests find them with
+// servedAt).
 func faultDevices(t testing.TB) []drivers.DeviceConfig {
 	devs := modbusOnly(sampleDevices(t))
+	has := func(d *drivers.DeviceConfig, tag string) bool {
+		return slices.ContainsFunc(d.Points, func(p drivers.PointConfig) bool { return p.Tag == tag })
+	}
+	// next is the first address of table after every point d has there.
+	next := func(d *drivers.DeviceConfig, table drivers.Table) uint16 {
+		var n uint16
+		for _, p := range d.Points {
+			if p.Table == table {
+				n = max(n, p.Address+uint16(p.Registers()))
+			}
+		}
+		return n
+	}
 	for i := range devs {
-		switch devs[i].Name {
+		d := &devs[i]
+		switch d.Name {
 		case "shredder_vfd":
-			if !slices.ContainsFunc(devs[i].Points, func(p drivers.PointConfig) bool { return p.Tag == "shredder.reverse_cmd" }) {
-				devs[i].Points = append(devs[i].Points, drivers.PointConfig{Tag: "shredder.reverse_cmd", Table: drivers.TableHolding, Address: 6, Type: drivers.TypeUint16, Access: drivers.AccessReadWrite})
+			if !has(d, "shredder.reverse_cmd") {
+				d.Points = append(d.Points, drivers.PointConfig{Tag: "shredder.reverse_cmd", Table: drivers.TableHolding, Address: 6, Type: drivers.TypeUint16, Access: drivers.AccessReadWrite})
 			}
 		case "line_io":
-			devs[i].Points = append(devs[i].Points,
-				drivers.PointConfig{Tag: "shredder.guard_closed", Table: drivers.TableDiscrete, Address: 3, Type: drivers.TypeBool},
-				drivers.PointConfig{Tag: "pulper.level", Table: drivers.TableInput, Address: 10, Type: drivers.TypeFloat32, Min: -5, Max: 110},
-				drivers.PointConfig{Tag: "filtrate.level", Table: drivers.TableInput, Address: 12, Type: drivers.TypeFloat32, Min: -5, Max: 110})
+			for _, p := range []drivers.PointConfig{
+				{Tag: "shredder.guard_closed", Table: drivers.TableDiscrete, Type: drivers.TypeBool},
+				{Tag: "pulper.level", Table: drivers.TableInput, Type: drivers.TypeFloat32, Min: -5, Max: 110},
+				{Tag: "filtrate.level", Table: drivers.TableInput, Type: drivers.TypeFloat32, Min: -5, Max: 110},
+			} {
+				if !has(d, p.Tag) {
+					p.Address = next(d, p.Table)
+					d.Points = append(d.Points, p)
+				}
+			}
 		}
 	}
 	return devs
+}
+
+// servedAt returns the served map's row for tag, failing the test when the
+// rig does not serve it.
+func servedAt(t testing.TB, r *Rig, tag string) MapRow {
+	t.Helper()
+	for _, row := range r.ServedMap() {
+		if row.Tag == tag {
+			return row
+		}
+	}
+	t.Fatalf("the rig serves no point tagged %q", tag)
+	return MapRow{}
+}
+
+// setConeFor3Bar sets the press's cone for about 3 bar running full, as a
+// controller would: the back-pressure set-point where the plant maps one,
+// else the cone valve at 40 % (0.075 bar/% with the screw full). Both are
+// single holding registers.
+func setConeFor3Bar(t testing.TB, r *Rig, press *modbus.ModbusClient) error {
+	t.Helper()
+	tag, eng := "press.back_pressure_sp", 3.0
+	if r.BackPressureControl() == physics.BackPressureFromValve {
+		tag, eng = physics.RoleConeValve, 40
+	}
+	row := servedAt(t, r, tag)
+	return press.WriteRegister(row.Register, uint16(math.Round((eng-row.Offset)/row.Scale)))
 }
 
 func inject(t testing.TB, r *Rig, spec FaultSpec) Fault {
@@ -393,10 +442,13 @@ func processLine(t *testing.T) (*Rig, *modbus.ModbusClient, *modbus.ModbusClient
 		}
 	}
 	must(press.WriteRegisters(0, []uint16{1, 150})) // run at 15 rpm
-	must(press.WriteRegister(6, 300))               // 3 bar
-	must(shr.WriteRegisters(0, []uint16{1, 200}))   // run at 20 rpm
-	must(io.WriteRegister(0, 800))                  // feeder 80 %
-	must(io.WriteCoils(0, []bool{true, true}))      // feeder, mixer
+	must(setConeFor3Bar(t, r, press))
+	must(shr.WriteRegisters(0, []uint16{1, 200})) // run at 20 rpm
+	must(io.WriteRegister(0, 800))                // feeder 80 %
+	must(io.WriteCoils(0, []bool{true, true}))    // feeder, mixer
+	if r.FiltratePumpControl() == physics.FiltratePumpCommanded {
+		must(io.WriteCoil(servedAt(t, r, physics.RoleFiltratePumpCmd).Register, true))
+	}
 	waitFor(t, 5*time.Second, "every motor running", func() (bool, string) {
 		s, _ := shr.ReadRegister(4, modbus.HOLDING_REGISTER)
 		p, _ := press.ReadRegister(4, modbus.HOLDING_REGISTER)
@@ -570,25 +622,27 @@ func TestProcessFaultsOnTheWire(t *testing.T) {
 	t.Run("guard_open", func(t *testing.T) {
 		t.Parallel()
 		r, shr, press, io := processLine(t)
+		guard := servedAt(t, r, "shredder.guard_closed").Register
 		f := inject(t, r, FaultSpec{Kind: FaultGuardOpen})
 		waitFor(t, 2*time.Second, "guard 0, shredder and feeder stopped, press running", func() (bool, string) {
-			g, s, p, d := discrete(t, io, 3), holding(t, shr, 4), holding(t, press, 4), discrete(t, io, 0)
+			g, s, p, d := discrete(t, io, guard), holding(t, shr, 4), holding(t, press, 4), discrete(t, io, 0)
 			return !g && s == 0 && p == 1 && !d, fmt.Sprintf("guard %v shredder %d press %d feeder %v", g, s, p, d)
 		})
 		clear(t, r, f)
 		restart(t, shr, 0, false)
 		restart(t, io, 0, true)
 		waitFor(t, 2*time.Second, "guard closed, running again", func() (bool, string) {
-			g, s, d := discrete(t, io, 3), holding(t, shr, 4), discrete(t, io, 0)
+			g, s, d := discrete(t, io, guard), holding(t, shr, 4), discrete(t, io, 0)
 			return g && s == 1 && d, fmt.Sprintf("guard %v shredder %d feeder %v", g, s, d)
 		})
 	})
 	t.Run("level_hh", func(t *testing.T) {
 		t.Parallel()
 		r, _, _, io := processLine(t)
+		pulperLevel, filtrateLevel := servedAt(t, r, "pulper.level").Register, servedAt(t, r, "filtrate.level").Register
 		f := inject(t, r, FaultSpec{Kind: FaultLevelHH})
 		waitFor(t, 10*time.Second, "pulper level above 90 % on the wire", func() (bool, string) {
-			lvl := readFloat32(t, io, 10)
+			lvl := readFloat32(t, io, pulperLevel)
 			return lvl > 90, fmt.Sprintf("%g %%", lvl)
 		})
 		if err := io.WriteCoil(2, false); err != nil { // water off: the stuck valve does not care
@@ -604,12 +658,16 @@ func TestProcessFaultsOnTheWire(t *testing.T) {
 		})
 		f = inject(t, r, FaultSpec{Kind: FaultLevelHH, Target: "filtrate"})
 		waitFor(t, 20*time.Second, "filtrate tank above 90 % on the wire", func() (bool, string) {
-			lvl := readFloat32(t, io, 12)
+			lvl := readFloat32(t, io, filtrateLevel)
 			return lvl > 90, fmt.Sprintf("%g %%", lvl)
 		})
 		clear(t, r, f)
+		if r.FiltratePumpControl() == physics.FiltratePumpCommanded {
+			// A commanded pump that failed restarts on a new command.
+			restart(t, io, servedAt(t, r, physics.RoleFiltratePumpCmd).Register, true)
+		}
 		waitFor(t, 20*time.Second, "filtrate tank pumped down", func() (bool, string) {
-			lvl := readFloat32(t, io, 12)
+			lvl := readFloat32(t, io, filtrateLevel)
 			return lvl < 30, fmt.Sprintf("%g %%", lvl)
 		})
 	})

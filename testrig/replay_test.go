@@ -50,7 +50,7 @@ func replay(t *testing.T, seed int64) map[string][2]float64 {
 	var faults []Fault
 	script := map[int]func() error{
 		0: func() error { return press.WriteRegisters(0, []uint16{1, 150}) },
-		1: func() error { return press.WriteRegister(6, 300) },
+		1: func() error { return setConeFor3Bar(t, r, press) },
 		2: func() error { return shr.WriteRegisters(0, []uint16{1, 200}) },
 		3: func() error { return io.WriteRegisters(0, []uint16{800, 300}) }, // feeder 80 %, water 3 kg/s
 		4: func() error { return io.WriteCoils(0, []bool{true, true, true, true}) },

@@ -159,6 +159,15 @@ type Rig struct {
 // New checks opts and builds a rig. It makes no network calls. Every problem
 // in the simulated devices' configuration is reported, each wrapping a
 // *drivers.ConfigError whose Path is relative to the device entry.
+//
+// The device list also says which equipment the plant has. A writable
+// point with the role press.cone_valve runs the model's press with the
+// controller positioning the cone valve (physics.BackPressureFromValve:
+// press.back_pressure_sp is then ignored); one with the role
+// filtrate.pump_cmd puts the filtrate transfer pump under the controller's
+// command (physics.FiltratePumpCommanded) instead of its float switches.
+// Without them the model runs as before: the cone follows its set-point
+// and the pump its floats.
 func New(opts Options) (*Rig, error) {
 	className := opts.WasteClass
 	if className == "" {
@@ -196,6 +205,7 @@ func New(opts Options) (*Rig, error) {
 	}
 	gatewayByAddr := map[string]*gateway{}
 	simulated := 0
+	coneValve, pumpCommanded := false, false
 	for i := range opts.Devices {
 		dev := &opts.Devices[i]
 		if !dev.Simulated {
@@ -241,6 +251,14 @@ func New(opts Options) (*Rig, error) {
 				addErr(dev, path+".access", "role %q is a measurement in the rig and cannot be written; allowed: read", sp.role)
 				bad = true
 				continue
+			}
+			if sp.writable {
+				switch sp.role {
+				case physics.RoleConeValve:
+					coneValve = true
+				case physics.RoleFiltratePumpCmd:
+					pumpCommanded = true
+				}
 			}
 			points = append(points, sp)
 		}
@@ -298,6 +316,12 @@ func New(opts Options) (*Rig, error) {
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
+	}
+	if coneValve {
+		r.line.SetBackPressureControl(physics.BackPressureFromValve)
+	}
+	if pumpCommanded {
+		r.line.SetFiltratePumpControl(physics.FiltratePumpCommanded)
 	}
 	return r, nil
 }
@@ -409,6 +433,24 @@ func (r *Rig) Seed() int64 { return r.seed }
 
 // Jams returns where the shredder's jams come from.
 func (r *Rig) Jams() JamMode { return r.jams }
+
+// BackPressureControl returns what drives the press's cone back-pressure:
+// the cone's own set-point, or the controller's cone valve when the device
+// list maps press.cone_valve writable (see New).
+func (r *Rig) BackPressureControl() physics.BackPressureControl {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.line.BackPressureControl()
+}
+
+// FiltratePumpControl returns what starts the filtrate transfer pump: its
+// float switches, or the controller's command when the device list maps
+// filtrate.pump_cmd writable (see New).
+func (r *Rig) FiltratePumpControl() physics.FiltratePumpControl {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.line.FiltratePumpControl()
+}
 
 // Class returns the class of waste the trucks tip now.
 func (r *Rig) Class() physics.WasteClass {

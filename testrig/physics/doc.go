@@ -15,6 +15,15 @@
 // Commands and setpoints are settable; measurements and the internal balance
 // variables (e.g. "waste_in.total", "pulper.mass") are read-only.
 //
+// Two pieces of equipment come in two kinds, chosen by the caller (package
+// testrig, from the plant file's map) rather than by a command: the press's
+// cone either holds press.back_pressure_sp with its own regulator or is a
+// valve (press.cone_valve) the controller's PID positions, its pressure
+// then depending on the valve and on how full the screw runs
+// (SetBackPressureControl); the filtrate pump either runs on its float
+// switches or on the controller's command, filtrate.pump_cmd
+// (SetFiltratePumpControl).
+//
 // The model keeps exact total-mass and dry-mass balances, jams, faults and
 // overflows included:
 //
@@ -26,7 +35,8 @@
 // press filtrate and pulper overflow, whether still in the filtrate tank,
 // pumped on or spilled.)
 //
-// What it models, beyond the balances: first-order motor currents with
+// What it models, beyond the balances: load cells with noise under the
+// hopper, the cake bin and the reject bin; first-order motor currents with
 // inrush on start; hard objects that arrive at random per tonne shredded
 // (ClassProperties.HardObjectsPerTonne, from their own seeded generator, so
 // a batch of a given mass and seed brings the same jams however it is

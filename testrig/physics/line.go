@@ -31,9 +31,10 @@ const (
 	pulperFullKg         = 4000.0
 	pulperOverflowKg     = 1.05 * pulperFullKg // the weir: above it slurry spills to the filtrate sump
 	filtrateTankKg       = 2000.0
-	filtratePumpKgPerS   = 15.0 // transfer pump to the digester, on its own float switches
-	filtratePumpOnPct    = 70.0
-	filtratePumpOffPct   = 20.0
+	filtratePumpKgPerS   = 15.0 // transfer pump to the digester
+	filtratePumpOnPct    = 70.0 // float switches (FiltratePumpFloats): start…
+	filtratePumpOffPct   = 20.0 // …and stop
+	filtrateDryRunPct    = 2.0  // est.: below this level the pump's suction draws air (it runs dry)
 	mainsVolts           = 400.0
 	powerFactor          = 0.85
 	idleCurrentFraction  = 0.3 // no-load current as a fraction of FLA
@@ -51,6 +52,19 @@ const (
 	pHNoise              = 0.15
 	pHTau                = 1800.0 // s, pH drifts slowly
 	pHMin, pHMax         = 4.5, 5.5
+
+	// The cone valve under the controller's PID (BackPressureFromValve).
+	// Estimates (est.), close to the 0.07 bar/% and 2 s lag that
+	// controller/equipment's press loop is tuned for: the back-pressure
+	// relaxes through backPressureTau towards
+	// coneBarPerPct·valve·(coneEmptyFactor + (1−coneEmptyFactor)·fill),
+	// at most coneMaxBar, where fill is the press's throughput over its
+	// capacity. A fuller screw packs a firmer plug of cake against the
+	// cone, so the same valve position holds more pressure: the
+	// disturbance the loop has to reject.
+	coneBarPerPct   = 0.075 // est.: bar per % of valve closure with the screw running full
+	coneEmptyFactor = 0.7   // est.: share of that back-pressure with the screw running empty
+	coneMaxBar      = 7.5   // est.: the most the cone holds, valve shut
 
 	// Jams (PROCESS.md, "Jam handling" and "A simulator model").
 	jamRampMinS       = 0.2 // torque reaches stall this soon after a hard object…
@@ -266,17 +280,90 @@ func newDecays(h float64) decays {
 	return d
 }
 
+// BackPressureControl says what sets the press's cone back-pressure. It is
+// a property of the plant (which equipment the plant file maps), not a
+// command: package testrig chooses it when it builds a rig.
+type BackPressureControl int
+
+// Back-pressure control modes. Values other than these act as
+// BackPressureFromSetpoint.
+const (
+	// BackPressureFromSetpoint (the default): the cone has its own
+	// pneumatic pressure regulator. press.back_pressure follows
+	// press.back_pressure_sp through the 2 s pneumatic lag whatever the
+	// screw does; press.cone_valve is ignored.
+	BackPressureFromSetpoint BackPressureControl = iota
+	// BackPressureFromValve: the controller positions the cone valve
+	// (press.cone_valve, 0 % fully open: no back-pressure … 100 % fully
+	// closed) and closes the pressure loop itself. press.back_pressure
+	// relaxes through the same lag towards a pressure that grows with the
+	// valve and with how full the screw runs (coneBarPerPct,
+	// coneEmptyFactor, coneMaxBar); press.back_pressure_sp is ignored.
+	BackPressureFromValve
+)
+
+// String returns the mode's name in the rig's status: "setpoint" or
+// "cone_valve".
+func (c BackPressureControl) String() string {
+	if c == BackPressureFromValve {
+		return "cone_valve"
+	}
+	return "setpoint"
+}
+
+// FiltratePumpControl says what starts and stops the filtrate tank's
+// transfer pump. Like BackPressureControl it describes the plant, and
+// package testrig chooses it when it builds a rig.
+type FiltratePumpControl int
+
+// Filtrate pump control modes. Values other than these act as
+// FiltratePumpFloats.
+const (
+	// FiltratePumpFloats (the default): the pump runs on its own float
+	// switches, on at 70 % level and off at 20 %; filtrate.pump_cmd is
+	// ignored.
+	FiltratePumpFloats FiltratePumpControl = iota
+	// FiltratePumpCommanded: the pump is on a starter under the
+	// controller's command (filtrate.pump_cmd). Like the mixer and the
+	// feeder it confirms running 1 s after the command, the e-stop stops
+	// it, and after an e-stop or a failure (SetFiltratePumpFailed) it
+	// starts again only once the command has dropped and come back. It
+	// pumps whatever the level: run on an empty tank it runs dry
+	// (filtrate.pump_dry_run_s counts the seconds).
+	FiltratePumpCommanded
+)
+
+// String returns the mode's name in the rig's status: "floats" or
+// "commanded".
+func (c FiltratePumpControl) String() string {
+	if c == FiltratePumpCommanded {
+		return "commanded"
+	}
+	return "floats"
+}
+
+// Roles whose mapping on a writable point tells package testrig to run the
+// model in BackPressureFromValve and FiltratePumpCommanded.
+const (
+	RoleConeValve       = "press.cone_valve"
+	RoleFiltratePumpCmd = "filtrate.pump_cmd"
+)
+
 // Line is the state of one simulated pretreatment line. It is not safe for
 // concurrent use; package testrig guards it with a mutex.
 type Line struct {
 	class WasteClass
 	props ClassProperties
-	// Three generators, so that one kind of randomness never shifts
+	// Four generators, so that one kind of randomness never shifts
 	// another: process noise, hard objects and jams, injected sensor
-	// faults. Injecting a noisy sensor leaves the jams where they were.
-	rng      *rand.Rand
-	jamRng   *rand.Rand
-	faultRng *rand.Rand
+	// faults, and the reject bin's load cell. Injecting a noisy sensor
+	// leaves the jams where they were; the reject load cell, added after
+	// the others, has its own so that every older reading keeps the
+	// sequence it had for a given seed.
+	rng       *rand.Rand
+	jamRng    *rand.Rand
+	faultRng  *rand.Rand
+	rejectRng *rand.Rand
 
 	elapsed time.Duration // plant time since New
 	k       decays        // factors for the current substep length
@@ -305,6 +392,7 @@ type Line struct {
 	shredKgPerS        float64
 	shredLoad          float64 // fraction of rated torque
 	rejects, rejectDry float64
+	rejectNoise        float64 // kg, current error of the reject bin's load cell
 	hardObjectRate     float64 // per tonne shredded
 	toNextObjectKg     float64 // kg to shred until the next hard object
 	hardObjects        int     // arrived since New (random and injected)
@@ -327,10 +415,13 @@ type Line struct {
 
 	// Press, cake bin and filtrate.
 	press          drive
-	backPressureSP float64 // bar
+	backPressureBy BackPressureControl
+	backPressureSP float64 // bar (BackPressureFromSetpoint)
+	coneValve      float64 // % closed (BackPressureFromValve)
 	backPressure   float64 // bar
 	pressKgPerS    float64
 	pressLoad      float64
+	pressFill      float64 // throughput over capacity in the last substep, 0..1
 	cakeDS         float64 // %
 	filtrateDS     float64 // %
 	cake, cakeDry  float64 // kg
@@ -340,8 +431,11 @@ type Line struct {
 	filtrateTank   float64 // kg in the filtrate tank (part of filtrate)
 	filtratePumped float64 // kg sent on by the transfer pump
 	filtrateSpill  float64 // kg spilled from a full tank to the drain
-	pumpOn         bool
+	pumpBy         FiltratePumpControl
+	pumpOn         bool      // the float switches call for the pump (FiltratePumpFloats)
+	pump           contactor // the pump's starter (FiltratePumpCommanded)
 	pumpFailed     bool
+	pumpDryRunS    float64 // s the pump has run on a nearly empty tank
 
 	// Injected sensor faults, in injection order (their noise is drawn in
 	// that order, so a replay gives the same values).
@@ -365,6 +459,7 @@ func New(seed int64, class WasteClass) *Line {
 		rng:         rand.New(rand.NewPCG(uint64(seed), 0x70726574726561)), // "pretrea"
 		jamRng:      rand.New(rand.NewPCG(uint64(seed), 0x6a616d73)),       // "jams"
 		faultRng:    rand.New(rand.NewPCG(uint64(seed), 0x6661756c7473)),   // "faults"
+		rejectRng:   rand.New(rand.NewPCG(uint64(seed), 0x72656a65637473)), // "rejects"
 		estopOK:     true,
 		guardClosed: true,
 		shredder: drive{
@@ -374,6 +469,7 @@ func New(seed int64, class WasteClass) *Line {
 			fla: pressFLA, rampRPMps: 5, maxRPM: 50,
 		},
 		mixer:   contactor{startDelayS: startDelayS},
+		pump:    contactor{startDelayS: startDelayS},
 		pH:      props.PH,
 		h2sBase: 0.8,
 	}
@@ -402,6 +498,27 @@ func (l *Line) SetClass(c WasteClass) error {
 	}
 	return nil
 }
+
+// SetBackPressureControl sets what drives the press's cone back-pressure
+// from now on (see BackPressureControl). The back-pressure moves from
+// where it is towards the new mode's target through the pneumatic lag.
+func (l *Line) SetBackPressureControl(c BackPressureControl) { l.backPressureBy = c }
+
+// BackPressureControl returns what drives the cone back-pressure.
+func (l *Line) BackPressureControl() BackPressureControl { return l.backPressureBy }
+
+// SetFiltratePumpControl sets what starts and stops the filtrate transfer
+// pump from now on (see FiltratePumpControl). A pump that switches to
+// commanded control stops at once and starts after the start delay if it
+// is commanded; one that switches to its floats follows them at the next
+// substep.
+func (l *Line) SetFiltratePumpControl(c FiltratePumpControl) {
+	l.pumpBy = c
+	l.pump.running, l.pump.startTimer = false, 0
+}
+
+// FiltratePumpControl returns what starts and stops the filtrate pump.
+func (l *Line) FiltratePumpControl() FiltratePumpControl { return l.pumpBy }
 
 // Elapsed returns the plant time simulated since New.
 func (l *Line) Elapsed() time.Duration { return l.elapsed }
@@ -506,10 +623,11 @@ func (l *Line) substep(h float64) {
 	l.pulper += w
 
 	// Press: back-pressure follows its setpoint whether or not the screw
-	// turns; the screw draws slurry at capacity and splits it into cake and
-	// filtrate by the solids balance.
+	// turns (or, under cone valve control, the valve and how full the
+	// screw ran in the last substep); the screw draws slurry at capacity
+	// and splits it into cake and filtrate by the solids balance.
 	filtrateBefore := l.filtrate
-	l.backPressure = relax(l.backPressure, l.backPressureSP, l.k.backPressure)
+	l.backPressure = relax(l.backPressure, l.backPressureTarget(), l.k.backPressure)
 	l.pressStep(h)
 
 	// The pulper's weir: what rises above it spills into the filtrate sump.
@@ -536,6 +654,7 @@ func (l *Line) substep(h float64) {
 	l.h2sNoise = ou(l.rng, l.h2sNoise, 0, l.k.h2s, l.k.h2sNoise)
 	l.hopperNoise = l.rng.NormFloat64() * loadCellNoiseKg
 	l.cakeNoise = l.rng.NormFloat64() * loadCellNoiseKg
+	l.rejectNoise = l.rejectRng.NormFloat64() * loadCellNoiseKg
 	l.updateSensorFaults(h)
 }
 
@@ -622,19 +741,38 @@ func (l *Line) reversal(h float64) {
 	}
 }
 
+// backPressureTarget is the pressure the cone's back-pressure relaxes
+// towards: the setpoint, or under cone valve control what the valve
+// position holds at the fill the screw ran at in the last substep.
+func (l *Line) backPressureTarget() float64 {
+	if l.backPressureBy != BackPressureFromValve {
+		return l.backPressureSP
+	}
+	return math.Min(coneMaxBar, coneBarPerPct*l.coneValve*(coneEmptyFactor+(1-coneEmptyFactor)*l.pressFill))
+}
+
 // filtrateTankStep puts made kg of filtrate (and overflow) into the
-// filtrate tank, whose transfer pump runs on its own float switches; a full
-// tank spills to the drain.
+// filtrate tank, whose transfer pump runs on its own float switches or on
+// the controller's command (FiltratePumpControl); a full tank spills to the
+// drain.
 func (l *Line) filtrateTankStep(h, made float64) {
 	l.filtrateTank += made
 	level := l.filtrateTank / filtrateTankKg * 100
-	switch {
-	case level >= filtratePumpOnPct:
-		l.pumpOn = true
-	case level <= filtratePumpOffPct:
-		l.pumpOn = false
+	if l.pumpBy == FiltratePumpCommanded {
+		l.pump.tripped = l.pumpFailed
+		l.pump.update(h, l.estopOK)
+	} else {
+		switch {
+		case level >= filtratePumpOnPct:
+			l.pumpOn = true
+		case level <= filtratePumpOffPct:
+			l.pumpOn = false
+		}
 	}
-	if l.pumpOn && !l.pumpFailed {
+	if l.pumpRunning() {
+		if level < filtrateDryRunPct {
+			l.pumpDryRunS += h
+		}
 		out := math.Min(l.filtrateTank, filtratePumpKgPerS*h)
 		l.filtrateTank -= out
 		l.filtratePumped += out
@@ -645,6 +783,15 @@ func (l *Line) filtrateTankStep(h, made float64) {
 	}
 }
 
+// pumpRunning reports whether the filtrate transfer pump runs: its running
+// feedback.
+func (l *Line) pumpRunning() bool {
+	if l.pumpBy == FiltratePumpCommanded {
+		return l.pump.running
+	}
+	return l.pumpOn && !l.pumpFailed
+}
+
 // pressStep moves slurry through the screw press for h seconds.
 func (l *Line) pressStep(h float64) {
 	p := math.Max(0, l.backPressure)
@@ -652,6 +799,7 @@ func (l *Line) pressStep(h float64) {
 	capacity := pressKgPerSPerRPM * n * math.Max(0, 1-pressCapacityPerBar*p)
 	l.pressKgPerS = 0
 	l.pressLoad = 0
+	l.pressFill = 0
 	if n <= 0 {
 		return
 	}
@@ -690,6 +838,7 @@ func (l *Line) pressStep(h float64) {
 		fill = l.pressKgPerS / capacity
 	}
 	l.pressLoad = 0.2 + (0.2+0.1*p)*fill
+	l.pressFill = fill
 }
 
 // take removes up to amount kg from a compartment holding *mass kg of which

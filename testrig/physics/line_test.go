@@ -378,6 +378,7 @@ func TestRolesCoverSamplePlant(t *testing.T) {
 		"feeder.run_cmd", "pulper.mixer_cmd", "pulper.water_cmd", "reception.door_cmd", "feeder.running", "pulper.mixer_running", "line.estop_ok",
 		"feeder.speed_sp", "pulper.water_flow_sp", "hopper.weight", "cake_bin.weight", "pulper.water_flow", "pulper.water_total", "filtrate.total",
 		"pulper.ds", "pulper.ph", "pulper.level", "press.cake_ds", "reception.h2s",
+		"press.cone_valve", "filtrate.pump_cmd", "filtrate.pump_running", "filtrate.level", "rejects.weight",
 	}
 	l := New(1, ClassCatering)
 	for _, tag := range tags {
