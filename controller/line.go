@@ -578,7 +578,10 @@ func (l *Line) writeUnits() {
 		l.holdFault(l.pulper, "pulper "+po.fault)
 		l.outputs[l.pulper.run] = 0
 	}
-	enabled := l.batch != nil && (l.State == StateExecute || l.State == StateHolding || l.State == StateStopping || l.State == StateUnholding)
+	// Pumps run while a batch runs, purges on a stop, or runs empty after
+	// a unit fault; never in a hold that switches everything off.
+	enabled := l.batch != nil && (l.State == StateExecute || l.State == StateStopping || l.State == StateUnholding ||
+		(l.State == StateHolding && l.drain > 0))
 	for _, p := range l.pumps {
 		run, fault := p.step(l.now, l.in, enabled && l.il.tripFor(p.name) == nil)
 		l.outputs[p.run] = b2f(run)

@@ -265,3 +265,40 @@ func TestFiltratePumpDryRunAndFault(t *testing.T) {
 		}
 	}
 }
+
+// A hold that switches everything off (here a device lost) stops a running
+// pump at once, and the pump stays off until an operator unholds, even with
+// the tank above its high level.
+func TestPumpOffInAHoldUntilUnhold(t *testing.T) {
+	l, p := newTestLine(t), newFakePlant()
+	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	p.pumpKgS = 1
+	run(l, p, &now, 0, api.Command{Command: api.CommandStart, Recipe: "catering", User: "op"})
+	for i := 0; i < 20*60*10 && l.Outputs()["filtrate.pump_cmd"] != 1; i++ {
+		run(l, p, &now, 100*time.Millisecond)
+	}
+	if l.Outputs()["filtrate.pump_cmd"] != 1 {
+		t.Fatalf("the pump never ran: %s %s", l.State, l.Message)
+	}
+	p.bad["hopper.weight"] = drivers.QualityBadCommFailure
+	for i := 0; i < 600; i++ { // every scan's outputs
+		p.step(l.Outputs(), 100*time.Millisecond)
+		now = now.Add(100 * time.Millisecond)
+		l.Step(now, p, nil, nil)
+		if l.Outputs()["filtrate.pump_cmd"] != 0 {
+			t.Fatalf("pump commanded on %d scans after the device was lost (state %s)", i+1, l.State)
+		}
+	}
+	delete(p.bad, "hopper.weight")
+	run(l, p, &now, time.Minute)
+	if l.State != StateHeld || l.Outputs()["filtrate.pump_cmd"] != 0 || p.v["filtrate.level"] < 30 {
+		t.Fatalf("device back: state %s pump %v level %.1f %%; want Held, pump off with the tank above high", l.State, l.Outputs()["filtrate.pump_cmd"], p.v["filtrate.level"])
+	}
+	if res := run(l, p, &now, 0, api.Command{Command: api.CommandUnhold, User: "op"}); !res[0].OK {
+		t.Fatalf("unhold: %s", res[0].Error)
+	}
+	run(l, p, &now, 2*time.Second)
+	if l.Outputs()["filtrate.pump_cmd"] != 1 {
+		t.Errorf("pump not running after the unhold with the tank at %.1f %%", p.v["filtrate.level"])
+	}
+}
