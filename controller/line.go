@@ -583,8 +583,16 @@ func (l *Line) writeUnits() {
 	enabled := l.batch != nil && (l.State == StateExecute || l.State == StateStopping || l.State == StateUnholding ||
 		(l.State == StateHolding && l.drain > 0))
 	for _, p := range l.pumps {
+		was := l.outputs[p.run] == 1
 		run, fault := p.step(l.now, l.in, enabled && l.il.tripFor(p.name) == nil)
 		l.outputs[p.run] = b2f(run)
+		if run != was && fault == "" {
+			why := fmt.Sprintf("tank %s at %.1f %%", p.tank.name, p.tank.out.LevelPct)
+			if !run && p.tank.out.LowLow {
+				why += ": dry-run protection"
+			}
+			l.emit(historian.EventCommand, map[bool]string{true: "start", false: "stop"}[run], p.name, why, "")
+		}
 		if fault != "" && (l.State == StateExecute || l.State == StateUnholding || l.State == StateHolding) {
 			// Nothing may flow towards a pump that cannot run: everything
 			// upstream of it, the whole line, stops.
@@ -1296,6 +1304,11 @@ func (l *Line) UnitRunning(name string) bool {
 	for _, u := range l.order {
 		if u.name == name {
 			return u.want && l.in != nil && l.on(u.running)
+		}
+	}
+	for _, p := range l.pumps {
+		if p.name == name {
+			return p.want && l.in != nil && l.on(p.runningTag)
 		}
 	}
 	return true
