@@ -18,7 +18,9 @@ var defaultPulperLevels = map[string]float64{plant.LevelLowLow: 5, plant.LevelLo
 // (0.01 %/s per kg/s at 10 % and 1,000 kg), so Kp = 2 gives a time
 // constant near 50 s and Ti = 100 s removes a lasting error in the
 // recipe's expected DS within a few minutes (est.).
-var lineDilutionPI = equipment.PIDConfig{Kp: 2, Ki: 0.02, Action: equipment.DirectActing}
+// MaxStep covers a scan of up to 5 s of plant time (a simulated plant run
+// at 20× scans every 2 s).
+var lineDilutionPI = equipment.PIDConfig{Kp: 2, Ki: 0.02, Action: equipment.DirectActing, MaxStep: 5 * time.Second}
 
 // Feed-rate estimate: the waste fed (hopper weight fallen since the end of
 // receiving) is sampled at most once a second; the rate is taken over the

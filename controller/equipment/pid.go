@@ -225,6 +225,15 @@ func (p *PID) Track(out float64) {
 	p.d, p.primed, p.bumpless = 0, false, true
 }
 
+// Restart forgets the integral and the last measurement: the next update
+// acts on the whole error at once (proportional term, no bumpless start).
+// For a trim whose measurement has just become trustworthy again, where
+// the standing error is real and must be acted on, unlike Track.
+func (p *PID) Restart() {
+	p.i, p.d, p.primed, p.bumpless = 0, 0, false, false
+	p.out = clamp(0, p.cfg.OutMin, p.cfg.OutMax)
+}
+
 // SetLimits changes the output limits, for loops whose room moves (a trim
 // on top of a feed-forward). lo must be below hi; otherwise the call is
 // ignored.

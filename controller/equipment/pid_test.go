@@ -210,3 +210,31 @@ func TestPIDDetails(t *testing.T) {
 		}
 	})
 }
+
+// After Restart the first update acts on the whole error (no bumpless
+// start) and nothing integrated before survives; after Track the output
+// starts where it was tracked.
+func TestPIDRestartActsOnTheWholeError(t *testing.T) {
+	var p PID
+	if err := p.init(PIDConfig{Kp: 2, Ki: 0.1, OutMin: -5, OutMax: 5, Action: DirectActing}); err != nil {
+		t.Fatal(err)
+	}
+	now := t0
+	for i := 0; i < 20; i++ { // wind some integral: measurement above set-point
+		now = now.Add(time.Second)
+		p.Update(now, 10, 11)
+	}
+	if p.Integral() == 0 {
+		t.Fatal("no integral after 20 s of error")
+	}
+	p.Restart()
+	now = now.Add(time.Second)
+	if out := p.Update(now, 10, 8.5); out != -3 {
+		t.Errorf("first update after Restart = %g, want Kp·e = -3", out)
+	}
+	p.Track(1)
+	now = now.Add(time.Second)
+	if out := p.Update(now, 10, 8.5); out != 1 {
+		t.Errorf("first update after Track(1) = %g, want 1 (bumpless)", out)
+	}
+}

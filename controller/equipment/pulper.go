@@ -220,10 +220,10 @@ func (u *Pulper) Step(now time.Time, in PulperInputs) PulperOutputs {
 			// Without the analyser the ratio to the feed still holds; the
 			// trim restarts from zero when the DS can be read again.
 			u.ffOnly = badInput("ds", in.DS.Quality)
-			u.pid.Track(0)
+			u.pid.Restart()
 		case in.Level.Value < u.cfg.TrimMinLevelPct:
 			u.ffOnly = cause{code: causeLowLevel, v: in.Level.Value, limit: u.cfg.TrimMinLevelPct}
-			u.pid.Track(0)
+			u.pid.Restart()
 		default:
 			u.ffOnly = cause{}
 			trim = u.pid.Update(now, u.p.DSTargetPct, in.DS.Value)
@@ -232,9 +232,10 @@ func (u *Pulper) Step(now time.Time, in PulperInputs) PulperOutputs {
 		o.WaterFlowSP = clamp(ff+trim, 0, u.cfg.MaxWaterFlow)
 		o.WaterValve = o.WaterFlowSP > 0
 	} else {
-		// Valve shut; the trim restarts from zero (pure feed-forward) when
-		// dosing resumes, so a hold does not dump accumulated trim.
-		u.pid.Track(0)
+		// Valve shut; the trim restarts from zero integral when dosing
+		// resumes, acting on the error then, so a hold does not dump
+		// accumulated trim.
+		u.pid.Restart()
 	}
 	o.Mixer = u.mixer.Outputs()
 	u.out = o
