@@ -626,6 +626,32 @@ func (l *Line) badInput() string {
 	return ""
 }
 
+// resetEquipment clears the faults latched in the equipment modules (the
+// shredder's jam limit, the press's trips, a mixer or pump that failed to
+// start or lost its feedback). A module whose cause is still present
+// refuses, and so does the operator's command.
+func (l *Line) resetEquipment() error {
+	if l.jam != nil {
+		if err := l.jam.reset(); err != nil {
+			return err
+		}
+	}
+	if l.pc != nil {
+		if err := l.pc.reset(); err != nil {
+			return err
+		}
+	}
+	if err := l.pu.reset(); err != nil {
+		return err
+	}
+	for _, p := range l.pumps {
+		if err := p.reset(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // unitFault returns the most downstream unit whose drive reports a fault,
 // and why, or nil.
 func (l *Line) unitFault() (*unitRun, string) {
@@ -750,24 +776,9 @@ func (l *Line) command(req Request) api.CommandResult {
 			if t := l.il.holdingTrip(); t != nil {
 				return refuse("unhold refused: %s is still active", t.describe())
 			}
-			// Unholding after a shredder fault is the operator's reset of it.
-			if l.jam != nil {
-				if err := l.jam.reset(); err != nil {
-					return refuse("unhold refused: %v", err)
-				}
-			}
-			if l.pc != nil {
-				if err := l.pc.reset(); err != nil {
-					return refuse("unhold refused: %v", err)
-				}
-			}
-			if err := l.pu.reset(); err != nil {
+			// Unholding after a unit fault is the operator's reset of it.
+			if err := l.resetEquipment(); err != nil {
 				return refuse("unhold refused: %v", err)
-			}
-			for _, p := range l.pumps {
-				if err := p.reset(); err != nil {
-					return refuse("unhold refused: %v", err)
-				}
 			}
 		}
 		if err := l.apply(packml.Unhold); err != nil {
@@ -793,6 +804,13 @@ func (l *Line) command(req Request) api.CommandResult {
 		l.allOff()
 		l.Message = "aborted by " + c.User
 	case api.CommandReset:
+		if l.State == StateStopped || l.State == StateComplete {
+			// A fault latched in a batch that was then aborted or
+			// stopped is reset here, before the next batch.
+			if err := l.resetEquipment(); err != nil {
+				return refuse("reset refused: %v", err)
+			}
+		}
 		if err := l.apply(packml.Reset); err != nil {
 			return refuse("%v", err)
 		}

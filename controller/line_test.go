@@ -674,3 +674,34 @@ func TestRandomCommandsAcrossAllStates(t *testing.T) {
 	}
 	t.Logf("120000 commands: %d accepted, %d refused with reasons; %d states reached", accepted, refused, len(seen))
 }
+
+// A jam fault whose batch is aborted is reset with the line (clear, reset):
+// the next batch starts the shredder without an unhold.
+func TestResetClearsALatchedFault(t *testing.T) {
+	l, p := newJamLine(t), newFakePlant()
+	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	run(l, p, &now, 0, api.Command{Command: api.CommandStart, Recipe: "catering", User: "op"})
+	jammed := false
+	runJam(l, p, &now, 2*time.Minute, &jammed, func() bool { return false })
+	jammed = true
+	runJam(l, p, &now, 3*time.Minute, &jammed, func() bool { return false })
+	if l.State != StateHeld || !strings.Contains(l.Message, "jam") {
+		t.Fatalf("state %s (%s), want Held by the jam limit", l.State, l.Message)
+	}
+	jammed = false
+	for _, c := range []string{api.CommandAbort, api.CommandClear, api.CommandReset} {
+		res := run(l, p, &now, 2*time.Second, api.Command{Command: c, User: "op"})
+		if !res[0].OK {
+			t.Fatalf("%s: %s", c, res[0].Error)
+		}
+	}
+	if l.State != StateIdle {
+		t.Fatalf("state %s after abort, clear, reset; want Idle", l.State)
+	}
+	p.v["hopper.weight"] = 0
+	run(l, p, &now, 0, api.Command{Command: api.CommandStart, Recipe: "catering", User: "op"})
+	runJam(l, p, &now, 3*time.Minute, &jammed, func() bool { return true })
+	if l.State != StateExecute || l.Outputs()["feeder.run_cmd"] != 1 || l.Outputs()["shredder.run_cmd"] != 1 {
+		t.Fatalf("next batch: %s (%s), shredder %v feeder %v; want feeding", l.State, l.Message, l.Outputs()["shredder.run_cmd"], l.Outputs()["feeder.run_cmd"])
+	}
+}
