@@ -487,7 +487,7 @@ func (x *run) evaluate(e *Expect, st *api.Status) (ok bool, seen string, final b
 				phase += "/" + st.Batch.Step
 			}
 		}
-		note(st.Batch != nil && st.Batch.Phase == e.Phase, "phase %s (want %s)", phase, e.Phase)
+		note(st.Batch != nil && st.Batch.Phase == e.Phase, "phase %s (want %s; line %s %q)", phase, e.Phase, st.State, st.Message)
 	}
 	if e.Batch != "" {
 		got, done := x.batchOutcome(st)
