@@ -760,6 +760,13 @@ func (l *Line) command(req Request) api.CommandResult {
 		if len(r.Procedure) == 0 {
 			return refuse("start refused: recipe %s has no procedure", r.Name)
 		}
+		// Starting into a line that would hold at once helps nobody.
+		if bad := l.badInput(); bad != "" {
+			return refuse("start refused: %s", bad)
+		}
+		if _, why := l.unitFault(); why != "" {
+			return refuse("start refused: %s", why)
+		}
 		if _, err := l.m.Command(packml.Start); err != nil {
 			return refuse("%v", err)
 		}

@@ -274,6 +274,23 @@ func TestFailedToStartHolds(t *testing.T) {
 	}
 }
 
+// A start while an input the logic needs is bad is refused with the input
+// named; once it is good the start is accepted.
+func TestStartRefusedWithABadInput(t *testing.T) {
+	l, p := newTestLine(t), newFakePlant()
+	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	p.bad["pulper.level"] = drivers.QualityBadCommFailure
+	res := run(l, p, &now, time.Second, api.Command{Command: api.CommandStart, Recipe: "catering", User: "op"})
+	if res[0].OK || !strings.Contains(res[0].Error, "pulper.level is bad:comm_failure") || l.State != StateIdle {
+		t.Fatalf("start with the level bad: %+v, state %s; want refused naming the input, Idle", res[0], l.State)
+	}
+	delete(p.bad, "pulper.level")
+	res = run(l, p, &now, time.Second, api.Command{Command: api.CommandStart, Recipe: "catering", User: "op"})
+	if !res[0].OK || l.State != StateExecute {
+		t.Fatalf("start with every input good: %+v, state %s", res[0], l.State)
+	}
+}
+
 func TestCommandsRefusedWithReason(t *testing.T) {
 	l, p := newTestLine(t), newFakePlant()
 	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)

@@ -545,13 +545,14 @@ func (d *Device) ping(ctx context.Context, cn *conn) error {
 }
 
 // watchdog runs when no notification came for staleIntervals polls. It
-// reads the subscribed nodes: a value that moved without being notified
-// means the subscription stopped delivering while the session lives on (a
-// known failure mode of gopcua and of some servers), so the points turn
-// uncertain:stale, keeping their last notified value, and the subscription
-// is created anew, whose first notifications make them good again.
-// Otherwise the server was merely quiet and the read values are pushed as
-// fresh.
+// reads the subscribed nodes and pushes what it read: those are fresh
+// values from the server, good or not by their own status. A value that
+// moved without being notified means the subscription stopped delivering
+// while the session lives on (a known failure mode of gopcua and of some
+// servers), or that notifications are only late (a loaded client): either
+// way the subscription is created anew. Otherwise the server was merely
+// quiet. Marking the points stale here instead would hold a plant on data
+// the driver has just read.
 func (d *Device) watchdog(ctx context.Context, cn *conn, sink drivers.Sink) error {
 	samples, err := d.readSamples(ctx, cn, cn.subscribed)
 	if err != nil {
@@ -561,22 +562,11 @@ func (d *Device) watchdog(ctx context.Context, cn *conn, sink drivers.Sink) erro
 	for k, i := range cn.subscribed {
 		moved = moved || d.movedUnnoticed(i, samples[k])
 	}
+	d.store(cn.subscribed, samples, sink)
 	if !moved {
-		d.store(cn.subscribed, samples, sink)
 		return nil
 	}
-	d.shell.Log().Warn("opcua subscription stopped delivering; resubscribing", "endpoint", d.cfg.Endpoint)
-	now := d.shell.Clock().Now()
-	d.batch = d.batch[:0]
-	for _, i := range cn.subscribed {
-		if d.last[i].Quality == drivers.QualityGood {
-			d.last[i].Quality = drivers.QualityUncertainStale
-			d.last[i].Reason = "no notification although the value changed; resubscribing"
-			d.last[i].Time = now
-		}
-		d.batch = append(d.batch, d.last[i])
-	}
-	sink.Update(d.batch)
+	d.shell.Log().Warn("opcua subscription stopped delivering; read the values and resubscribing", "endpoint", d.cfg.Endpoint)
 	if cn.sub != nil {
 		cctx, cancel := context.WithTimeout(ctx, d.cfg.TimeoutOrDefault())
 		_ = cn.sub.Cancel(cctx) // the server may have dropped it already

@@ -475,8 +475,9 @@ func TestLoopbackHungServer(t *testing.T) {
 }
 
 // A subscription that stops delivering while the session lives on is found
-// by the freshness watchdog: the points turn uncertain:stale, the driver
-// subscribes anew and the data flows again, without a reconnect.
+// by the freshness watchdog: it reads the nodes (the changed value arrives,
+// good: it was just read), subscribes anew and notifications flow again,
+// without a reconnect and without the points ever turning bad.
 func TestLoopbackWatchdogResubscribesStalledSubscription(t *testing.T) {
 	srv := opcuatest.NewServer(map[string]any{"Pulper.DS": 4.5, "Pulper.pH": 7.0})
 	startServer(t, srv)
@@ -499,14 +500,20 @@ func TestLoopbackWatchdogResubscribesStalledSubscription(t *testing.T) {
 		return sink.is("ds", 6.0)
 	})
 	t.Logf("stalled subscription replaced %v after the change", time.Since(stalled))
-	if !sink.had("ds", drivers.QualityUncertainStale) || !sink.had("ph", drivers.QualityUncertainStale) {
-		t.Error("the points never turned uncertain:stale before the new subscription delivered")
+	for _, q := range []drivers.Quality{drivers.QualityUncertainStale, drivers.QualityBadCommFailure} {
+		if sink.had("ds", q) || sink.had("ph", q) {
+			t.Errorf("a point turned %s although the driver read it", q)
+		}
+	}
+	if !strings.Contains(logs.String(), "resubscribing") {
+		t.Errorf("no resubscription logged:\n%s", logs.String())
 	}
 	if n := strings.Count(logs.String(), "opcua server connected"); n != 1 {
 		t.Errorf("%d connections, want 1: the subscription is replaced without a reconnect\n%s", n, logs.String())
 	}
 	srv.Set("Pulper.pH", 6.5)
-	waitFor(t, 2*time.Second, "notifications on the new subscription", func() bool { return sink.is("ph", 6.5) })
+	// Sooner than the watchdog's next read: a notification.
+	waitFor(t, (staleIntervals-1)*cfg.PollIntervalOrDefault(), "notifications on the new subscription", func() bool { return sink.is("ph", 6.5) })
 }
 
 // A point in mode poll is read every poll interval: a change the server

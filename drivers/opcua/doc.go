@@ -22,11 +22,11 @@
 // tearing the client down and reconnecting with backoff from 200 ms doubling
 // to 5 s whenever the connection fails; the subscription is created anew on
 // each connection. A freshness watchdog reads every subscribed node when no
-// notification arrived for five poll intervals: a value that moved without
-// a notification means the subscription stopped while the client still
-// says "connected" (a known failure mode), so the points turn
-// uncertain:stale and the driver subscribes anew; an unchanged value means
-// the server was only quiet. A node whose monitored item the server cannot
+// notification arrived for five poll intervals and pushes what it read (fresh
+// values); a value that moved without a notification means the subscription
+// stopped while the client still says "connected" (a known failure mode) or
+// its notifications are late, so the driver subscribes anew; an unchanged
+// value means the server was only quiet. A node whose monitored item the server cannot
 // provide as asked (filter or deadband refused) is polled instead.
 //
 // Values of any numeric or boolean variant become float64 (then scale,
