@@ -664,14 +664,7 @@ func (l *Line) unitFault() (*unitRun, string) {
 }
 
 // index is u's place in the start order (0 is the most downstream).
-func (l *Line) index(u *unitRun) int {
-	for i, v := range l.order {
-		if v == u {
-			return i
-		}
-	}
-	return len(l.order)
-}
+func (l *Line) index(u *unitRun) int { return l.indexNamed(u.name) }
 
 // holdFault drops a faulted unit and everything upstream of it at once and
 // holds the line; the units downstream of it keep running to empty
@@ -687,6 +680,7 @@ func (l *Line) holdFault(u *unitRun, reason string) {
 	}
 	l.outputs[l.sig.door] = 0
 	l.outputs[l.sig.waterCmd], l.outputs[l.sig.waterFlowSP] = 0, 0
+	l.dilute, l.feedRate, l.washFlow = false, 0, 0 // and the pulper's step keeps it shut this scan
 	if l.State == StateHolding {
 		// A unit running empty after an earlier fault faults too: it and
 		// what is upstream of it stop now.
@@ -710,7 +704,6 @@ func (l *Line) holdFault(u *unitRun, reason string) {
 func (l *Line) drainStep() bool {
 	purge := seconds(l.param("purge_time"))
 	l.outputs[l.sig.door] = 0
-	l.outputs[l.sig.waterCmd], l.outputs[l.sig.waterFlowSP] = 0, 0
 	for l.drain > 0 {
 		u := l.order[l.drain-1]
 		if !u.want {

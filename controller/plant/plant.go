@@ -153,12 +153,6 @@ type Unit struct {
 	Suction string `yaml:"suction"`
 }
 
-// Level returns a level threshold and whether it is set.
-func (u *Unit) Level(name string) (float64, bool) {
-	v, ok := u.Levels[name]
-	return v, ok
-}
-
 // kindSignals lists the signal roles each kind requires and allows.
 var kindSignals = map[string]struct{ required, optional []string }{
 	KindScrewPress: {[]string{"run", "running", "speed_sp", "cake_weight"}, []string{"back_pressure_sp", "cone_valve", "fault", "speed", "current", "back_pressure", "filtrate_total", "energy", "cake_ds"}},
@@ -473,16 +467,6 @@ func (f *File) UnitsOf(kind string) []*Unit {
 		}
 	}
 	return out
-}
-
-// UnitNamed returns the unit with this name, or nil.
-func (f *File) UnitNamed(name string) *Unit {
-	for i := range f.Units {
-		if f.Units[i].Name == name {
-			return &f.Units[i]
-		}
-	}
-	return nil
 }
 
 // checkLevels checks a unit's level thresholds: only pulpers and tanks have
