@@ -2,7 +2,7 @@ package controller
 
 import (
 	"context"
-	"errors"
+
 	"fmt"
 	"log/slog"
 	"math"
@@ -42,17 +42,15 @@ type Engine struct {
 	recipes RecipeSource
 	limits  recipes.Limits
 
-	devices  []drivers.Device
-	writerOf map[string]drivers.Device // tag -> device that owns it
-	results  chan drivers.WriteResult
+	devices []drivers.Device
+	outs    *outputSet // every commanded point, compared with its read-back
+	results chan drivers.WriteResult
 
 	cmds chan cmdRequest
 
 	// scan-goroutine state
 	snap        []drivers.Sample
 	lastTime    []time.Time
-	written     map[string]float64
-	retryAfter  map[string]time.Time
 	changed     []drivers.Sample
 	pending     []Request
 	lineReqs    []Request
@@ -144,6 +142,10 @@ type EngineOptions struct {
 	// Resume is the record of a batch that was running when the controller
 	// last stopped, if any: the line comes back Held with it.
 	Resume *historian.BatchRecord
+	// LastBatchSeq is the highest batch sequence number the data directory
+	// has used; the next batch gets a higher one, so that batch IDs never
+	// repeat across restarts.
+	LastBatchSeq int
 }
 
 // NewEngine builds the scan engine. It makes no I/O.
@@ -162,31 +164,19 @@ func NewEngine(o EngineOptions) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{cfg: o.Plant, clock: o.Clock, table: o.Table, line: line, rec: o.Recorder, log: o.Logger,
-		recipes: o.Recipes, limits: Limits(o.Plant), devices: o.Devices, results: o.Results, writerOf: map[string]drivers.Device{},
-		cmds: make(chan cmdRequest, 16), written: map[string]float64{}, retryAfter: map[string]time.Time{}}
-	byName := map[string]drivers.Device{}
-	for _, d := range o.Devices {
-		byName[d.Name()] = d
-	}
-	for _, dc := range o.Plant.Devices {
-		for _, p := range dc.Points {
-			if p.Access.Writable() {
-				if d, ok := byName[dc.Name]; ok {
-					e.writerOf[p.Tag] = d
-				}
-			}
-		}
-	}
-	for tag := range line.Outputs() {
-		if _, ok := e.writerOf[tag]; !ok {
-			return nil, errors.New("output tag " + tag + " is not a writable point of any device")
-		}
+		recipes: o.Recipes, limits: Limits(o.Plant), devices: o.Devices, results: o.Results,
+		cmds: make(chan cmdRequest, 16)}
+	if e.outs, err = newOutputSet(o.Plant, o.Table, o.Devices, line.Outputs(), line.SafeOutputs()); err != nil {
+		return nil, err
 	}
 	e.histStats = o.HistorianStats
 	if e.alarms, err = alarm.NewSet(o.Plant.Alarms, o.Plant.AlarmSettings); err != nil {
 		return nil, err
 	}
 	e.unitRunning = e.line.UnitRunning
+	if o.LastBatchSeq > e.line.seq {
+		e.line.seq = o.LastBatchSeq
+	}
 	if o.Resume != nil {
 		e.restore(*o.Resume)
 	}
@@ -331,7 +321,14 @@ func (e *Engine) account(exec, late, period time.Duration) {
 
 func (e *Engine) scan() {
 	now := e.clock.Now()
+	// Write outcomes first: a device acknowledges a write before it polls
+	// the values that follow it, so the snapshot is never older than the
+	// acknowledgements the output set compares it with.
+	e.drainResults()
 	e.table.Snapshot(e.snap)
+	// A device that is away, or has just come back and has not had its
+	// outputs written again, must not drive the logic.
+	e.outs.observe(now, e.snap)
 	// Commands arrived since the last scan.
 	e.pending, e.replies = e.pending[:0], e.replies[:0]
 	for len(e.pending) < cap(e.cmds) {
@@ -378,8 +375,14 @@ func (e *Engine) scan() {
 			}
 		}
 	}
-	e.drainResults()
-	e.writeOutputs(now)
+	e.outs.step(now, time.Now(), e.line.Outputs(), e.snap)
+	if len(e.outs.events) > 0 {
+		for i := range e.outs.events {
+			e.line.noteDeviceEvent(&e.outs.events[i])
+		}
+		events = append(events, e.outs.events...)
+		e.outs.events = e.outs.events[:0]
+	}
 	e.record(events)
 	// The status is for people and scripts: building it allocates, so it
 	// is rebuilt at most every publishEvery, and at once after a command or
@@ -448,47 +451,31 @@ type snapshotInputs struct{ e *Engine }
 func (s snapshotInputs) Get(tag string) (float64, drivers.Quality) {
 	i, ok := s.e.table.Index(tag)
 	if !ok {
+		if len(tag) > 0 && tag[0] == '@' { // a comm_loss alarm's device
+			v, q, _ := s.e.outs.commState(tag[1:])
+			return v, q
+		}
 		return 0, drivers.QualityBadConfigError
 	}
 	sm := &s.e.snap[i]
 	return sm.Value, sm.Quality
 }
 
-// writeOutputs sends every output whose value differs from what was last
-// written successfully. A failed write is retried at most once a second and
-// only with the value the logic wants now, never a stale one.
-func (e *Engine) writeOutputs(now time.Time) {
-	for tag, v := range e.line.Outputs() {
-		if w, ok := e.written[tag]; ok && w == v {
-			continue
-		}
-		if t, ok := e.retryAfter[tag]; ok && now.Before(t) {
-			continue
-		}
-		d := e.writerOf[tag]
-		if err := d.Write(tag, v); err != nil {
-			e.retryAfter[tag] = now.Add(time.Second)
-			continue
-		}
-		e.written[tag] = v
-		delete(e.retryAfter, tag)
-	}
-}
-
+// drainResults takes the devices' write outcomes into the output set: an
+// acknowledged write counts for the output's state on that connection, a
+// failed one is written again after a pause.
 func (e *Engine) drainResults() {
 	if e.results == nil {
 		return
 	}
+	wall := time.Now()
 	for {
 		select {
 		case r := <-e.results:
 			if r.Err != nil {
-				if w, ok := e.written[r.Tag]; ok && w == r.Value {
-					delete(e.written, r.Tag) // rewrite the value the logic wants on a later scan
-					e.retryAfter[r.Tag] = e.clock.Now().Add(time.Second)
-				}
 				e.log.Warn("write failed", "tag", r.Tag, "value", r.Value, "err", r.Err)
 			}
+			e.outs.result(wall, r)
 		default:
 			return
 		}
@@ -548,8 +535,10 @@ func (e *Engine) shutdown() {
 	}
 	// Leave every output in its safe state on the way out.
 	e.line.allOff()
-	for tag, v := range e.line.Outputs() {
-		_ = e.writerOf[tag].Write(tag, v)
+	for _, o := range e.outs.points {
+		if o.kind == outLogic {
+			_ = o.writable.Write(o.tag, e.line.Outputs()[o.tag])
+		}
 	}
 }
 
@@ -591,6 +580,12 @@ func (e *Engine) publish() {
 			hh := h.Health()
 			ds.Connected, ds.LastError = hh.Connected, hh.LastError
 		}
+		ds.Sync, ds.SyncSince, ds.CommLosses, ds.WatchdogResets, ds.CommandsHeld = e.outs.deviceState(ds.Name)
+		for _, dc := range e.cfg.Devices {
+			if dc.Name == d.Name() && dc.Watchdog != nil {
+				ds.Watchdog = dc.Watchdog.String()
+			}
+		}
 		st.Devices = append(st.Devices, ds)
 	}
 	if b := e.line.Batch(); b != nil {
@@ -622,6 +617,7 @@ func (e *Engine) publish() {
 				Active: a.Active, ShelvedUntil: a.ShelvedUntil, Chattering: a.Chattering})
 		}
 	}
+	st.Outputs = e.outs.status(e.snap)
 	e.status.Store(st)
 }
 

@@ -11,6 +11,7 @@ import (
 // interlockState is the scan's view of one interlock from the plant file.
 type interlockState struct {
 	cfg     *plant.Interlock
+	device  string          // the device the tag is read from
 	units   map[string]bool // units named
 	active  bool
 	since   time.Time
@@ -42,6 +43,9 @@ func newInterlocks(cfg *plant.File) *interlocks {
 	for i := range cfg.Interlocks {
 		c := &cfg.Interlocks[i]
 		st := interlockState{cfg: c, units: map[string]bool{}}
+		if d, _ := cfg.Point(c.Tag); d != nil {
+			st.device = d.Name
+		}
 		for _, u := range c.Units {
 			st.units[u] = true
 		}
@@ -140,6 +144,11 @@ func (il *interlocks) why(unit string) []*interlockState {
 }
 
 func (s *interlockState) describe() string {
+	if why := commCause(s.device, s.quality); why != "" {
+		// The input stands for something else when it is good (an e-stop,
+		// a drive fault): say what is really wrong.
+		return fmt.Sprintf("%s: interlock %s cannot be evaluated", why, s.cfg.Name)
+	}
 	cond := ""
 	switch {
 	case !s.quality.Good():
@@ -153,4 +162,19 @@ func (s *interlockState) describe() string {
 		return fmt.Sprintf("interlock %s (%s): %s", s.cfg.Name, cond, s.cfg.Message)
 	}
 	return fmt.Sprintf("interlock %s (%s)", s.cfg.Name, cond)
+}
+
+// commCause says why a device's input is not good when the reason is the
+// device's connection, or "" for any other quality.
+func commCause(device string, q drivers.Quality) string {
+	if device == "" {
+		device = "its device"
+	}
+	switch q {
+	case drivers.QualityBadCommFailure, drivers.QualityUnknown:
+		return device + " not answering"
+	case drivers.QualityBadResync:
+		return device + " reconnected and its outputs are being written again"
+	}
+	return ""
 }

@@ -119,9 +119,14 @@ type Line struct {
 	drainFrom time.Time
 
 	outputs map[string]float64
-	events  []Event
-	now     time.Time
-	in      Inputs
+	// safe is every command's safe value (what allOff sets), for the
+	// engine's comm-loss latch.
+	safe map[string]float64
+	// deviceOf names the device each tag is read from, for causes.
+	deviceOf map[string]string
+	events   []Event
+	now      time.Time
+	in       Inputs
 }
 
 // batchRun is the context of the running batch.
@@ -251,8 +256,26 @@ func NewLine(cfg *plant.File, rs []*recipes.Recipe) (*Line, error) {
 		}
 	}
 	l.allOff()
+	if l.jam != nil && l.jam.reverseTag != "" {
+		l.outputs[l.jam.reverseTag] = 0
+	}
+	l.safe = make(map[string]float64, len(l.outputs))
+	for t, v := range l.outputs {
+		l.safe[t] = v
+	}
+	l.deviceOf = map[string]string{}
+	for _, d := range cfg.Devices {
+		for _, p := range d.Points {
+			l.deviceOf[p.Tag] = d.Name
+		}
+	}
 	return l, nil
 }
+
+// SafeOutputs returns every command's safe value: motors off, door shut,
+// water off, cone open. Setpoints have none. The map is the Line's; callers
+// must not change it.
+func (l *Line) SafeOutputs() map[string]float64 { return l.safe }
 
 // accumulate adds this scan's good values to the current phase's figures.
 func (l *Line) accumulate() {
@@ -368,7 +391,7 @@ func (l *Line) Restore(now time.Time, rec historian.BatchRecord, r *recipes.Reci
 		phaseStart: c.PhaseStart, tareKg: c.TareKg, receivedKg: c.ReceivedKg, cake0: c.Cake0, water0: c.Water0,
 		filtrate0: c.Filtrate0, energy0: c.Energy0, reject0: c.Rejects0, phaseIdx: c.PhaseIdx, timeoutFrom: now, overrides: c.Overrides}
 	l.pu.resetFeed()
-	l.seq = c.Seq
+	l.seq = max(l.seq, c.Seq)
 	l.allOff()
 	if err := l.m.Restore(packml.Held); err != nil {
 		return err
@@ -620,6 +643,9 @@ func (l *Line) on(tag string) bool { return l.get(tag) >= 0.5 }
 func (l *Line) badInput() string {
 	for _, t := range l.critical {
 		if _, q := l.in.Get(t); !q.Good() {
+			if why := commCause(l.deviceOf[t], q); why != "" {
+				return fmt.Sprintf("%s: input %s cannot be read", why, t)
+			}
 			return fmt.Sprintf("input %s is %s", t, q)
 		}
 	}
@@ -1363,5 +1389,13 @@ func (l *Line) UnitStates(fn func(name string, cmd bool, state string)) {
 			st = "stopping"
 		}
 		fn(p.name, p.want, st)
+	}
+}
+
+// noteDeviceEvent ties an event of the engine's output set (comm loss,
+// reconnect, output corrected) to the running batch.
+func (l *Line) noteDeviceEvent(e *Event) {
+	if l.batch != nil {
+		e.BatchID = l.batch.rec.ID
 	}
 }

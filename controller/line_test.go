@@ -281,7 +281,7 @@ func TestStartRefusedWithABadInput(t *testing.T) {
 	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 	p.bad["pulper.level"] = drivers.QualityBadCommFailure
 	res := run(l, p, &now, time.Second, api.Command{Command: api.CommandStart, Recipe: "catering", User: "op"})
-	if res[0].OK || !strings.Contains(res[0].Error, "pulper.level is bad:comm_failure") || l.State != StateIdle {
+	if res[0].OK || !strings.Contains(res[0].Error, "analyser not answering: input pulper.level cannot be read") || l.State != StateIdle {
 		t.Fatalf("start with the level bad: %+v, state %s; want refused naming the input, Idle", res[0], l.State)
 	}
 	delete(p.bad, "pulper.level")

@@ -397,6 +397,13 @@ type DeviceConfig struct {
 	// WriteFunction chooses FC5/FC6 (single, default) or FC15/FC16
 	// (multiple) to write one coil or register.
 	WriteFunction WriteFunction `yaml:"write_function,omitempty" json:"write_function,omitempty"`
+	// Watchdog is the device's communication-loss supervision (heartbeat
+	// or comm-loss timeout); nil means the device has none.
+	Watchdog *WatchdogConfig `yaml:"watchdog,omitempty" json:"watchdog,omitempty"`
+	// OutputRefresh is how often an output that cannot be read back
+	// (access: write) is written again although it has not changed. Zero
+	// means 5s. Outputs that can be read back are compared every poll.
+	OutputRefresh time.Duration `yaml:"output_refresh,omitempty" json:"output_refresh,omitempty"`
 	// Simulated devices are served by the test rig (`pretreat rig`).
 	Simulated bool          `yaml:"simulated,omitempty" json:"simulated,omitempty"`
 	Points    []PointConfig `yaml:"points" json:"points"`
@@ -486,10 +493,22 @@ func (d *DeviceConfig) Validate() []*ConfigError {
 	if len(d.Points) == 0 {
 		add("points", "a device needs at least one point")
 	}
+	if d.OutputRefresh < 0 || (d.OutputRefresh > 0 && d.OutputRefresh < 100*time.Millisecond) {
+		add("output_refresh", "output_refresh %s is too short; allowed: 100ms or more (0 means 5s)", d.OutputRefresh)
+	}
 	for i := range d.Points {
 		d.validatePoint(i, add)
 	}
+	d.validateWatchdog(add)
 	return errs
+}
+
+// OutputRefreshOrDefault returns OutputRefresh or 5s.
+func (d *DeviceConfig) OutputRefreshOrDefault() time.Duration {
+	if d.OutputRefresh <= 0 {
+		return 5 * time.Second
+	}
+	return d.OutputRefresh
 }
 
 func (d *DeviceConfig) validateModbus(add func(path, format string, args ...any)) {

@@ -145,6 +145,12 @@ func (s *Shell) Connected() uint64 {
 // fail with ErrNotConnected.
 func (s *Shell) Disconnected() { s.gen.Store(0) }
 
+// Generation returns the current connection generation: a new number at
+// every (re)connection, and after a unit that stopped answering answers
+// again; 0 while disconnected. A controller that sees it change knows the
+// device may have restarted and that its outputs must be written again.
+func (s *Shell) Generation() uint64 { return s.gen.Load() }
+
 // Current reports whether w was queued on the connection that is up now.
 func (s *Shell) Current(w WriteRequest) bool { return w.Gen != 0 && w.Gen == s.gen.Load() }
 
@@ -158,7 +164,7 @@ func (s *Shell) Report(w WriteRequest, err error) {
 		return
 	}
 	select {
-	case s.results <- WriteResult{Tag: w.Tag, Value: w.Value, Err: err, Time: s.clock.Now()}:
+	case s.results <- WriteResult{Tag: w.Tag, Value: w.Value, Err: err, Time: s.clock.Now(), Gen: w.Gen}:
 	default:
 		s.log.Warn("write result dropped: results channel full", "tag", w.Tag)
 	}

@@ -21,6 +21,10 @@ const (
 	QualityBadOutOfRange                      // value outside the point's configured range
 	QualityUncertainStale                     // no fresh value within the expected interval
 	QualityUncertainLastUsable                // last good value kept while the device is away
+	// QualityBadResync marks the values of a device that has just
+	// (re)connected while the controller writes its outputs again: they
+	// are not used for control until every output has been re-asserted.
+	QualityBadResync
 )
 
 var qualityNames = [...]string{
@@ -32,6 +36,7 @@ var qualityNames = [...]string{
 	QualityBadOutOfRange:       "bad:out_of_range",
 	QualityUncertainStale:      "uncertain:stale",
 	QualityUncertainLastUsable: "uncertain:last_usable",
+	QualityBadResync:           "bad:resync",
 }
 
 // String returns the name used in the API, the historian and the HMI.
@@ -83,6 +88,17 @@ type WriteResult struct {
 	Value float64
 	Err   error // nil when the device accepted the write (and read-back matched, where checked)
 	Time  time.Time
+	// Gen is the connection generation the write was queued on (see
+	// Generations); 0 when it was queued while disconnected.
+	Gen uint64
+}
+
+// Generations is implemented by devices that tell when their connection
+// starts anew. Generation returns a new number at every (re)connection and
+// 0 while the device is disconnected; the controller writes every output
+// again when it changes. Safe to call from any goroutine.
+type Generations interface {
+	Generation() uint64
 }
 
 // Device is one connection to the plant: a Modbus TCP endpoint or an OPC UA

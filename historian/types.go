@@ -11,6 +11,10 @@ const (
 	EventPhase   = "phase"   // batch phase started or ended
 	EventAlarm   = "alarm"   // alarm raised, acknowledged, cleared
 	EventCommand = "command" // operator command accepted or refused
+	// EventDevice: a device stopped answering, reconnected, had its
+	// outputs re-asserted, an output read back different from what the
+	// controller wants and was corrected, or its watchdog was reset.
+	EventDevice = "device"
 )
 
 // Event is something that happened at one instant: a batch or phase

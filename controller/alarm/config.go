@@ -22,9 +22,28 @@ const (
 	KindLowLow     Kind = "low_low"     // as low, a second stage below it
 	KindBadQuality Kind = "bad_quality" // active while the tag's quality is not good (bad, uncertain or never received)
 	KindDigital    Kind = "digital"     // active while value != 0
+	// KindCommLoss watches a device, not a tag: active while the device
+	// is not answering, or has reconnected and its outputs are still being
+	// written again. It names the device in Device.
+	KindCommLoss Kind = "comm_loss"
 )
 
-var kinds = []Kind{KindHigh, KindHighHigh, KindLow, KindLowLow, KindBadQuality, KindDigital}
+var kinds = []Kind{KindHigh, KindHighHigh, KindLow, KindLowLow, KindBadQuality, KindDigital, KindCommLoss}
+
+// DeviceTag is the input name a comm_loss alarm watches for device: the
+// controller answers it with a good 1 while the device is synchronised and
+// a bad quality otherwise. It cannot clash with a tag ("@" is not allowed
+// in tags).
+func DeviceTag(device string) string { return "@" + device }
+
+// Watched returns the input the alarm evaluates: its tag, or for a
+// comm_loss alarm its device's DeviceTag.
+func (d *Definition) Watched() string {
+	if d.Kind == KindCommLoss {
+		return DeviceTag(d.Device)
+	}
+	return d.Tag
+}
 
 // usesLimit reports whether the kind compares the value with Limit.
 func (k Kind) usesLimit() bool {
@@ -69,6 +88,8 @@ type Definition struct {
 	// Tag is the tag whose value (or quality) the alarm watches.
 	Tag  string `yaml:"tag" json:"tag"`
 	Kind Kind   `yaml:"kind" json:"kind"`
+	// Device is the device a comm_loss alarm watches (only that kind).
+	Device string `yaml:"device,omitempty" json:"device,omitempty"`
 	// Limit is the trip value of a limit kind, in the tag's engineering
 	// units. Not used by bad_quality and digital.
 	Limit float64 `yaml:"limit,omitempty" json:"limit,omitempty"`
@@ -105,8 +126,18 @@ func (d *Definition) Validate() []*drivers.ConfigError {
 	case strings.IndexFunc(d.Name, func(r rune) bool { return !nameRune(r) }) >= 0:
 		add("name", "alarm name %q may hold only letters, digits, '_', '-' and '.'", d.Name)
 	}
-	if d.Tag == "" {
+	switch {
+	case d.Kind == KindCommLoss:
+		if d.Device == "" {
+			add("device", "a comm_loss alarm needs the device it watches")
+		}
+		if d.Tag != "" {
+			add("tag", "a comm_loss alarm watches a device, not a tag; remove tag")
+		}
+	case d.Tag == "":
 		add("tag", "an alarm needs the tag it watches")
+	case d.Device != "":
+		add("device", "device applies to comm_loss alarms only")
 	}
 	switch {
 	case d.Kind == "":
@@ -118,7 +149,7 @@ func (d *Definition) Validate() []*drivers.ConfigError {
 		if math.IsNaN(d.Deadband) || math.IsInf(d.Deadband, 0) || d.Deadband < 0 {
 			add("deadband", "deadband %g must be a finite number of engineering units, zero or more", d.Deadband)
 		}
-	case d.Kind == KindBadQuality || d.Kind == KindDigital:
+	case d.Kind == KindBadQuality || d.Kind == KindDigital || d.Kind == KindCommLoss:
 		if d.Limit != 0 {
 			add("limit", "a %s alarm has no limit; remove it", d.Kind)
 		}
@@ -193,6 +224,9 @@ func ValidateAll(defs []Definition, knownTag, knownUnit func(string) bool) []*dr
 		}
 		if d.Tag != "" && knownTag != nil && !knownTag(d.Tag) {
 			add(i, "tag", "tag %q is not mapped on any device", d.Tag)
+		}
+		if d.Kind == KindCommLoss && d.Device != "" && knownTag != nil && !knownTag(DeviceTag(d.Device)) {
+			add(i, "device", "device %q is not a device of this plant", d.Device)
 		}
 		if d.Unit != "" && knownUnit != nil && !knownUnit(d.Unit) {
 			add(i, "unit", "unit %q is not a unit of this plant", d.Unit)

@@ -35,12 +35,12 @@ func TestDefinitionValidate(t *testing.T) {
 		{"empty", func(d *Definition) { *d = Definition{} }, []string{
 			"name: an alarm needs a name",
 			"tag: an alarm needs the tag it watches",
-			"kind: an alarm needs a kind; allowed: high, high_high, low, low_low, bad_quality, digital",
+			"kind: an alarm needs a kind; allowed: high, high_high, low, low_low, bad_quality, digital, comm_loss",
 			"priority: an alarm needs a priority; allowed: critical, high, medium, low",
 			"message: an alarm needs a message telling the operator what is wrong",
 		}},
 		{"bad name", func(d *Definition) { d.Name = "level high" }, []string{`name: alarm name "level high" may hold only letters, digits, '_', '-' and '.'`}},
-		{"unknown kind", func(d *Definition) { d.Kind = "above" }, []string{`kind: kind "above" is not known; allowed: high, high_high, low, low_low, bad_quality, digital`}},
+		{"unknown kind", func(d *Definition) { d.Kind = "above" }, []string{`kind: kind "above" is not known; allowed: high, high_high, low, low_low, bad_quality, digital, comm_loss`}},
 		{"unknown priority", func(d *Definition) { d.Priority = "urgent" }, []string{`priority: priority "urgent" is not known; allowed: critical, high, medium, low`}},
 		{"non-finite limit, negative deadband", func(d *Definition) { d.Limit, d.Deadband = math.Inf(1), -1 }, []string{
 			"limit: limit +Inf is not a finite number",

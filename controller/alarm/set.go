@@ -86,10 +86,11 @@ type Counts struct {
 
 // alarm is one alarm's definition and run-time state.
 type alarm struct {
-	def   Definition
-	state State
-	since time.Time
-	user  string // who put it in state; "" when the process did
+	def     Definition
+	watched string // the input evaluated: def.Watched(), kept to spare the scan an allocation
+	state   State
+	since   time.Time
+	user    string // who put it in state; "" when the process did
 
 	// active is the process condition after the on/off delays; pending
 	// says the raw condition has disagreed with it since pendingSince.
@@ -161,6 +162,7 @@ func NewSet(defs []Definition, settings Settings) (*Set, error) {
 	for i := range defs {
 		a := &s.alarms[i]
 		a.def = defs[i]
+		a.watched = a.def.Watched()
 		a.recent = times[i*cfg.ChatterCount : (i+1)*cfg.ChatterCount : (i+1)*cfg.ChatterCount]
 		s.byName[a.def.Name] = i
 	}
@@ -187,7 +189,7 @@ func (s *Set) Step(now time.Time, in Inputs, unitRunning func(unit string) bool)
 
 // evaluate is one alarm's part of Step.
 func (s *Set) evaluate(a *alarm, now time.Time, in Inputs, unitRunning func(string) bool) {
-	a.value, a.quality = in.Get(a.def.Tag)
+	a.value, a.quality = in.Get(a.watched)
 	a.unitStopped = a.def.Unit != "" && unitRunning != nil && !unitRunning(a.def.Unit)
 	if a.chattering && now.Sub(a.lastActivation) >= s.cfg.ChatterQuiet {
 		a.chattering = false
@@ -245,7 +247,7 @@ func (a *alarm) condition(now time.Time) bool {
 	d := &a.def
 	v := a.value
 	var raw bool
-	if d.Kind == KindBadQuality {
+	if d.Kind == KindBadQuality || d.Kind == KindCommLoss {
 		raw = !a.quality.Good()
 	} else {
 		if !a.quality.Good() || math.IsNaN(v) {

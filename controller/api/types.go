@@ -33,6 +33,8 @@ type Status struct {
 	// Alarms are the alarms that need attention (not normal, not
 	// suppressed by design), by priority then newest first.
 	Alarms []AlarmStatus `json:"alarms"`
+	// Outputs are the commanded points with their read-backs.
+	Outputs []OutputStatus `json:"outputs"`
 }
 
 // InterlockStatus is one interlock.
@@ -121,6 +123,43 @@ type DeviceStatus struct {
 	Address   string `json:"address"`
 	Connected bool   `json:"connected"`
 	LastError string `json:"last_error,omitempty"`
+	// Sync is "synced" (every output written on this connection, values in
+	// use), "resyncing" (connected anew, outputs being written again before
+	// its values are used) or "lost" (not answering).
+	Sync      string    `json:"sync,omitempty"`
+	SyncSince time.Time `json:"sync_since,omitzero"`
+	// CommLosses counts the times the device stopped answering or started
+	// a new connection since the controller started.
+	CommLosses uint64 `json:"comm_losses"`
+	// CommandsHeld is true while the device's commands are held at their
+	// safe values after a comm loss (until the logic wants them safe).
+	CommandsHeld bool `json:"commands_held,omitempty"`
+	// Watchdog describes the device's comm-loss supervision, if any;
+	// WatchdogResets counts the controller's resets of its trip.
+	Watchdog       string `json:"watchdog,omitempty"`
+	WatchdogResets uint64 `json:"watchdog_resets,omitempty"`
+}
+
+// OutputStatus is one commanded point: what the controller wants, what the
+// device reads back, and how often it had to be written again.
+type OutputStatus struct {
+	Tag    string `json:"tag"`
+	Device string `json:"device"`
+	// Role is empty for the logic's outputs, else heartbeat, comm_timeout
+	// or watchdog_reset.
+	Role            string   `json:"role,omitempty"`
+	Want            float64  `json:"want"`
+	ReadBack        *float64 `json:"read_back,omitempty"` // nil for a write-only point
+	ReadBackQuality string   `json:"read_back_quality,omitempty"`
+	// Acknowledged: the device accepted the wanted value on its current
+	// connection.
+	Acknowledged bool `json:"acknowledged"`
+	// Corrections counts read-backs that differed from the wanted value
+	// and were written again; Reasserts counts writes of an unchanged value
+	// after a reconnect or for a write-only point's refresh.
+	Corrections uint64 `json:"output_corrections"`
+	Reasserts   uint64 `json:"output_reasserts"`
+	Writes      uint64 `json:"writes"`
 }
 
 // ScanStats are the scan loop's timing figures.

@@ -409,7 +409,11 @@ func (f *File) check(add func(path, format string, args ...any)) {
 			}
 		}
 	}
-	knownTag := func(t string) bool { _, ok := tags[t]; return ok }
+	devNames := map[string]bool{}
+	for _, d := range f.Devices {
+		devNames[alarm.DeviceTag(d.Name)] = true
+	}
+	knownTag := func(t string) bool { _, ok := tags[t]; return ok || devNames[t] }
 	knownUnit := func(u string) bool { return unitNames[u] }
 	for _, e := range alarm.ValidateAll(f.Alarms, knownTag, knownUnit) {
 		add("$.alarms"+e.Path, "%s", e.Message)

@@ -63,6 +63,7 @@ type Device struct {
 var (
 	_ drivers.Device         = (*Device)(nil)
 	_ drivers.HealthReporter = (*Device)(nil)
+	_ drivers.Generations    = (*Device)(nil)
 )
 
 // New checks the configuration, loads the TLS files of a tls device and
@@ -197,6 +198,9 @@ func clientConfig(cfg *drivers.DeviceConfig) (mb.ClientConfiguration, []error) {
 
 // Name returns the device name from the plant file.
 func (d *Device) Name() string { return d.cfg.Name }
+
+// Generation returns the connection generation (drivers.Generations).
+func (d *Device) Generation() uint64 { return d.shell.Generation() }
 
 // Health returns a snapshot of the connection's health. Safe from any
 // goroutine.

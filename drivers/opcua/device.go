@@ -62,6 +62,7 @@ type Device struct {
 var (
 	_ drivers.Device         = (*Device)(nil)
 	_ drivers.HealthReporter = (*Device)(nil)
+	_ drivers.Generations    = (*Device)(nil)
 )
 
 // New checks the configuration, parses the node ids and loads the security
@@ -123,6 +124,9 @@ func New(cfg drivers.DeviceConfig, opts Options) (*Device, error) {
 
 // Name returns the device name from the plant file.
 func (d *Device) Name() string { return d.cfg.Name }
+
+// Generation returns the connection generation (drivers.Generations).
+func (d *Device) Generation() uint64 { return d.shell.Generation() }
 
 // Health returns a snapshot of the connection's health. Safe from any
 // goroutine.
