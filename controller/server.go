@@ -123,6 +123,26 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 			good++
 		}
 	}
+	fmt.Fprintf(w, "# HELP pretreat_output_corrections_total Read-backs that differed from what the controller wants and were written again.\n# TYPE pretreat_output_corrections_total counter\n")
+	for _, o := range st.Outputs {
+		fmt.Fprintf(w, "pretreat_output_corrections_total{line=%s,device=%q,tag=%q} %d\n", line, o.Device, o.Tag, o.Corrections)
+	}
+	fmt.Fprintf(w, "# HELP pretreat_output_reasserts_total Outputs written again after a reconnect, or for a write-only point's refresh.\n# TYPE pretreat_output_reasserts_total counter\n")
+	for _, o := range st.Outputs {
+		fmt.Fprintf(w, "pretreat_output_reasserts_total{line=%s,device=%q,tag=%q} %d\n", line, o.Device, o.Tag, o.Reasserts)
+	}
+	fmt.Fprintf(w, "# HELP pretreat_device_synced 1 while the device answers and every output is written on its connection.\n# TYPE pretreat_device_synced gauge\n")
+	for _, d := range st.Devices {
+		v := 0
+		if d.Sync == "synced" {
+			v = 1
+		}
+		fmt.Fprintf(w, "pretreat_device_synced{line=%s,device=%q} %d\n", line, d.Name, v)
+	}
+	fmt.Fprintf(w, "# HELP pretreat_device_comm_losses_total Times the device stopped answering or started a new connection.\n# TYPE pretreat_device_comm_losses_total counter\n")
+	for _, d := range st.Devices {
+		fmt.Fprintf(w, "pretreat_device_comm_losses_total{line=%s,device=%q} %d\n", line, d.Name, d.CommLosses)
+	}
 	fmt.Fprintf(w, "# HELP pretreat_tags_good Tags with good quality.\n# TYPE pretreat_tags_good gauge\npretreat_tags_good{line=%s} %d\npretreat_tags_total{line=%s} %d\n", line, good, line, len(st.Tags))
 }
 

@@ -166,11 +166,24 @@ func TestKill9MidBatchComesBackHeld(t *testing.T) {
 		t.Fatal(err)
 	}
 	first.Wait()
-	// With no controller, the drives keep their last command, as drives
-	// without a comms watchdog do: the restarted controller must stop them.
-	if v, _ := rig.Value("feeder.run_cmd"); v != 1 {
-		t.Fatalf("feeder.run_cmd = %v right after the kill", v)
+	// With no controller, the devices' watchdogs (1 s) stop everything.
+	killed := time.Now()
+	for {
+		on := ""
+		for _, r := range append(runCmds, "reception.door_cmd", "pulper.water_cmd") {
+			if v, _ := rig.Value(r); v != 0 {
+				on = r
+			}
+		}
+		if on == "" {
+			break
+		}
+		if time.Since(killed) > 1500*time.Millisecond {
+			t.Fatalf("%s still on %s after the kill: the device watchdog did not stop it", on, time.Since(killed))
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
+	t.Logf("every command off %s after the kill (device watchdogs)", time.Since(killed).Round(time.Millisecond))
 
 	second := startChild(t, "second.log", args...)
 	st = waitAPI(t, c)
@@ -209,8 +222,19 @@ func TestKill9MidBatchComesBackHeld(t *testing.T) {
 	if st, _ := c.Status(t.Context()); st.State != "Held" {
 		t.Fatalf("state %s, want still Held", st.State)
 	}
-	// The operator unholds: the batch continues to the end.
-	send(t, c, api.Command{Command: api.CommandUnhold, User: "op"})
+	// The operator unholds (accepted once the controller has reset the
+	// drives' watchdog trips): the batch continues to the end.
+	unholdBy := time.Now().Add(10 * time.Second)
+	for {
+		res, err := c.Send(t.Context(), api.Command{Command: api.CommandUnhold, User: "op"})
+		if err == nil && res.OK {
+			break
+		}
+		if time.Now().After(unholdBy) {
+			t.Fatalf("unhold never accepted: %v %+v", err, res)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	st = waitState(t, c, "Complete", 3*time.Minute)
 	if st.LastBatch == nil || st.LastBatch.ID != id {
 		t.Fatalf("completed batch %+v, want %s", st.LastBatch, id)
