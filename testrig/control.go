@@ -16,7 +16,7 @@ import (
 // which people, scripts and scenarios inject and clear faults, read the
 // model and change the waste class while the rig runs. Endpoints:
 //
-//	GET    /rig/v1/status        -> ControlStatus
+//	GET    /rig/v1/status        -> ControlStatus (with the devices' watchdogs)
 //	GET    /rig/v1/faults        -> []Fault (active, in injection order)
 //	GET    /rig/v1/faults/kinds  -> []FaultKindInfo
 //	POST   /rig/v1/faults        FaultSpec -> Fault (201), or ControlError (400)
@@ -46,6 +46,9 @@ type ControlStatus struct {
 	// (filtrate.pump_cmd). The device list chooses them (see New).
 	BackPressureControl string `json:"back_pressure_control"`
 	FiltratePumpControl string `json:"filtrate_pump_control"`
+	// Watchdogs is the state of the simulated devices' watchdogs (see
+	// Rig.Watchdogs), in plant-file order; empty when none has one.
+	Watchdogs []WatchdogStatus `json:"watchdogs"`
 }
 
 // ClassChange asks the rig to tip another class of waste from now on, and
@@ -141,6 +144,7 @@ func (r *Rig) controlStatus() ControlStatus {
 		PlantTime: r.PlantTime(), Speed: r.clock.Speed(), Seed: r.seed, Class: string(r.Class()), Jams: r.jams,
 		Endpoints: nonNil(r.Endpoints()), Faults: nonNil(r.Faults()),
 		BackPressureControl: r.BackPressureControl().String(), FiltratePumpControl: r.FiltratePumpControl().String(),
+		Watchdogs: nonNil(r.Watchdogs()),
 	}
 }
 

@@ -30,7 +30,10 @@
 // writable press.cone_valve puts the press's cone under the controller's
 // own pressure loop, a writable filtrate.pump_cmd puts the filtrate pump
 // under its command (New; physics.BackPressureControl and
-// physics.FiltratePumpControl). It must not import the controller: it is a plant,
+// physics.FiltratePumpControl). A device with a watchdog (watchdog.go)
+// supervises its controller by heartbeat or comm-loss timeout, in wall
+// time, and switches its commands off when the controller goes quiet.
+// It must not import the controller: it is a plant,
 // seen only through its wire protocols (and, for tests and scenarios,
 // Value and the control API).
 //

@@ -958,6 +958,10 @@ func (c *faultConn) Read(b []byte) (int, error) {
 		if gerr := c.gate(false); gerr != nil {
 			return 0, gerr
 		}
+		// A message from the client reaches the device: due watchdogs
+		// trip before it is served, and it kicks a comm_timeout
+		// watchdog (watchdog.go).
+		c.fs.rig.deviceRequest(c.device)
 	}
 	return n, err
 }

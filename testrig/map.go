@@ -40,6 +40,10 @@ type MapRow struct {
 	Access drivers.Access `json:"access"`
 	Tag    string         `json:"tag"`
 	Role   string         `json:"role"`
+	// Watchdog is "tag", "reset" or "fault" for the points the device's
+	// watchdog serves (watchdog.go): tag and reset, and a fault whose role
+	// is not a model variable, have no model variable behind them.
+	Watchdog string `json:"watchdog,omitempty"`
 }
 
 // ServedMap lists every point the rig serves, device by device in plant-file
@@ -61,11 +65,18 @@ func (r *Rig) ServedMap() []MapRow {
 				addr = ep.URL
 			}
 		}
+		wd := r.watchdogOf[d.Name]
 		for _, p := range d.Points {
 			row := MapRow{
 				Device: d.Name, Protocol: d.Protocol, Address: addr, Node: p.Node,
 				Type: p.Type, Order: p.Order, Scale: p.ScaleOrOne(), Offset: p.Offset, Unit: p.Unit,
 				Access: p.Access, Tag: p.Tag, Role: p.EffectiveRole(),
+			}
+			if wd != nil {
+				row.Watchdog = map[watchdogPoint]string{wdTag: "tag", wdReset: "reset", wdFault: "fault"}[wd.point(p.Tag)]
+				if row.Watchdog == "fault" && wd.faultRole == "" {
+					row.Role = ""
+				}
 			}
 			if row.Access == "" {
 				row.Access = drivers.AccessRead
@@ -122,9 +133,15 @@ func dash(s string) string {
 	return s
 }
 
-// roleNote is the role column: "=" when the role is the tag itself.
+// roleNote is the role column: "=" when the role is the tag itself, and
+// the watchdog's part in the points it serves.
 func roleNote(r MapRow) string {
-	if r.Role == r.Tag {
+	switch {
+	case r.Watchdog == "tag" || r.Watchdog == "reset" || r.Watchdog == "fault" && r.Role == "":
+		return "watchdog " + r.Watchdog
+	case r.Watchdog == "fault":
+		return roleNote(MapRow{Role: r.Role, Tag: r.Tag}) + " or watchdog trip"
+	case r.Role == r.Tag:
 		return "="
 	}
 	return r.Role

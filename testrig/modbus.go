@@ -32,6 +32,10 @@ type servedPoint struct {
 	start    uint16           // first register or bit address (Modbus)
 	words    int              // registers spanned (Modbus registers), 1 for bits
 	writable bool
+	// wd is the device's watchdog (nil without one); wdPoint says
+	// whether the point is one the watchdog serves (watchdog.go).
+	wd      *watchdog
+	wdPoint watchdogPoint
 }
 
 // unitMap is the point map of one Modbus device (unit id) behind a gateway.
@@ -216,6 +220,9 @@ func (g *gateway) unit(id uint8) (*unitMap, error) {
 	if err := g.rig.faults.modbusRequest(u.device); err != nil {
 		return nil, err
 	}
+	// The request reaches the device: due watchdogs trip before it is
+	// served, and it kicks a comm_timeout watchdog (watchdog.go).
+	g.rig.deviceRequest(u.device)
 	return u, nil
 }
 
@@ -277,8 +284,7 @@ func (g *gateway) readBits(table map[uint16]*servedPoint, addr, qty uint16) ([]b
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for i := range res {
-		v, _ := r.line.Get(table[addr+uint16(i)].role)
-		res[i] = v != 0
+		res[i] = r.readPoint(table[addr+uint16(i)]) != 0
 	}
 	return res, nil
 }
@@ -298,7 +304,7 @@ func (g *gateway) writeBits(table map[uint16]*servedPoint, addr uint16, values [
 		if v {
 			eng = 1
 		}
-		r.line.Set(table[addr+uint16(i)].role, eng)
+		r.writePoint(table[addr+uint16(i)], eng)
 	}
 	return nil
 }
@@ -320,7 +326,7 @@ func (g *gateway) readRegisters(table map[uint16]*servedPoint, bits map[uint16][
 		if p == nil {
 			var w uint16
 			for _, b := range bits[uint16(a)] {
-				if v, _ := r.line.Get(b.role); v != 0 {
+				if r.readPoint(b) != 0 {
 					w |= bitMask(&b.cfg)
 				}
 			}
@@ -332,8 +338,7 @@ func (g *gateway) readRegisters(table map[uint16]*servedPoint, bits map[uint16][
 		if p.typ == drivers.TypeString {
 			encodeText(&p.cfg, p.role, words)
 		} else {
-			eng, _ := r.line.Get(p.role)
-			encodeRegisters(&p.cfg, p.typ, eng, words)
+			encodeRegisters(&p.cfg, p.typ, r.readPoint(p), words)
 		}
 		// A read may start or end inside a multi-register point; serve
 		// the words it asks for.
@@ -346,8 +351,8 @@ func (g *gateway) readRegisters(table map[uint16]*servedPoint, bits map[uint16][
 
 func (g *gateway) writeRegisters(table map[uint16]*servedPoint, bits map[uint16][]*servedPoint, addr uint16, values []uint16) error {
 	type write struct {
-		role string
-		eng  float64
+		p   *servedPoint
+		eng float64
 	}
 	end := int(addr) + len(values)
 	writes := make([]write, 0, len(values))
@@ -364,11 +369,11 @@ func (g *gateway) writeRegisters(table map[uint16]*servedPoint, bits map[uint16]
 					v = 1
 				}
 				if b.writable {
-					writes = append(writes, write{b.role, v})
+					writes = append(writes, write{b, v})
 					continue
 				}
 				r.mu.Lock()
-				cur, _ := r.line.Get(b.role)
+				cur := r.readPoint(b)
 				r.mu.Unlock()
 				if (cur != 0) != (v != 0) {
 					return modbus.ErrIllegalDataValue
@@ -382,16 +387,16 @@ func (g *gateway) writeRegisters(table map[uint16]*servedPoint, bits map[uint16]
 			return modbus.ErrIllegalDataAddress
 		}
 		eng := decodeRegisters(&p.cfg, p.typ, values[a-int(addr):a-int(addr)+p.words])
-		if math.IsNaN(eng) || math.IsInf(eng, 0) {
+		if math.IsNaN(eng) || math.IsInf(eng, 0) || p.refuses(eng) {
 			return modbus.ErrIllegalDataValue
 		}
-		writes = append(writes, write{p.role, eng})
+		writes = append(writes, write{p, eng})
 		a += p.words
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, w := range writes {
-		r.line.Set(w.role, w.eng)
+		r.writePoint(w.p, w.eng)
 	}
 	return nil
 }

@@ -251,8 +251,7 @@ func (d *uaDevice) endpoint() Endpoint {
 func (d *uaDevice) collectChanges() {
 	d.changed = d.changed[:0]
 	for _, v := range d.vars {
-		eng, _ := d.rig.line.Get(v.pt.role)
-		raw := engToRaw(&v.pt.cfg, v.pt.typ, eng)
+		raw := engToRaw(&v.pt.cfg, v.pt.typ, d.rig.readPoint(v.pt))
 		if !v.announced || math.Float64bits(raw) != math.Float64bits(v.last) {
 			v.last, v.announced = raw, true
 			d.changed = append(d.changed, v)
@@ -530,7 +529,7 @@ func (ns *uaNamespace) Attribute(nid *ua.NodeID, attr ua.AttributeID) *ua.DataVa
 			return badValue(st) // an injected bad_status fault (fault.go)
 		}
 		r.mu.Lock()
-		eng, _ := r.line.Get(v.pt.role)
+		eng := r.readPoint(v.pt)
 		plantNow := r.plantNow
 		r.mu.Unlock()
 		return &ua.DataValue{
@@ -604,7 +603,7 @@ func (ns *uaNamespace) SetAttribute(nid *ua.NodeID, attr ua.AttributeID, dv *ua.
 	}
 	r := ns.dev.rig
 	r.mu.Lock()
-	ok = r.line.Set(v.pt.role, eng)
+	ok = !v.pt.refuses(eng) && r.writePoint(v.pt, eng)
 	r.mu.Unlock()
 	if !ok {
 		return ua.StatusBadOutOfRange

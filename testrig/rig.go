@@ -30,7 +30,9 @@ import (
 // while blocking. The simonvetter server calls the gateway handlers without
 // holding a lock. Rig.lifeMu is held only by Start, Stop, Endpoints and
 // fault notifications; Stop waits for server goroutines that may take Rig.mu,
-// never while holding it.
+// never while holding it. The watchdogs' state (watchdog.go) is guarded by
+// Rig.mu too; the Modbus handlers and the OPC UA connections' reads (in the
+// proxy goroutines, holding no lock) take it to trip and kick them.
 
 // physicsPeriod is how often, in wall time, the physics goroutine steps the
 // model by the plant time elapsed on the clock. The model is stepped in
@@ -149,6 +151,17 @@ type Rig struct {
 	gateways  []*gateway
 	uaDevices []*uaDevice
 
+	// watchdogs are the simulated devices' watchdogs in plant-file order
+	// (watchdog.go), watchdogOf the same by device and cmdWatchdogs by the
+	// command roles a trip holds off. Built by New; the watchdogs' state
+	// is guarded by mu.
+	watchdogs    []*watchdog
+	watchdogOf   map[string]*watchdog
+	cmdWatchdogs map[string][]*watchdog
+	// wallNow is the wall clock the watchdogs run on (time.Now; tests
+	// may replace it before Start).
+	wallNow func() time.Time
+
 	// mu guards the model and the plant time it has reached. It is a leaf
 	// lock (see the lock order above).
 	mu       sync.Mutex
@@ -187,6 +200,10 @@ func New(opts Options) (*Rig, error) {
 		seed:   opts.Seed,
 		jams:   jams,
 		line:   physics.New(opts.Seed, class),
+
+		watchdogOf:   map[string]*watchdog{},
+		cmdWatchdogs: map[string][]*watchdog{},
+		wallNow:      time.Now,
 	}
 	r.faults = newFaultSet(r)
 	if jams == JamsInjected {
@@ -219,11 +236,15 @@ func New(opts Options) (*Rig, error) {
 			}
 			continue
 		}
+		var wd *watchdog
+		if dev.Watchdog != nil {
+			wd = newWatchdog(dev)
+		}
 		points := make([]*servedPoint, 0, len(dev.Points))
 		bad := false
 		for j := range dev.Points {
 			p := &dev.Points[j]
-			sp := &servedPoint{cfg: *p, role: p.EffectiveRole(), typ: p.Type, writable: p.Access.Writable()}
+			sp := &servedPoint{cfg: *p, role: p.EffectiveRole(), typ: p.Type, writable: p.Access.Writable(), wd: wd}
 			if sp.typ == "" {
 				// Validate allows an empty type for bits and OPC UA nodes.
 				sp.typ = drivers.TypeFloat64
@@ -232,6 +253,32 @@ func New(opts Options) (*Rig, error) {
 				}
 			}
 			path := fmt.Sprintf("points[%d]", j)
+			if wd != nil {
+				sp.wdPoint = wd.point(p.Tag)
+			}
+			if sp.wdPoint != wdNone && sp.typ == drivers.TypeString {
+				addErr(dev, path+".type", "%q is a point of the device's watchdog, which the rig serves as a number, not a string", p.Tag)
+				bad = true
+				continue
+			}
+			switch sp.wdPoint {
+			case wdTag, wdReset:
+				// Served by the watchdog: no model variable needed.
+				points = append(points, sp)
+				continue
+			case wdFault:
+				if _, ok := r.line.Get(sp.role); !ok {
+					// Not a model variable: the point reads the trip.
+					if sp.writable {
+						addErr(dev, path+".access", "%q is the watchdog's fault status, read-only in the rig; allowed: read", p.Tag)
+						bad = true
+						continue
+					}
+					points = append(points, sp)
+					continue
+				}
+				wd.faultRole = sp.role // the model's fault, ORed with the trip
+			}
 			if sp.typ == drivers.TypeString {
 				// Text is not simulated: the rig serves the role as
 				// constant text (a model name, a firmware version).
@@ -264,6 +311,14 @@ func New(opts Options) (*Rig, error) {
 		}
 		if bad {
 			continue
+		}
+		if wd != nil {
+			wd.addCommands(r.line, points)
+			r.watchdogs = append(r.watchdogs, wd)
+			r.watchdogOf[dev.Name] = wd
+			for _, role := range wd.cmdRoles {
+				r.cmdWatchdogs[role] = append(r.cmdWatchdogs[role], wd)
+			}
 		}
 		switch dev.Protocol {
 		case drivers.ProtocolModbusTCP:
@@ -513,8 +568,8 @@ func (r *Rig) stopServers() error {
 }
 
 // runPhysics steps the model every physicsPeriod of wall time by the plant
-// time elapsed on the clock, then tells the OPC UA servers which values
-// changed.
+// time elapsed on the clock, after tripping the watchdogs that are due,
+// then tells the OPC UA servers which values changed.
 func (r *Rig) runPhysics(stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	t := time.NewTicker(physicsPeriod)
@@ -527,6 +582,9 @@ func (r *Rig) runPhysics(stop <-chan struct{}, done chan<- struct{}) {
 		}
 		now := r.clock.Now()
 		r.mu.Lock()
+		// Watchdogs first: a rig that was paused trips before the model
+		// runs on, so its drives stop over the time it was away.
+		trips := r.checkWatchdogs(r.wallNow())
 		if n := now.Sub(r.plantNow) / physics.MaxSubstep; n > 0 {
 			dt := n * physics.MaxSubstep
 			r.line.Step(dt)
@@ -536,6 +594,7 @@ func (r *Rig) runPhysics(stop <-chan struct{}, done chan<- struct{}) {
 			d.collectChanges()
 		}
 		r.mu.Unlock()
+		r.logTrips(trips)
 		// Outside r.mu: gopcua reads the values back through the
 		// namespace, which takes r.mu.
 		for _, d := range r.uaDevices {

@@ -44,7 +44,9 @@
 // 0.2–1 s; reversal (shredder.reverse_cmd with the run command), each of
 // which frees a jam with probability 0.7; an I²t overload relay on each
 // drive that trips a stalled motor; e-stop and guard circuits that stop the
-// drives and need a new run command afterwards; and the injected faults of
+// drives and need a new run command afterwards; a coast stop (Coast: torque
+// off, the speed running down freely instead of on the ramp, as on a
+// drive's watchdog trip); and the injected faults of
 // faults.go (VFD fault, overload trip, stuck water valve, failed filtrate
 // pump, stuck, drifting, noisy and out-of-range sensors).
 //

@@ -61,6 +61,38 @@ func (l *Line) SetVFDFault(unit string, faulted bool) error {
 	return fmt.Errorf("unit %q has no VFD; allowed: shredder, press", unit)
 }
 
+// Coast switches the torque of a unit's drive (shredder or press) off at
+// once, as a drive does on a coast stop (stop category 0, e.g. a fieldbus
+// watchdog set to coast): its running feedback drops now, and its speed
+// runs down freely, exponentially with a time constant of 0.25 s of plant
+// time to standstill below 0.5 rpm, instead of following its ramp (what a
+// dropped run command gives, the ramp stop). A drive that is still
+// commanded does not restart by itself: the run command must drop and come
+// back, as after a trip. A new start ends the coast.
+func (l *Line) Coast(unit string) error {
+	switch unit {
+	case UnitShredder, UnitPress:
+		d := l.driveOf(unit)
+		if d.runCmd {
+			d.inhibit = true
+		}
+		d.running, d.startTimer, d.inrushLeft = false, 0, 0
+		d.coasting = d.speedRPM != 0
+		return nil
+	}
+	return fmt.Errorf("unit %q has no drive to coast; allowed: shredder, press", unit)
+}
+
+// Coasting reports whether a unit's drive (shredder or press) is coasting
+// to a stop after Coast.
+func (l *Line) Coasting(unit string) bool {
+	switch unit {
+	case UnitShredder, UnitPress:
+		return l.driveOf(unit).coasting
+	}
+	return false
+}
+
 func (l *Line) driveOf(unit string) *drive {
 	if unit == UnitPress {
 		return &l.press

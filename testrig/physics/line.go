@@ -84,6 +84,15 @@ const (
 	overloadTripI2S = 75.0
 	overloadCoolTau = 120.0 // s
 	tripResetS      = 1.0
+
+	// Coasting (Line.Coast): a drive whose torque is switched off (a
+	// coast stop, IEC 60204-1 category 0) runs down with the load's
+	// braking instead of its ramp. Estimates (est.) for a loaded shredder
+	// or press: the speed falls exponentially with coastTauS and is at
+	// standstill below coastStopRPM, so a drive at 20 rpm stands within
+	// about a second, sooner than on its ramp.
+	coastTauS    = 0.25 // s
+	coastStopRPM = 0.5
 )
 
 // stallLoad is the load fraction whose current is stallCurrentFLA.
@@ -118,6 +127,7 @@ type drive struct {
 	tripHeld   bool    // an injected overload trip: only clearing the fault resets it
 	vfdFault   bool    // injected VFD fault
 	offTimer   float64 // s the run command has been off
+	coasting   bool    // torque off (Line.Coast): the speed runs down freely until standstill or a restart
 }
 
 func (d *drive) faulted() bool { return d.tripped || d.vfdFault }
@@ -157,6 +167,16 @@ func (d *drive) updateRunning(h float64, permissive bool, speedLimit float64) {
 		d.running = false
 		d.startTimer = 0
 		d.inrushLeft = 0
+	}
+	if d.running {
+		d.coasting = false
+	}
+	if d.coasting {
+		d.speedRPM *= math.Exp(-h / coastTauS)
+		if math.Abs(d.speedRPM) < coastStopRPM {
+			d.speedRPM, d.coasting = 0, false
+		}
+		return
 	}
 	target := 0.0
 	if d.running {
