@@ -37,6 +37,10 @@ type controllerOptions struct {
 	// aborted instead of taking it up Held (the demo: its simulated plant
 	// starts empty, so the old batch's material no longer exists).
 	AbandonInterrupted bool
+	// PlantClock, when set, is the data directory's persisted plant clock
+	// (normally also Clock). startController starts its saver once the
+	// historian holds the data directory, and Stop closes it last.
+	PlantClock *historian.PlantClock
 }
 
 // controllerProcess is a running controller: devices, scan, historian, API.
@@ -44,6 +48,7 @@ type controllerProcess struct {
 	Engine    *controller.Engine
 	Server    *controller.Server
 	Historian *historian.Historian
+	clock     *historian.PlantClock // may be nil
 
 	cancelScan, cancelIO, cancelAPI context.CancelFunc
 	scanDone, ioDone, apiDone       sync.WaitGroup
@@ -77,7 +82,7 @@ func startController(ctx context.Context, o controllerOptions) (*controllerProce
 		var d drivers.Device
 		switch dc.Protocol {
 		case drivers.ProtocolModbusTCP:
-			d, err = modbus.New(dc, modbus.Options{Clock: o.Clock, Results: results, Logger: log})
+			d, err = modbus.New(dc, modbus.Options{Clock: o.Clock, Results: results, Logger: log, CorrectOutputs: true})
 		case drivers.ProtocolOPCUA:
 			d, err = opcua.New(dc, opcua.Options{Clock: o.Clock, Results: results, Logger: log})
 		default:
@@ -107,11 +112,28 @@ func startController(ctx context.Context, o controllerOptions) (*controllerProce
 	if err != nil {
 		return nil, err
 	}
-	resume, err := interruptedBatch(hist.Store())
-	if err != nil {
+	// closeAll undoes the start on a later failure.
+	closeAll := func() {
 		hist.Close()
-		return nil, err
+		if o.PlantClock != nil {
+			o.PlantClock.Close()
+		}
 	}
+	// The historian holds the data directory's lock now: the plant clock
+	// may write its file (a second process on the directory fails above
+	// and must not overwrite it).
+	if o.PlantClock != nil {
+		if err := o.PlantClock.Start(context.WithoutCancel(ctx)); err != nil {
+			closeAll()
+			return nil, fmt.Errorf("plant clock: %w", err)
+		}
+	}
+	bs, err := hist.Store().Batches()
+	if err != nil {
+		closeAll()
+		return nil, fmt.Errorf("reading batch records: %w", err)
+	}
+	resume := interruptedBatch(bs)
 	if resume != nil && o.AbandonInterrupted {
 		rec := *resume
 		rec.State, rec.End, rec.Context = "aborted", o.Clock.Now(), nil
@@ -120,11 +142,13 @@ func startController(ctx context.Context, o controllerOptions) (*controllerProce
 		hist.SaveBatch(rec)
 		resume = nil
 	}
+	// Batch IDs stay unique for the life of the data directory: the line
+	// numbers its batches above every sequence number already used.
 	eng, err := controller.NewEngine(controller.EngineOptions{Plant: cfg, Clock: o.Clock, Table: table, Devices: devs,
 		Results: results, Recorder: hist, Recipes: storeSource{store}, Logger: log, Resume: resume,
-		HistorianStats: func() any { return hist.Stats() }})
+		LastBatchSeq: historian.LastBatchSeq(bs), HistorianStats: func() any { return hist.Stats() }})
 	if err != nil {
-		hist.Close()
+		closeAll()
 		return nil, err
 	}
 	srv := controller.NewServer(eng)
@@ -133,10 +157,10 @@ func startController(ctx context.Context, o controllerOptions) (*controllerProce
 		addr = o.APIAddr
 	}
 	if err := srv.Listen(addr); err != nil {
-		hist.Close()
+		closeAll()
 		return nil, fmt.Errorf("API listen %s: %w", addr, err)
 	}
-	p := &controllerProcess{Engine: eng, Server: srv, Historian: hist}
+	p := &controllerProcess{Engine: eng, Server: srv, Historian: hist, clock: o.PlantClock}
 	hist.Start(context.WithoutCancel(ctx))
 	ioCtx, cancelIO := context.WithCancel(context.WithoutCancel(ctx))
 	scanCtx, cancelScan := context.WithCancel(context.WithoutCancel(ctx))
@@ -166,28 +190,26 @@ func startController(ctx context.Context, o controllerOptions) (*controllerProce
 	return p, nil
 }
 
-// interruptedBatch returns the most recent batch that had not ended when the
-// controller last stopped (running, held or interrupted), or nil.
-func interruptedBatch(st *historian.Store) (*historian.BatchRecord, error) {
-	bs, err := st.Batches()
-	if err != nil {
-		return nil, fmt.Errorf("reading batch records: %w", err)
-	}
+// interruptedBatch returns the most recent of the batch records bs (as
+// Store.Batches gives them) if it had not ended when the controller last
+// stopped (running, held or interrupted), or nil.
+func interruptedBatch(bs []historian.BatchRecord) *historian.BatchRecord {
 	if len(bs) == 0 {
-		return nil, nil
+		return nil
 	}
 	last := bs[len(bs)-1]
 	switch last.State {
 	case "running", "held", "interrupted":
-		return &last, nil
+		return &last
 	}
-	return nil, nil
+	return nil
 }
 
 // Stop shuts down in the safe order: the scan first (it commands every
 // output off and saves the batch record), a moment for the drivers to write
-// that, then the devices, the API and the historian.
-// Stop may be called more than once.
+// that, then the devices, the API and the historian, and last the plant
+// clock (its final save is after every time stamped into the data
+// directory). Stop may be called more than once.
 func (p *controllerProcess) Stop() error {
 	p.stopOnce.Do(func() {
 		p.cancelScan()
@@ -198,6 +220,11 @@ func (p *controllerProcess) Stop() error {
 		p.cancelAPI()
 		p.apiDone.Wait()
 		p.stopErr = p.Historian.Close()
+		if p.clock != nil {
+			if err := p.clock.Close(); err != nil && p.stopErr == nil {
+				p.stopErr = fmt.Errorf("plant clock: %w", err)
+			}
+		}
 	})
 	return p.stopErr
 }
@@ -220,15 +247,18 @@ func cmdRun(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	var clock drivers.Clock = drivers.WallClock
-	if *speed != 1 {
-		if *speed <= 0 || *speed > 1000 {
-			return usageError("--speed must be in (0, 1000]")
-		}
-		clock = drivers.NewScaledClock(time.Now(), *speed)
+	if !(*speed > 0 && *speed <= 1000) {
+		return usageError("--speed must be in (0, 1000]")
 	}
-	p, err := startController(ctx, controllerOptions{Plant: cfg, Clock: clock, DataDir: *data, InfluxURL: *influx, InfluxTokenFile: *tokenFile, APIAddr: *api, Logger: log})
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	// Plant time is persisted in the data directory so that it never runs
+	// backwards across a restart, at any speed (at speed 1 it is normally
+	// the wall clock itself).
+	clock, err := historian.OpenPlantClock(*data, *speed, log)
+	if err != nil {
+		return err
+	}
+	p, err := startController(ctx, controllerOptions{Plant: cfg, Clock: clock, PlantClock: clock, DataDir: *data, InfluxURL: *influx, InfluxTokenFile: *tokenFile, APIAddr: *api, Logger: log})
 	if err != nil {
 		return err
 	}

@@ -65,27 +65,14 @@ func cmdDemo(ctx context.Context, args []string) error {
 	if *headless {
 		stdlog.SetOutput(io.Discard)
 	}
-	// Plant time runs ahead of the wall clock at speed > 1; a demo started
-	// again on the same data directory goes on from where the last one's
-	// records end, so that batch times never run backwards.
-	origin := time.Now()
-	if st, err := historian.OpenStore(*data); err == nil {
-		if bs, err := st.Batches(); err == nil {
-			for _, b := range bs {
-				times := []time.Time{b.Start, b.End}
-				for _, ph := range b.Phases {
-					times = append(times, ph.Start, ph.End)
-				}
-				for _, t := range times {
-					if t.After(origin) {
-						origin = t.Add(time.Minute)
-					}
-				}
-			}
-		}
-		st.Close()
+	// Plant time runs ahead of the wall clock at speed > 1; the data
+	// directory's persisted plant clock makes a demo started again on it go
+	// on from where the last one stopped, so that batch times never run
+	// backwards. The rig and the controller run on this one clock.
+	clock, err := historian.OpenPlantClock(*data, *speed, log)
+	if err != nil {
+		return err
 	}
-	clock := drivers.NewScaledClock(origin, *speed)
 
 	rig, err := testrig.New(testrig.Options{Devices: cfg.Devices, Clock: clock, Seed: *seed, Ephemeral: true})
 	if err != nil {
@@ -116,7 +103,7 @@ func cmdDemo(ctx context.Context, args []string) error {
 			}
 		}
 	}
-	p, err := startController(ctx, controllerOptions{Plant: cfg, Clock: clock, DataDir: *data, InfluxURL: *influx, APIAddr: "127.0.0.1:0", Logger: log, ImportShipped: true, AbandonInterrupted: true})
+	p, err := startController(ctx, controllerOptions{Plant: cfg, Clock: clock, PlantClock: clock, DataDir: *data, InfluxURL: *influx, APIAddr: "127.0.0.1:0", Logger: log, ImportShipped: true, AbandonInterrupted: true})
 	if err != nil {
 		return err
 	}
