@@ -266,7 +266,24 @@ func (d *deviceSync) allAcked() bool {
 // result takes a write outcome from a device.
 func (s *outputSet) result(wall time.Time, r drivers.WriteResult) {
 	o := s.byTag[r.Tag]
-	if o == nil || !o.inflight || r.Value != o.sent {
+	if o == nil {
+		return
+	}
+	if r.Corrected {
+		// The driver found the read-back different on its poll and wrote
+		// the value again by itself, within that poll.
+		o.corrections++
+		what := "written again by the driver"
+		if r.Err != nil {
+			what = "rewrite failed: " + r.Err.Error()
+		}
+		s.emit(r.Time, "output_corrected", o.dev.name, fmt.Sprintf("%s read back %s, wanted %s: %s", o.tag, fmtValue(r.ReadBack), fmtValue(r.Value), what))
+		if r.Err == nil && o.ackOK && r.Value == o.sent {
+			o.ackAt = r.Time
+		}
+		return
+	}
+	if !o.inflight || r.Value != o.sent {
 		return // an older write's outcome
 	}
 	o.inflight = false

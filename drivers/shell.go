@@ -51,6 +51,12 @@ type WriteRequest struct {
 	// disconnected). A write runs only on that same connection, so that a
 	// command issued before an outage is never replayed after it.
 	Gen uint64
+	// Corrected marks a write the driver made by itself: a poll read back
+	// another value than the controller last wrote on this connection, and
+	// the driver wrote the controller's value again at once.
+	Corrected bool
+	// ReadBack is what the poll read, for a Corrected write.
+	ReadBack float64
 }
 
 // Shell is the protocol-independent part of a device: its name and
@@ -164,7 +170,7 @@ func (s *Shell) Report(w WriteRequest, err error) {
 		return
 	}
 	select {
-	case s.results <- WriteResult{Tag: w.Tag, Value: w.Value, Err: err, Time: s.clock.Now(), Gen: w.Gen}:
+	case s.results <- WriteResult{Tag: w.Tag, Value: w.Value, Err: err, Time: s.clock.Now(), Gen: w.Gen, Corrected: w.Corrected, ReadBack: w.ReadBack}:
 	default:
 		s.log.Warn("write result dropped: results channel full", "tag", w.Tag)
 	}

@@ -91,6 +91,12 @@ type WriteResult struct {
 	// Gen is the connection generation the write was queued on (see
 	// Generations); 0 when it was queued while disconnected.
 	Gen uint64
+	// Corrected: the driver wrote Value again by itself because a poll read
+	// back something else (see WriteRequest.Corrected); the controller
+	// counts it as an output correction.
+	Corrected bool
+	// ReadBack is the value the poll read before the correction.
+	ReadBack float64
 }
 
 // Generations is implemented by devices that tell when their connection

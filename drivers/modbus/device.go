@@ -28,6 +28,12 @@ type Options struct {
 	Results chan<- drivers.WriteResult
 	// Logger receives connection changes and write failures. Nil discards.
 	Logger *slog.Logger
+	// CorrectOutputs turns on outputs as state in the driver: a poll that
+	// reads back another value than the controller last wrote to a point
+	// on this connection writes that value again within the same poll and
+	// reports it as a Corrected write result. The controller turns it on;
+	// it assumes no two writable points alias one value of the device.
+	CorrectOutputs bool
 	// Pool shares one connection among the devices (unit ids) at the same
 	// transport and address. Nil means the package's default pool, which is
 	// what a controller wants; tests and benchmarks may use their own.
@@ -57,6 +63,16 @@ type Device struct {
 	skipUntil time.Time        // wall time before which the unit is not asked (it stopped answering)
 	unitWait  drivers.Backoff
 	failing   bool // the unit's last exchange failed (timeout, garbled frame, gateway says silent)
+	// Outputs as state: the value the controller last wrote successfully
+	// to each writable point, and on which connection. A poll that reads
+	// another value back on that same connection writes it again at once
+	// (a drive that restarted between two polls, a set-point changed by
+	// another master). Never across connections: after a reconnect the
+	// controller decides what to write.
+	desired    []float64
+	desiredGen []uint64 // 0: nothing written on any connection
+	noCorrect  []bool   // the watchdog's heartbeat and reset: changing by design
+	correctOn  bool     // Options.CorrectOutputs
 }
 
 // Device is a drivers.Device and reports its health.
@@ -125,11 +141,18 @@ func New(cfg drivers.DeviceConfig, opts Options) (*Device, error) {
 	if d.pool == nil {
 		d.pool = defaultPool
 	}
+	d.correctOn = opts.CorrectOutputs
+	d.desired = make([]float64, len(cfg.Points))
+	d.desiredGen = make([]uint64, len(cfg.Points))
+	d.noCorrect = make([]bool, len(cfg.Points))
 	for i := range cfg.Points {
 		if cfg.Points[i].Access.Readable() {
 			d.readable = append(d.readable, i)
 		}
 		d.last[i] = drivers.Sample{Tag: cfg.Points[i].Tag}
+		if w := cfg.Watchdog; w != nil && (cfg.Points[i].Tag == w.Reset || (w.Mode == drivers.WatchdogHeartbeat && cfg.Points[i].Tag == w.Tag)) {
+			d.noCorrect[i] = true
+		}
 	}
 	return d, nil
 }
@@ -283,8 +306,55 @@ func (d *Device) poll(c *mb.ModbusClient) (error, failure) {
 			}
 		}
 	}
+	if err, kind := d.correct(c); err != nil {
+		return err, kind
+	}
 	d.push()
 	return nil, failException
+}
+
+// correct writes again, at once, every writable point whose read-back in
+// this poll differs from what the controller last wrote on this same
+// connection, and reports each as a Corrected write result. The sample
+// pushed is then the value written (verified by its read-back).
+func (d *Device) correct(c *mb.ModbusClient) (error, failure) {
+	if !d.correctOn {
+		return nil, failException
+	}
+	gen := d.shell.Generation()
+	for _, i := range d.readable {
+		p := &d.cfg.Points[i]
+		if !p.Access.Writable() || d.noCorrect[i] || d.desiredGen[i] == 0 || d.desiredGen[i] != gen || !d.last[i].Quality.Good() {
+			continue
+		}
+		want, got := d.desired[i], d.last[i].Value
+		if sameOutput(p, want, got) {
+			continue
+		}
+		w := drivers.WriteRequest{Point: i, Tag: p.Tag, Value: want, Gen: gen, Corrected: true, ReadBack: got}
+		err, kind := d.write(c, w)
+		if err != nil {
+			return err, kind
+		}
+		if d.desiredGen[i] == gen { // written and read back
+			d.last[i].Value = want
+		}
+	}
+	return nil, failException
+}
+
+// sameOutput reports whether a read-back equals the value written, to the
+// resolution of the point's encoding.
+func sameOutput(p *drivers.PointConfig, want, got float64) bool {
+	switch p.Type {
+	case drivers.TypeBool:
+		return (want != 0) == (got >= 0.5)
+	case drivers.TypeFloat32:
+		return math.Abs(want-got) <= 1e-6*math.Max(1, math.Abs(want))
+	case drivers.TypeFloat64:
+		return math.Abs(want-got) <= 1e-12*math.Max(1, math.Abs(want))
+	}
+	return math.Abs(want-got) <= math.Abs(p.ScaleOrOne())/2
 }
 
 // readBlock issues the one request of a block, asking again up to Retries
@@ -392,6 +462,9 @@ func (d *Device) write(c *mb.ModbusClient, w drivers.WriteRequest) (error, failu
 	}
 	if err != nil {
 		err = d.shell.Errorf("write %s (%s %d) = %g: %w", p.Tag, p.Table, p.Address, w.Value, err)
+		d.desiredGen[w.Point] = 0 // unknown now: the controller writes again
+	} else {
+		d.desired[w.Point], d.desiredGen[w.Point] = w.Value, w.Gen
 	}
 	d.shell.Report(w, err)
 	if kind == failException {
