@@ -108,3 +108,47 @@ func TestConfigCheckReadsDeviceFiles(t *testing.T) {
 		t.Errorf("no file:line:column in\n%s", stderr.String())
 	}
 }
+
+// TestConfigCheckLocatesWatchdogAndCommAlarmErrors: a watchdog with an
+// unknown mode, a tag that cannot be written and a too-short timeout, and a
+// comm_loss alarm on a device that does not exist are each located at
+// their key, with what is allowed.
+func TestConfigCheckLocatesWatchdogAndCommAlarmErrors(t *testing.T) {
+	src := string(plant.Sample())
+	for _, r := range [][2]string{
+		{"watchdog: {mode: comm_timeout, tag: shredder.comm_timeout, timeout: 1s,", "watchdog: {mode: comm_timout, tag: shredder.comm_timeout, timeout: 1s,"},
+		{"watchdog: {mode: heartbeat, tag: press.heartbeat, every: 200ms, timeout: 1s,", "watchdog: {mode: heartbeat, tag: press.current, every: 200ms, timeout: 1s,"},
+		{"tag: line_io.heartbeat, every: 200ms, timeout: 1s,", "tag: line_io.heartbeat, every: 20ms, timeout: 50ms,"},
+		{"kind: comm_loss, device: analyser,", "kind: comm_loss, device: analyzer,"},
+	} {
+		if !strings.Contains(src, r[0]) {
+			t.Fatalf("sample has no %q", r[0])
+		}
+		src = strings.Replace(src, r[0], r[1], 1)
+	}
+	path := filepath.Join(t.TempDir(), "plant.yaml")
+	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr strings.Builder
+	if err := configCheck(path, &stdout, &stderr); err == nil {
+		t.Fatal("config check passed a broken file")
+	}
+	out := stderr.String()
+	for _, want := range []string{
+		`$.devices[0].watchdog.mode: watchdog mode "comm_timout" is not known; allowed: heartbeat, comm_timeout`,
+		`$.devices[1].watchdog.tag: "press.current" is not a writable point of this device`,
+		`$.devices[2].watchdog.timeout: watchdog timeout 50ms is too short; allowed: 100ms or more`,
+		`device "analyzer" is not a device of this plant`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("config check output lacks %q:\n%s", want, out)
+		}
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if !strings.HasPrefix(line, path+":") || strings.Count(line, ":") < 3 {
+			t.Errorf("not located as file:line:column: %q", line)
+		}
+	}
+	t.Logf("\n%s", out)
+}
