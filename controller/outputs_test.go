@@ -123,11 +123,14 @@ func (m *memRecorder) count(kind, name string) int {
 	return n
 }
 
-func newEngineRig(t *testing.T) *engineRig {
+func newEngineRig(t *testing.T, edits ...func(*plant.File)) *engineRig {
 	t.Helper()
 	cfg, err := plant.Parse("sample.yaml", plant.Sample())
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, e := range edits {
+		e(cfg)
 	}
 	rs, err := recipes.Shipped(nil)
 	if err != nil {
@@ -463,5 +466,41 @@ func TestWatchdogHeartbeatAndReset(t *testing.T) {
 	r.run(3 * time.Second)
 	if n := r.devs["press_vfd"].writes["press.fault_reset"]; n != before {
 		t.Errorf("a fault on a healthy connection was reset by the controller (%d writes)", n-before)
+	}
+}
+
+func TestWriteOnlyOutputRefreshedAndRewrittenOnReconnect(t *testing.T) {
+	r := newEngineRig(t, func(cfg *plant.File) {
+		for i := range cfg.Devices {
+			d := &cfg.Devices[i]
+			if d.Name != "line_io" {
+				continue
+			}
+			d.OutputRefresh = 200 * time.Millisecond
+			for j := range d.Points {
+				if d.Points[j].Tag == "feeder.speed_sp" {
+					d.Points[j].Access = drivers.AccessWrite // no read-back
+				}
+			}
+		}
+	})
+	r.feeding()
+	io := r.devs["line_io"]
+	n := io.writes["feeder.speed_sp"]
+	time.Sleep(450 * time.Millisecond) // the refresh runs on wall time
+	r.run(300 * time.Millisecond)
+	if got := io.writes["feeder.speed_sp"] - n; got < 1 {
+		t.Errorf("write-only feeder.speed_sp written %d times in 450 ms with a 200 ms refresh", got)
+	}
+	io.restart()
+	r.scan()
+	r.gen++
+	io.gen.Store(r.gen)
+	r.run(300 * time.Millisecond)
+	if io.reg("feeder.speed_sp") != r.e.line.Outputs()["feeder.speed_sp"] {
+		t.Errorf("write-only feeder.speed_sp = %g after the reconnect, want %g", io.reg("feeder.speed_sp"), r.e.line.Outputs()["feeder.speed_sp"])
+	}
+	if o := r.output("feeder.speed_sp"); o.ReadBack != nil || o.Reasserts < 2 {
+		t.Errorf("status %+v: want no read-back and the refresh and reconnect counted", o)
 	}
 }
