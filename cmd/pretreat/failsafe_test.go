@@ -18,7 +18,6 @@ import (
 	"github.com/pretreat/pretreat/controller/api"
 	"github.com/pretreat/pretreat/controller/plant"
 	"github.com/pretreat/pretreat/drivers"
-	"github.com/pretreat/pretreat/testrig"
 )
 
 // The fail-safe I/O tests run the rig and the controller as separate
@@ -72,12 +71,7 @@ func newSeparateLine(t *testing.T) *separateLine {
 	if l.cfg, err = plant.Load(l.plantFile); err != nil {
 		t.Fatal(err)
 	}
-	if code, errs := runCLI(t, "recipe", "import", "--data", l.dir, "--user", "ann", "../../recipes/shipped/catering.yaml"); code != 0 {
-		t.Fatalf("import: %s", errs)
-	}
-	if code, errs := runCLI(t, "recipe", "approve", "--data", l.dir, "--user", "carol", "catering@1"); code != 0 {
-		t.Fatalf("approve: %s", errs)
-	}
+	approveCatering(t, l.dir)
 	speed := fmt.Sprint(failsafeSpeed)
 	l.rigArgs = []string{"rig", "--config", l.plantFile, "--speed", speed, "--seed", "5", "--control", ""}
 	addr := freeAddr(t)
@@ -469,41 +463,7 @@ func TestControllerKilledTwentyTimes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills a controller process 20 times; skipped with -short")
 	}
-	src := string(plant.Sample())
-	cfg, err := plant.Parse("<sample>", plant.Sample())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rig, err := testrig.New(testrig.Options{Devices: cfg.Devices, Clock: drivers.NewScaledClock(time.Now(), failsafeSpeed), Seed: 9, Ephemeral: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rig.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rig.Stop() })
-	for _, ep := range rig.Endpoints() {
-		for _, d := range cfg.Devices {
-			if d.Name == ep.Device {
-				if ep.Protocol == drivers.ProtocolOPCUA {
-					src = strings.Replace(src, d.Endpoint, ep.URL, 1)
-				} else {
-					src = strings.Replace(src, "address: "+d.Address, "address: "+ep.Address, 1)
-				}
-			}
-		}
-	}
-	dir := t.TempDir()
-	plantFile := filepath.Join(dir, "plant.yaml")
-	if err := os.WriteFile(plantFile, []byte(src), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if code, errs := runCLI(t, "recipe", "import", "--data", dir, "--user", "ann", "../../recipes/shipped/catering.yaml"); code != 0 {
-		t.Fatalf("import: %s", errs)
-	}
-	if code, errs := runCLI(t, "recipe", "approve", "--data", dir, "--user", "carol", "catering@1"); code != 0 {
-		t.Fatalf("approve: %s", errs)
-	}
+	rig, dir, plantFile := rigLine(t, failsafeSpeed, 9)
 	addr := freeAddr(t)
 	args := []string{"run", "--config", plantFile, "--data", dir, "--api", addr, "--speed", fmt.Sprint(failsafeSpeed)}
 	c := api.NewClient("http://" + addr)

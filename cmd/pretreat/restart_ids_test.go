@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
@@ -11,10 +9,7 @@ import (
 	"time"
 
 	"github.com/pretreat/pretreat/controller/api"
-	"github.com/pretreat/pretreat/controller/plant"
-	"github.com/pretreat/pretreat/drivers"
 	"github.com/pretreat/pretreat/historian"
-	"github.com/pretreat/pretreat/testrig"
 )
 
 // TestRestartsKeepBatchIDsUniqueAndTimesMonotonic restarts a real
@@ -36,41 +31,7 @@ func TestRestartsKeepBatchIDsUniqueAndTimesMonotonic(t *testing.T) {
 		cycles = 20
 	)
 	began := time.Now()
-	src := string(plant.Sample())
-	cfg, err := plant.Parse("<sample>", plant.Sample())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rig, err := testrig.New(testrig.Options{Devices: cfg.Devices, Clock: drivers.NewScaledClock(time.Now(), speed), Seed: 5, Ephemeral: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rig.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rig.Stop() })
-	for _, ep := range rig.Endpoints() {
-		for _, d := range cfg.Devices {
-			if d.Name == ep.Device {
-				if ep.Protocol == drivers.ProtocolOPCUA {
-					src = strings.Replace(src, d.Endpoint, ep.URL, 1)
-				} else {
-					src = strings.Replace(src, "address: "+d.Address, "address: "+ep.Address, 1)
-				}
-			}
-		}
-	}
-	dir := t.TempDir()
-	plantFile := filepath.Join(dir, "plant.yaml")
-	if err := os.WriteFile(plantFile, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if code, errs := runCLI(t, "recipe", "import", "--data", dir, "--user", "ann", "../../recipes/shipped/catering.yaml"); code != 0 {
-		t.Fatalf("import: %s", errs)
-	}
-	if code, errs := runCLI(t, "recipe", "approve", "--data", dir, "--user", "carol", "catering@1"); code != 0 {
-		t.Fatalf("approve: %s", errs)
-	}
+	_, dir, plantFile := rigLine(t, speed, 5)
 	addr := freeAddr(t)
 	args := []string{"run", "--config", plantFile, "--data", dir, "--api", addr, "--speed", fmt.Sprint(speed)}
 	c := api.NewClient("http://" + addr)

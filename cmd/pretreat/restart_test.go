@@ -94,42 +94,7 @@ func TestKill9MidBatchComesBackHeld(t *testing.T) {
 		t.Skip("runs two controller processes and a batch; skipped with -short")
 	}
 	const speed = 20
-	src := string(plant.Sample())
-	cfg, err := plant.Parse("<sample>", plant.Sample())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rig, err := testrig.New(testrig.Options{Devices: cfg.Devices, Clock: drivers.NewScaledClock(time.Now(), speed), Seed: 3, Ephemeral: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rig.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rig.Stop() })
-	for _, ep := range rig.Endpoints() {
-		for _, d := range cfg.Devices {
-			if d.Name == ep.Device {
-				if ep.Protocol == drivers.ProtocolOPCUA {
-					src = strings.Replace(src, d.Endpoint, ep.URL, 1)
-				} else {
-					src = strings.Replace(src, "address: "+d.Address, "address: "+ep.Address, 1)
-				}
-			}
-		}
-	}
-	dir := t.TempDir()
-	plantFile := filepath.Join(dir, "plant.yaml")
-	if err := os.WriteFile(plantFile, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	// The recipes come from the store, approved, as on a real plant.
-	if code, errs := runCLI(t, "recipe", "import", "--data", dir, "--user", "ann", "../../recipes/shipped/catering.yaml"); code != 0 {
-		t.Fatalf("import: %s", errs)
-	}
-	if code, errs := runCLI(t, "recipe", "approve", "--data", dir, "--user", "carol", "catering@1"); code != 0 {
-		t.Fatalf("approve: %s", errs)
-	}
+	rig, dir, plantFile := rigLine(t, speed, 3)
 	addr := freeAddr(t)
 	args := []string{"run", "--config", plantFile, "--data", dir, "--api", addr, "--speed", fmt.Sprint(speed)}
 	first := startChild(t, "first.log", args...)
@@ -284,4 +249,54 @@ func waitState(t *testing.T, c *api.Client, state string, limit time.Duration) *
 	}
 	t.Fatalf("state never %s; last %+v", state, last)
 	return nil
+}
+
+// rigLine starts the sample plant's rig in this process at speed, writes a
+// plant file pointing at its ports into a fresh data directory, and
+// imports and approves the catering recipe there, as on a real plant.
+func rigLine(t *testing.T, speed float64, seed int64) (rig *testrig.Rig, dir, plantFile string) {
+	t.Helper()
+	src := string(plant.Sample())
+	cfg, err := plant.Parse("<sample>", plant.Sample())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rig, err = testrig.New(testrig.Options{Devices: cfg.Devices, Clock: drivers.NewScaledClock(time.Now(), speed), Seed: seed, Ephemeral: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rig.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rig.Stop() })
+	for _, ep := range rig.Endpoints() {
+		for _, d := range cfg.Devices {
+			if d.Name == ep.Device {
+				if ep.Protocol == drivers.ProtocolOPCUA {
+					src = strings.Replace(src, d.Endpoint, ep.URL, 1)
+				} else {
+					src = strings.Replace(src, "address: "+d.Address, "address: "+ep.Address, 1)
+				}
+			}
+		}
+	}
+	dir = t.TempDir()
+	plantFile = filepath.Join(dir, "plant.yaml")
+	if err := os.WriteFile(plantFile, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	approveCatering(t, dir)
+	return rig, dir, plantFile
+}
+
+// approveCatering imports the shipped catering recipe into dir's store
+// and approves it (two people, as the store requires).
+func approveCatering(t *testing.T, dir string) {
+	t.Helper()
+	if code, errs := runCLI(t, "recipe", "import", "--data", dir, "--user", "ann", "../../recipes/shipped/catering.yaml"); code != 0 {
+		t.Fatalf("import: %s", errs)
+	}
+	if code, errs := runCLI(t, "recipe", "approve", "--data", dir, "--user", "carol", "catering@1"); code != 0 {
+		t.Fatalf("approve: %s", errs)
+	}
 }
