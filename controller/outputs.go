@@ -104,6 +104,11 @@ type deviceSync struct {
 	resetPending bool
 	// lost counts the comm losses since start.
 	lost uint64
+	// connected: the device has connected at least once since start;
+	// grace is how long (wall) a device may take to connect at start-up
+	// before its comm-loss alarm counts it as lost.
+	connected bool
+	grace     time.Duration
 }
 
 type outputSet struct {
@@ -111,14 +116,15 @@ type outputSet struct {
 	byTag  map[string]*outputPoint
 	devs   []*deviceSync
 	devOf  map[string]*deviceSync // device of every tag (readable or not)
-	events []Event
-	line   string
+	events  []Event
+	line    string
+	started time.Time // wall
 }
 
 // newOutputSet binds every output of the logic and every watchdog point to
 // its device. safe gives the logic's safe value of each command.
 func newOutputSet(cfg *plant.File, table *TagTable, devices []drivers.Device, logic map[string]float64, safe map[string]float64) (*outputSet, error) {
-	s := &outputSet{byTag: map[string]*outputPoint{}, devOf: map[string]*deviceSync{}, line: cfg.Line}
+	s := &outputSet{byTag: map[string]*outputPoint{}, devOf: map[string]*deviceSync{}, line: cfg.Line, started: time.Now()}
 	byName := map[string]drivers.Device{}
 	for _, d := range devices {
 		byName[d.Name()] = d
@@ -126,7 +132,8 @@ func newOutputSet(cfg *plant.File, table *TagTable, devices []drivers.Device, lo
 	for i := range cfg.Devices {
 		dc := &cfg.Devices[i]
 		d := byName[dc.Name]
-		ds := &deviceSync{name: dc.Name, state: syncLost, refresh: dc.OutputRefreshOrDefault(), wd: dc.Watchdog, fault: -1}
+		ds := &deviceSync{name: dc.Name, state: syncLost, refresh: dc.OutputRefreshOrDefault(), wd: dc.Watchdog, fault: -1,
+			grace: max(3*time.Second, 3*dc.TimeoutOrDefault())}
 		if d != nil {
 			ds.gens, _ = d.(drivers.Generations)
 		}
@@ -233,6 +240,7 @@ func (s *outputSet) observe(now time.Time, snap []drivers.Sample) {
 			s.emit(now, "reconnected", d.name, fmt.Sprintf("%s connected (generation %d): writing its %d outputs again before its values are used", d.name, g, len(d.outs)))
 		}
 		d.gen = g
+		d.connected = d.connected || g != 0
 		if d.state == syncResyncing && d.allAcked() {
 			d.state, d.since = syncSynced, now
 			s.emit(now, "synced", d.name, fmt.Sprintf("%s outputs re-asserted: its values are used again", d.name))
@@ -424,16 +432,16 @@ func (s *outputSet) write(now, wall time.Time, o *outputPoint, snap []drivers.Sa
 
 func fmtValue(v float64) string { return fmt.Sprintf("%.4g", v) }
 
-// commState answers the comm-loss alarms' inputs: good and 1 while device
-// is synchronised, bad:comm_failure (or bad:resync) otherwise.
+// commState answers the comm-loss alarms' inputs: good and 1 while the
+// device answers (synchronised, or connected anew and having its outputs
+// written), bad:comm_failure while it does not. A device still connecting
+// after start-up is given its grace time, so that a start does not raise
+// an alarm for every device.
 func (s *outputSet) commState(device string) (float64, drivers.Quality, bool) {
 	for _, d := range s.devs {
 		if d.name == device {
-			switch d.state {
-			case syncSynced:
+			if d.state != syncLost || (!d.connected && time.Since(s.started) < d.grace) {
 				return 1, drivers.QualityGood, true
-			case syncResyncing:
-				return 0, drivers.QualityBadResync, true
 			}
 			return 0, drivers.QualityBadCommFailure, true
 		}

@@ -504,3 +504,28 @@ func TestWriteOnlyOutputRefreshedAndRewrittenOnReconnect(t *testing.T) {
 		t.Errorf("status %+v: want no read-back and the refresh and reconnect counted", o)
 	}
 }
+
+func TestNoCommLossAlarmsWhileDevicesConnectAtStartUp(t *testing.T) {
+	r := newEngineRig(t)
+	for _, d := range r.devs {
+		d.gen.Store(0) // still connecting
+	}
+	r.run(2 * time.Second)
+	r.e.publish()
+	for _, a := range r.e.Status().Alarms {
+		if strings.HasSuffix(a.Name, "_comm_loss") {
+			t.Errorf("%s raised while the devices connect at start-up", a.Name)
+		}
+	}
+	for _, d := range r.devs {
+		r.gen++
+		d.gen.Store(r.gen)
+	}
+	r.run(time.Second)
+	r.e.publish()
+	for _, a := range r.e.Status().Alarms {
+		if strings.HasSuffix(a.Name, "_comm_loss") {
+			t.Errorf("%s raised by a start-up", a.Name)
+		}
+	}
+}
