@@ -112,10 +112,10 @@ type deviceSync struct {
 }
 
 type outputSet struct {
-	points []*outputPoint
-	byTag  map[string]*outputPoint
-	devs   []*deviceSync
-	devOf  map[string]*deviceSync // device of every tag (readable or not)
+	points  []*outputPoint
+	byTag   map[string]*outputPoint
+	devs    []*deviceSync
+	devOf   map[string]*deviceSync // device of every tag (readable or not)
 	events  []Event
 	line    string
 	started time.Time // wall
