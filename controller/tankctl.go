@@ -2,6 +2,7 @@ package controller
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/pretreat/pretreat/controller/equipment"
@@ -45,8 +46,10 @@ func newTanksAndPumps(cfg *plant.File, order []*unitRun) ([]*tankControl, []*pum
 			return nil, nil, fmt.Errorf("tank %s: %w", u.Name, err)
 		}
 		t := &tankControl{name: u.Name, mod: m, levelTag: u.Signals["level"], fedBy: -1}
-		for i, o := range order {
-			if o.name == u.FedBy {
+		// Several units may fill the tank: its high-high stops the most
+		// downstream of them and everything upstream of that.
+		for i := len(order) - 1; i >= 0; i-- {
+			if slices.Contains(u.FedBy, order[i].name) {
 				t.fedBy = i
 			}
 		}

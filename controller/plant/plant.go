@@ -147,8 +147,10 @@ type Unit struct {
 	// Levels are a pulper's or tank's level thresholds in % of span:
 	// low_low, low, high, high_high, rising.
 	Levels map[string]float64 `yaml:"levels"`
-	// FedBy names the unit that fills a tank (its high-high stops it).
-	FedBy string `yaml:"fed_by"`
+	// FedBy names the units that feed this one: the line is a graph from
+	// reception (fed by none) to its discharges. A tank's high-high stops
+	// the units that fill it; a pump names its tank under Suction instead.
+	FedBy []string `yaml:"fed_by"`
 	// Suction names the tank a pump draws from.
 	Suction string `yaml:"suction"`
 }
@@ -429,13 +431,12 @@ func (f *File) check(add func(path, format string, args ...any)) {
 	for i := range f.Units {
 		u := &f.Units[i]
 		up := fmt.Sprintf("$.units[%d]", i)
-		switch {
-		case u.FedBy != "" && u.Kind != KindTank:
-			add(up+".fed_by", "fed_by applies to a tank, not a %s", u.Kind)
-		case u.Kind == KindTank && u.FedBy == "":
-			add(up, "a tank needs fed_by: the unit that fills it (its high-high level stops that unit)")
-		case u.Kind == KindTank && !isMotorKind(f.unitKind(u.FedBy)):
-			add(up+".fed_by", "fed_by %q is not a unit with a motor; allowed: the names of the screw_press, pulper, shredder or feeder", u.FedBy)
+		if u.Kind == KindTank {
+			for j, name := range u.FedBy {
+				if !isMotorKind(f.unitKind(name)) {
+					add(fmt.Sprintf("%s.fed_by[%d]", up, j), "fed_by %q is not a unit with a motor; a tank's high-high stops what fills it; allowed: the names of the screw_press, pulper, shredder or feeder", name)
+				}
+			}
 		}
 		switch {
 		case u.Suction != "" && u.Kind != KindPump:
@@ -446,6 +447,7 @@ func (f *File) check(add func(path, format string, args ...any)) {
 			add(up+".suction", "suction %q is not a unit of kind tank", u.Suction)
 		}
 	}
+	f.checkGraph(add)
 }
 
 func isMotorKind(k string) bool {

@@ -36,7 +36,7 @@ func TestErrorsNameLineAndColumn(t *testing.T) {
 		{"unknown tag", "running: press.runing", "running: press.running", "tag \"press.runing\" is not mapped"},
 		{"levels not rising", "levels: {low_low: 5, low: 10, high: 30, high_high: 20}", "levels: {low_low: 5, low: 10, high: 30, high_high: 90}", "$.units[1].levels.high_high: level high_high = 20 % must be above high = 30 %"},
 		{"unknown level", "levels: {low_low: 5, low: 10, high: 30, hihi: 90}", "levels: {low_low: 5, low: 10, high: 30, high_high: 90}", "level \"hihi\" is not known; allowed: low_low, low, high, high_high"},
-		{"tank fed by nothing", "fed_by: pres", "fed_by: press", "$.units[1].fed_by: fed_by \"pres\" is not a unit with a motor"},
+		{"tank fed by nothing", "fed_by: [pres]", "fed_by: [press]", "$.units[1].fed_by[0]: fed_by \"pres\" is not a unit with a motor"},
 		{"pump without a tank", "suction: press", "suction: filtrate_tank", "$.units[0].suction: suction \"press\" is not a unit of kind tank"},
 		{"press with both back-pressure signals", "cone_valve: press.cone_valve, back_pressure_sp: press.cone_valve,", "cone_valve: press.cone_valve,", "a screw_press needs exactly one of back_pressure_sp"},
 		{"levels on a feeder", "kind: feeder\n    levels: {low_low: 1, low: 2, high: 3, high_high: 4}", "kind: feeder", "levels apply to a pulper or a tank, not a feeder"},

@@ -1,0 +1,76 @@
+package plant
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// TestGraphErrorsGolden: plants whose fed_by graph is wrong are refused
+// with file:line:column and what is allowed; the messages are the product,
+// so they are golden files (testdata/graph/NAME.golden, -update rewrites).
+func TestGraphErrorsGolden(t *testing.T) {
+	cases := []struct {
+		name string
+		edit [][2]string // old, new, applied to the sample in turn
+	}{
+		{"cycle", [][2]string{{"    fed_by: [reception]\n", "    fed_by: [pulper]\n"}}},
+		{"unknown-feeder", [][2]string{{"    fed_by: [shredder]\n", "    fed_by: [shreder]\n"}}},
+		{"detached-cycle", [][2]string{{"  - name: filtrate_tank\n    kind: tank\n    fed_by: [press]\n", "  - name: filtrate_tank\n    kind: tank\n    fed_by: [filtrate_pump]\n"}}},
+		{"no-fed-by", [][2]string{{"    kind: pulper\n    fed_by: [shredder]\n", "    kind: pulper\n"}}},
+		{"missing-signal", [][2]string{{"signals: {run: feeder.run_cmd, running: feeder.running, speed_sp: feeder.speed_sp}", "signals: {run: feeder.run_cmd, speed_sp: feeder.speed_sp}"}}},
+		{"reception-fed", [][2]string{{"    kind: reception\n", "    kind: reception\n    fed_by: [feeder]\n"}}},
+		{"out-of-chain", [][2]string{{"    kind: shredder\n    fed_by: [feeder]\n", "    kind: shredder\n    fed_by: [reception]\n"}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			src := string(Sample())
+			for _, e := range c.edit {
+				if !strings.Contains(src, e[0]) {
+					t.Fatalf("sample has no %q", e[0])
+				}
+				src = strings.Replace(src, e[0], e[1], 1)
+			}
+			_, err := Parse("plant.yaml", []byte(src))
+			if err == nil {
+				t.Fatal("a broken graph was accepted")
+			}
+			got := err.Error() + "\n"
+			golden := filepath.Join("testdata", "graph", c.name+".golden")
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("errors:\n%s\nwant (%s):\n%s", got, golden, want)
+			}
+		})
+	}
+}
+
+func TestFlowOrderIsUpstreamFirst(t *testing.T) {
+	f, err := Parse("sample.yaml", Sample())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, u := range f.FlowOrder() {
+		names = append(names, u.Name)
+	}
+	want := "reception feeder shredder pulper press filtrate_tank filtrate_pump"
+	if got := strings.Join(names, " "); got != want {
+		t.Errorf("flow order %q, want %q", got, want)
+	}
+}
