@@ -292,8 +292,20 @@ func TestRigKilledAndRestartedMidBatch(t *testing.T) {
 	}
 	restarted := time.Now()
 	l.startRig()
-	took := waitInSync(t, l, w, restarted, 30*time.Second)
-	t.Logf("rig restarted: every output the controller wants was at the rig %s after the rig process started", took.Round(time.Millisecond))
+	// When does the rig answer again? The test's own client asks.
+	for {
+		if _, err := w.read("press.run_cmd"); err == nil {
+			break
+		}
+		if time.Since(restarted) > 30*time.Second {
+			t.Fatal("the restarted rig never answered")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	up := time.Now()
+	took := waitInSync(t, l, w, up, 30*time.Second)
+	t.Logf("rig restarted: answering %s after the process started; every output the controller wants was at the rig %s after that (the controller reconnects with backoff, then writes every output)",
+		up.Sub(restarted).Round(time.Millisecond), took.Round(time.Millisecond))
 	st = l.status()
 	_, after := outputCounts(st)
 	t.Logf("outputs re-asserted after the restart: %d", after-before)
