@@ -182,7 +182,12 @@ func TestRetryAfter(t *testing.T) {
 	h := openTest(t, Options{Influx: &InfluxOptions{URL: srv.URL, Bucket: "plant/autogen", FlushInterval: 10 * time.Millisecond}})
 	h.Start(context.Background())
 	h.Samples([]drivers.Sample{{Tag: "a.b", Value: 1, Quality: drivers.QualityGood, Time: t0}})
-	waitFor(t, 10*time.Second, "delivery after the retry", func() bool { return h.Stats().Influx.Written == 1 })
+	// Written counts the acknowledged write; the outbox deletes the chunk
+	// just after it, so wait for both.
+	waitFor(t, 10*time.Second, "delivery after the retry", func() bool {
+		st := h.Stats().Influx
+		return st.Written == 1 && st.Outbox.PendingPoints == 0
+	})
 	mu.Lock()
 	defer mu.Unlock()
 	if len(at) != 2 {
