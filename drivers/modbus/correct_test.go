@@ -77,9 +77,12 @@ func TestCorrectOutputsWithinOnePoll(t *testing.T) {
 		if !srv.Coil(5) {
 			t.Error("run_cmd coil not written back")
 		}
-		if s, _ := sink.get("speed_sp"); s.Value != 15 {
-			t.Errorf("sample after the correction %g, want the value written back", s.Value)
-		}
+		// The write result is reported as the write lands; the poll's
+		// samples are pushed right after it, in the same poll.
+		waitFor(t, 200*time.Millisecond, "the sample after the correction to be the value written back", func() bool {
+			s, _ := sink.get("speed_sp")
+			return s.Value == 15
+		})
 		time.Sleep(150 * time.Millisecond)
 	}
 }
