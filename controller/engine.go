@@ -655,7 +655,8 @@ func (e *Engine) indexTags() {
 func batchStatus(b *historian.BatchRecord, phase, step string, phaseStart time.Time) *api.BatchStatus {
 	return &api.BatchStatus{ID: b.ID, Recipe: b.Recipe, RecipeVersion: b.RecipeVersion, WasteClass: b.WasteClass,
 		Phase: phase, Step: step, Start: b.Start, PhaseStart: phaseStart, End: b.End, TargetKg: b.TargetKg,
-		KgReceived: b.KgReceived, KgCake: b.KgCake, KgWater: b.KgWater, KgRejects: b.KgRejects}
+		KgReceived: b.KgReceived, KgCake: b.KgCake, KgWater: b.KgWater, KgRejects: b.KgRejects,
+		KgFiltrate: b.KgFiltrate, KWh: b.KWh, KgHoldupStart: b.KgHoldupStart, KgHoldupEnd: b.KgHoldupEnd, ClosurePct: b.ClosurePct}
 }
 
 func sortedRoles(m map[string]string) []string {

@@ -110,8 +110,10 @@ type Line struct {
 	feedRate, washFlow float64
 	// receptionName is the reception unit's name (the door is its output).
 	receptionName string
-	door          bool // the reception door is wanted open (before trips)
-	seq           int
+	// pulperKg is the pulper's content at 100 % level (0: not known).
+	pulperKg float64
+	door     bool // the reception door is wanted open (before trips)
+	seq      int
 	// drain counts the units downstream of a faulted unit that still run
 	// to empty themselves while the line is Holding (l.order[:drain]);
 	// drainFrom is when the one now purging started.
@@ -141,6 +143,12 @@ type batchRun struct {
 	tareKg, receivedKg                         float64
 	cake0, water0, filtrate0, energy0, reject0 float64
 	waterTargetKg                              float64
+	// holdup0 is what the line held at the start (hopper and pulper), kg.
+	holdup0 float64
+	// settleRef and settleFrom follow the hopper after the door is shut:
+	// the received mass is taken once it has stopped rising.
+	settleRef  float64
+	settleFrom time.Time
 
 	acc []signalAcc // per l.signals, for the current phase
 
@@ -177,6 +185,7 @@ type batchContext struct {
 	Filtrate0  float64            `json:"filtrate0_kg"`
 	Energy0    float64            `json:"energy0_kwh"`
 	Rejects0   float64            `json:"rejects0_kg"`
+	Holdup0    float64            `json:"holdup0_kg"`
 	Overrides  map[string]float64 `json:"overrides,omitempty"`
 	Seq        int                `json:"seq"`
 }
@@ -205,6 +214,7 @@ func NewLine(cfg *plant.File, rs []*recipes.Recipe) (*Line, error) {
 	l.order = []*unitRun{l.press, l.pulper, l.shredder, l.feeder}
 	rec, pul, pr := cfg.Unit(plant.KindReception), cfg.Unit(plant.KindPulper), cfg.Unit(plant.KindScrewPress)
 	l.receptionName = rec.Name
+	l.pulperKg = pul.CapacityKg
 	l.sig.door, l.sig.hopper = rec.Signals["door"], rec.Signals["weight"]
 	l.sig.level, l.sig.waterCmd, l.sig.waterFlowSP, l.sig.waterTotal = pul.Signals["level"], pul.Signals["water"], pul.Signals["water_flow_sp"], pul.Signals["water_total"]
 	l.sig.cake, l.sig.filtrate = pr.Signals["cake_weight"], pr.Signals["filtrate_total"]
@@ -354,7 +364,7 @@ func (l *Line) BatchForSave() *historian.BatchRecord {
 		l.updateTotals()
 	}
 	ctx, _ := json.Marshal(batchContext{PhaseIdx: b.phaseIdx, PhaseStart: b.phaseStart, TareKg: b.tareKg, ReceivedKg: b.receivedKg,
-		Cake0: b.cake0, Water0: b.water0, Filtrate0: b.filtrate0, Energy0: b.energy0, Rejects0: b.reject0, Overrides: b.overrides, Seq: l.seq})
+		Cake0: b.cake0, Water0: b.water0, Filtrate0: b.filtrate0, Energy0: b.energy0, Rejects0: b.reject0, Holdup0: b.holdup0, Overrides: b.overrides, Seq: l.seq})
 	rec := b.rec
 	rec.Context = ctx
 	rec.Phases = append([]historian.PhaseRecord(nil), b.rec.Phases...)
@@ -389,7 +399,7 @@ func (l *Line) Restore(now time.Time, rec historian.BatchRecord, r *recipes.Reci
 	l.now = now
 	l.batch = &batchRun{rec: rec, recipe: r, phase: r.Procedure[c.PhaseIdx].Phase, step: "start", stepStart: now,
 		phaseStart: c.PhaseStart, tareKg: c.TareKg, receivedKg: c.ReceivedKg, cake0: c.Cake0, water0: c.Water0,
-		filtrate0: c.Filtrate0, energy0: c.Energy0, reject0: c.Rejects0, phaseIdx: c.PhaseIdx, timeoutFrom: now, overrides: c.Overrides}
+		filtrate0: c.Filtrate0, energy0: c.Energy0, reject0: c.Rejects0, holdup0: c.Holdup0, phaseIdx: c.PhaseIdx, timeoutFrom: now, overrides: c.Overrides}
 	l.pu.resetFeed()
 	l.seq = max(l.seq, c.Seq)
 	l.allOff()
@@ -889,6 +899,8 @@ func (l *Line) startBatch(r *recipes.Recipe, user string) {
 	if l.sig.rejects != "" {
 		b.reject0 = l.get(l.sig.rejects)
 	}
+	b.holdup0 = l.holdup()
+	b.rec.KgHoldupStart = b.holdup0
 	l.batch = b
 	l.pu.resetFeed()
 	l.Message = ""
@@ -1059,6 +1071,22 @@ func (l *Line) updateTotals() {
 	if l.sig.rejects != "" {
 		b.rec.KgRejects = l.get(l.sig.rejects) - b.reject0
 	}
+	b.rec.KgHoldupStart, b.rec.KgHoldupEnd = b.holdup0, l.holdup()
+	b.rec.ClosurePct = 0
+	if in := b.rec.KgReceived + b.rec.KgWater + b.holdup0; in > 0 {
+		b.rec.ClosurePct = 100 * (b.rec.KgCake + b.rec.KgFiltrate + b.rec.KgRejects + b.rec.KgHoldupEnd) / in
+	}
+}
+
+// holdup is what the line holds now, kg: the hopper's content and, when
+// the plant file gives the pulper's capacity, the pulper's. The shredder's
+// own hold-up is not measured; a batch ends with it purged.
+func (l *Line) holdup() float64 {
+	h := math.Max(0, l.get(l.sig.hopper))
+	if l.pulperKg > 0 {
+		h += math.Max(0, l.get(l.sig.level)) / 100 * l.pulperKg
+	}
+	return h
 }
 
 // startUnits runs the start sequence for units (downstream first): each must
@@ -1127,14 +1155,30 @@ func (l *Line) execute() {
 	l.updateTotals()
 	switch b.phase {
 	case "receive":
+		net := l.get(l.sig.hopper) - b.tareKg
+		if b.step == "settling" {
+			// The door is shut, but what was in the air, on the chute and
+			// in the last poll's worth of tipping still lands: the
+			// received mass is taken once the hopper has stopped rising.
+			l.outputs[l.sig.door] = 0
+			if net > b.settleRef+settleRiseKg {
+				b.settleRef, b.settleFrom = net, l.now
+			}
+			if l.now.Sub(b.settleFrom) < settleTime && l.now.Sub(b.stepStart) < settleMax {
+				return
+			}
+			b.receivedKg = math.Max(0, net)
+			l.nextPhase()
+			return
+		}
 		if !l.endMet() {
 			l.outputs[l.sig.door] = 1
 			b.step = "tipping"
 			return
 		}
 		l.outputs[l.sig.door] = 0
-		b.receivedKg = math.Max(0, l.get(l.sig.hopper)-b.tareKg)
-		l.nextPhase()
+		l.setStep("settling")
+		b.settleRef, b.settleFrom = net, l.now
 	case "shred":
 		if b.receivedKg == 0 { // procedure without a receive phase: shred what is in the hopper
 			b.receivedKg = math.Max(0, l.get(l.sig.hopper)-b.tareKg)
@@ -1256,6 +1300,16 @@ func (l *Line) doseWater() bool {
 	l.feedRate = missing * 0.5 / ratio // a feed-forward of missing/2 kg/s
 	return true
 }
+
+// After the reception door is shut, the hopper counts as settled once its
+// net weight has not risen by more than settleRiseKg (a few load-cell noise
+// deviations) for settleTime; the received mass is taken then, or after
+// settleMax whatever the hopper does.
+const (
+	settleRiseKg = 0.5
+	settleTime   = 2 * time.Second
+	settleMax    = 30 * time.Second
+)
 
 // dsBand is how far above its target the slurry DS may end a top-up, in %.
 const dsBand = 0.3

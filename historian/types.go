@@ -56,23 +56,31 @@ type SignalStats struct {
 
 // BatchRecord is the record kept for every batch, completed or not.
 type BatchRecord struct {
-	ID            string        `json:"id"`
-	Line          string        `json:"line"`
-	Recipe        string        `json:"recipe"`
-	RecipeVersion int           `json:"recipe_version"`
-	RecipeHash    string        `json:"recipe_hash,omitempty"`
-	WasteClass    string        `json:"waste_class"`
-	State         string        `json:"state"` // running, complete, aborted
-	User          string        `json:"user,omitempty"`
-	Start         time.Time     `json:"start"`
-	End           time.Time     `json:"end,omitzero"`
-	TargetKg      float64       `json:"target_kg"`
-	KgReceived    float64       `json:"kg_received"`
-	KgCake        float64       `json:"kg_cake"`
-	KgWater       float64       `json:"kg_water"`
-	KgFiltrate    float64       `json:"kg_filtrate"`
-	KgRejects     float64       `json:"kg_rejects"`
-	KWh           float64       `json:"kwh"`
+	ID            string    `json:"id"`
+	Line          string    `json:"line"`
+	Recipe        string    `json:"recipe"`
+	RecipeVersion int       `json:"recipe_version"`
+	RecipeHash    string    `json:"recipe_hash,omitempty"`
+	WasteClass    string    `json:"waste_class"`
+	State         string    `json:"state"` // running, complete, aborted
+	User          string    `json:"user,omitempty"`
+	Start         time.Time `json:"start"`
+	End           time.Time `json:"end,omitzero"`
+	TargetKg      float64   `json:"target_kg"`
+	KgReceived    float64   `json:"kg_received"`
+	KgCake        float64   `json:"kg_cake"`
+	KgWater       float64   `json:"kg_water"`
+	KgFiltrate    float64   `json:"kg_filtrate"`
+	KgRejects     float64   `json:"kg_rejects"`
+	KWh           float64   `json:"kwh"`
+	// KgHoldupStart and KgHoldupEnd are what the line held (hopper and,
+	// where its capacity is known, pulper) at the start and the end of the
+	// batch. ClosurePct is the mass balance: (cake + filtrate + rejects +
+	// hold-up at the end) over (received + water + hold-up at the start),
+	// in %; 100 closes exactly.
+	KgHoldupStart float64       `json:"kg_holdup_start"`
+	KgHoldupEnd   float64       `json:"kg_holdup_end"`
+	ClosurePct    float64       `json:"closure_pct"`
 	Phases        []PhaseRecord `json:"phases"`
 	// Overrides are operator changes of recipe values under this batch.
 	Overrides []Override `json:"overrides,omitempty"`

@@ -44,10 +44,20 @@ func TestShippedRecipesRunOnTheRig(t *testing.T) {
 	}
 	for _, r := range rs {
 		t.Run(r.Name, func(t *testing.T) {
-			p, _, dir := startLineWith(t, lineOptions{speed: 20, wasteClass: r.WasteClass})
+			p, rig, dir := startLineWith(t, lineOptions{speed: 20, wasteClass: r.WasteClass})
 			st := runRecipe(t, api.NewClient(p.Server.URL()), r.Name, 4*time.Minute)
 			b := st.LastBatch
-			t.Logf("%s: %.1f kg in, %.1f kg cake, %.1f kg water in %s plant time", r.Name, b.KgReceived, b.KgCake, b.KgWater, b.End.Sub(b.Start).Round(time.Second))
+			tipped, _ := rig.Truth("waste_in.total") // the rig starts empty: all of it is this batch's
+			t.Logf("%s: %.1f kg in (rig: %.1f tipped), %.1f kg cake, %.1f kg water, %.1f kg filtrate, %.1f kg rejects, hold-up %.1f → %.1f kg: closure %.2f %%, in %s plant time",
+				r.Name, b.KgReceived, tipped, b.KgCake, b.KgWater, b.KgFiltrate, b.KgRejects, b.KgHoldupStart, b.KgHoldupEnd, b.ClosurePct, b.End.Sub(b.Start).Round(time.Second))
+			// The received mass is taken once tipping has stopped, so it is
+			// what the trucks tipped, to the load cell's noise.
+			if d := b.KgReceived - tipped; d < -1 || d > 1 {
+				t.Errorf("received %.1f kg, the rig tipped %.1f kg: off by %.1f kg, want within 1 kg", b.KgReceived, tipped, d)
+			}
+			if b.ClosurePct < 99.5 || b.ClosurePct > 100.5 {
+				t.Errorf("mass balance closes at %.2f %%, want 100 ± 0.5 %%", b.ClosurePct)
+			}
 			if err := p.Stop(); err != nil {
 				t.Fatal(err)
 			}

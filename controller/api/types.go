@@ -91,6 +91,13 @@ type BatchStatus struct {
 	KgCake        float64   `json:"kg_cake"`
 	KgWater       float64   `json:"kg_water"`
 	KgRejects     float64   `json:"kg_rejects"`
+	KgFiltrate    float64   `json:"kg_filtrate"`
+	KWh           float64   `json:"kwh"`
+	// Hold-up (hopper and pulper) at the start and now or at the end, and
+	// the mass balance closure in % (see the batch record).
+	KgHoldupStart float64 `json:"kg_holdup_start"`
+	KgHoldupEnd   float64 `json:"kg_holdup_end"`
+	ClosurePct    float64 `json:"closure_pct"`
 }
 
 // UnitStatus is one piece of equipment.

@@ -153,6 +153,11 @@ type Unit struct {
 	FedBy []string `yaml:"fed_by"`
 	// Suction names the tank a pump draws from.
 	Suction string `yaml:"suction"`
+	// CapacityKg is a pulper's or tank's content in kg at 100 % level. With
+	// it the batch record counts the pulper's content as hold-up in the
+	// mass balance; without it the pulper is assumed empty at the start
+	// and end of a batch.
+	CapacityKg float64 `yaml:"capacity_kg"`
 }
 
 // kindSignals lists the signal roles each kind requires and allows.
@@ -354,6 +359,13 @@ func (f *File) check(add func(path, format string, args ...any)) {
 			}
 		}
 		f.checkLevels(u, up, add)
+		switch c := u.CapacityKg; {
+		case c == 0:
+		case u.Kind != KindTank && u.Kind != KindPulper:
+			add(up+".capacity_kg", "capacity_kg applies to a pulper or a tank, not a %s", u.Kind)
+		case !(c > 0 && c <= 1e7):
+			add(up+".capacity_kg", "capacity_kg = %g is out of range; allowed: above 0 up to 10000000 kg", c)
+		}
 		for _, k := range sortedKeys(u.Limits) {
 			lim := u.Limits[k]
 			if lim[0] > lim[1] {
