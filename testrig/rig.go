@@ -178,9 +178,12 @@ type Rig struct {
 // controller positioning the cone valve (physics.BackPressureFromValve:
 // press.back_pressure_sp is then ignored); one with the role
 // filtrate.pump_cmd puts the filtrate transfer pump under the controller's
-// command (physics.FiltratePumpCommanded) instead of its float switches.
-// Without them the model runs as before: the cone follows its set-point
-// and the pump its floats.
+// command (physics.FiltratePumpCommanded) instead of its float switches;
+// one with the role press_feed.run_cmd puts a press feed pump between
+// pulper and press (physics.PressFeedPump: the press draws what the pump
+// delivers, up to its capacity) instead of the press drawing straight from
+// the pulper. Without them the model runs as before: the cone follows its
+// set-point, the pump its floats and the press draws at capacity.
 func New(opts Options) (*Rig, error) {
 	className := opts.WasteClass
 	if className == "" {
@@ -222,7 +225,7 @@ func New(opts Options) (*Rig, error) {
 	}
 	gatewayByAddr := map[string]*gateway{}
 	simulated := 0
-	coneValve, pumpCommanded := false, false
+	coneValve, pumpCommanded, feedPump := false, false, false
 	for i := range opts.Devices {
 		dev := &opts.Devices[i]
 		if !dev.Simulated {
@@ -305,6 +308,8 @@ func New(opts Options) (*Rig, error) {
 					coneValve = true
 				case physics.RoleFiltratePumpCmd:
 					pumpCommanded = true
+				case physics.RolePressFeedRunCmd:
+					feedPump = true
 				}
 			}
 			points = append(points, sp)
@@ -377,6 +382,9 @@ func New(opts Options) (*Rig, error) {
 	}
 	if pumpCommanded {
 		r.line.SetFiltratePumpControl(physics.FiltratePumpCommanded)
+	}
+	if feedPump {
+		r.line.SetPressFeedControl(physics.PressFeedPump)
 	}
 	return r, nil
 }

@@ -66,6 +66,14 @@ const (
 	coneEmptyFactor = 0.7   // est.: share of that back-pressure with the screw running empty
 	coneMaxBar      = 7.5   // est.: the most the cone holds, valve shut
 
+	// The press feed pump (PressFeedPump): a progressive-cavity pump on a
+	// VFD between pulper and press. Estimates (est.): at 100 % it delivers
+	// pressFeedMaxKgPerS, somewhat more than the press takes at 15 rpm and
+	// 3 bar (4.6 kg/s), so the press, not the pump, sets the most a line
+	// can dewater; the rest recirculates to the pulper.
+	pressFeedMaxKgPerS = 8.0 // est.: delivery at 100 % speed
+	pressFeedDryRunPct = 1.0 // est.: below this pulper level the pump's suction draws air (it runs dry)
+
 	// Jams (PROCESS.md, "Jam handling" and "A simulator model").
 	jamRampMinS       = 0.2 // torque reaches stall this soon after a hard object…
 	jamRampMaxS       = 1.0 // …or at most this late
@@ -362,11 +370,47 @@ func (c FiltratePumpControl) String() string {
 	return "floats"
 }
 
+// PressFeedControl says how slurry gets from the pulper to the press. Like
+// BackPressureControl it describes the plant, and package testrig chooses
+// it when it builds a rig.
+type PressFeedControl int
+
+// Press feed modes. Values other than these act as PressFeedDirect.
+const (
+	// PressFeedDirect (the default): the press draws slurry straight from
+	// the pulper at its full capacity for its speed and back-pressure
+	// whenever the screw turns, so the pulper holds next to nothing while
+	// the press runs. The press_feed.* commands are stored and read back
+	// but change nothing; press_feed.running, press_feed.flow and
+	// press_feed.dry_run_s stay 0.
+	PressFeedDirect PressFeedControl = iota
+	// PressFeedPump: a VFD-driven progressive-cavity pump feeds the press
+	// under the controller's command (press_feed.run_cmd,
+	// press_feed.speed_sp in %). It confirms running 1 s after the
+	// command, the e-stop stops it, and after an e-stop it starts again
+	// only once the command has dropped and come back. Running, it
+	// delivers pressFeedMaxKgPerS·speed/100; the press takes at most its
+	// capacity of that and the rest recirculates to the pulper, and with
+	// the screw stopped everything recirculates. press_feed.flow is what
+	// reaches the press. Run on a pulper below 1 % level it runs dry
+	// (press_feed.dry_run_s counts the seconds).
+	PressFeedPump
+)
+
+// String returns the mode's name in the rig's status: "direct" or "pump".
+func (c PressFeedControl) String() string {
+	if c == PressFeedPump {
+		return "pump"
+	}
+	return "direct"
+}
+
 // Roles whose mapping on a writable point tells package testrig to run the
-// model in BackPressureFromValve and FiltratePumpCommanded.
+// model in BackPressureFromValve, FiltratePumpCommanded and PressFeedPump.
 const (
 	RoleConeValve       = "press.cone_valve"
 	RoleFiltratePumpCmd = "filtrate.pump_cmd"
+	RolePressFeedRunCmd = "press_feed.run_cmd"
 )
 
 // Line is the state of one simulated pretreatment line. It is not safe for
@@ -433,6 +477,13 @@ type Line struct {
 	overflow    float64 // kg spilled over the pulper weir into the filtrate sump
 	pH          float64
 
+	// Press feed pump (PressFeedPump).
+	feedBy      PressFeedControl
+	feedPump    contactor // the pump's VFD: run command, start delay, restart inhibit
+	feedSP      float64   // % speed
+	feedKgPerS  float64   // kg/s drawn from the pulper into the press in the last substep
+	feedDryRunS float64   // s the pump has run on a nearly empty pulper
+
 	// Press, cake bin and filtrate.
 	press          drive
 	backPressureBy BackPressureControl
@@ -488,10 +539,12 @@ func New(seed int64, class WasteClass) *Line {
 		press: drive{
 			fla: pressFLA, rampRPMps: 5, maxRPM: 50,
 		},
-		mixer:   contactor{startDelayS: startDelayS},
-		pump:    contactor{startDelayS: startDelayS},
-		pH:      props.PH,
-		h2sBase: 0.8,
+		mixer: contactor{startDelayS: startDelayS},
+		pump:  contactor{startDelayS: startDelayS},
+
+		feedPump: contactor{startDelayS: startDelayS},
+		pH:       props.PH,
+		h2sBase:  0.8,
 	}
 	l.SetHardObjectRate(props.HardObjectsPerTonne)
 	return l
@@ -540,6 +593,18 @@ func (l *Line) SetFiltratePumpControl(c FiltratePumpControl) {
 // FiltratePumpControl returns what starts and stops the filtrate pump.
 func (l *Line) FiltratePumpControl() FiltratePumpControl { return l.pumpBy }
 
+// SetPressFeedControl sets how the press is fed from now on (see
+// PressFeedControl). The feed pump stops at once either way; under
+// PressFeedPump it starts after the start delay if it is commanded.
+func (l *Line) SetPressFeedControl(c PressFeedControl) {
+	l.feedBy = c
+	l.feedPump.running, l.feedPump.startTimer = false, 0
+	l.feedKgPerS = 0
+}
+
+// PressFeedControl returns how the press is fed.
+func (l *Line) PressFeedControl() PressFeedControl { return l.feedBy }
+
 // Elapsed returns the plant time simulated since New.
 func (l *Line) Elapsed() time.Duration { return l.elapsed }
 
@@ -581,6 +646,9 @@ func (l *Line) substep(h float64) {
 	l.press.updateRunning(h, l.estopOK, 1)
 	l.mixer.update(h, l.estopOK)
 	l.feeder.update(h, guarded)
+	if l.feedBy == PressFeedPump {
+		l.feedPump.update(h, l.estopOK)
+	}
 
 	// Reception: trucks tip while the door is open.
 	if l.doorCmd {
@@ -644,11 +712,18 @@ func (l *Line) substep(h float64) {
 
 	// Press: back-pressure follows its setpoint whether or not the screw
 	// turns (or, under cone valve control, the valve and how full the
-	// screw ran in the last substep); the screw draws slurry at capacity
-	// and splits it into cake and filtrate by the solids balance.
+	// screw ran in the last substep); the screw draws slurry at capacity,
+	// or what the feed pump delivers up to that, and splits it into cake
+	// and filtrate by the solids balance.
 	filtrateBefore := l.filtrate
 	l.backPressure = relax(l.backPressure, l.backPressureTarget(), l.k.backPressure)
-	l.pressStep(h)
+	capacity := l.pressCapacity()
+	if l.feedBy == PressFeedPump {
+		l.pressStep(h, capacity, l.pressFeedStep(h, capacity)*h)
+		l.feedKgPerS = l.pressKgPerS
+	} else {
+		l.pressStep(h, capacity, capacity*h)
+	}
 
 	// The pulper's weir: what rises above it spills into the filtrate sump.
 	if l.pulper > pulperOverflowKg {
@@ -812,11 +887,37 @@ func (l *Line) pumpRunning() bool {
 	return l.pumpOn && !l.pumpFailed
 }
 
-// pressStep moves slurry through the screw press for h seconds.
-func (l *Line) pressStep(h float64) {
+// pressCapacity is the most slurry the screw takes, in kg/s, at its speed
+// and back-pressure.
+func (l *Line) pressCapacity() float64 {
+	p := math.Max(0, l.backPressure)
+	return pressKgPerSPerRPM * l.press.speedRPM * math.Max(0, 1-pressCapacityPerBar*p)
+}
+
+// pressFeedStep runs the press feed pump (PressFeedPump) for h seconds and
+// returns the flow in kg/s it sends into a press whose capacity is
+// capacity: what it delivers at its speed up to that capacity, nothing
+// while it is stopped or the screw stands (it recirculates to the pulper).
+// It counts dry running on a pulper below pressFeedDryRunPct.
+func (l *Line) pressFeedStep(h, capacity float64) float64 {
+	if !l.feedPump.running || l.feedSP <= 0 {
+		return 0
+	}
+	if l.pulper/pulperFullKg*100 < pressFeedDryRunPct {
+		l.feedDryRunS += h
+	}
+	if l.press.speedRPM <= 0 {
+		return 0
+	}
+	return math.Min(pressFeedMaxKgPerS*l.feedSP/100, capacity)
+}
+
+// pressStep moves slurry through the screw press for h seconds: it draws
+// up to amount kg from the pulper (less if the pulper holds less) into a
+// screw of capacity kg/s and splits it into cake and filtrate.
+func (l *Line) pressStep(h, capacity, amount float64) {
 	p := math.Max(0, l.backPressure)
 	n := l.press.speedRPM
-	capacity := pressKgPerSPerRPM * n * math.Max(0, 1-pressCapacityPerBar*p)
 	l.pressKgPerS = 0
 	l.pressLoad = 0
 	l.pressFill = 0
@@ -831,7 +932,7 @@ func (l *Line) pressStep(h float64) {
 	cakeDS = math.Min(cakeDSCeiling, math.Max(dsIn, cakeDS))
 	filtrateDS := math.Min(dsIn, dsIn*(0.25+0.05*p))
 
-	m, d := take(&l.pulper, &l.pulperDry, capacity*h)
+	m, d := take(&l.pulper, &l.pulperDry, amount)
 	if m > 0 {
 		l.cakeDS = cakeDS
 		l.filtrateDS = filtrateDS

@@ -40,7 +40,10 @@ var roles = map[string]role{
 	// Commands and setpoints. press.back_pressure_sp counts only under
 	// BackPressureFromSetpoint (the default) and press.cone_valve only
 	// under BackPressureFromValve; filtrate.pump_cmd counts only under
-	// FiltratePumpCommanded. Each is stored and read back in either mode.
+	// FiltratePumpCommanded; press_feed.run_cmd and press_feed.speed_sp
+	// count only under PressFeedPump (under PressFeedDirect the press
+	// draws at capacity whatever they say). Each is stored and read back
+	// in either mode.
 	"shredder.run_cmd":       {get: func(l *Line) float64 { return b2f(l.shredder.runCmd) }, set: func(l *Line, v float64) { l.shredder.runCmd = v != 0 }},
 	"shredder.reverse_cmd":   {get: func(l *Line) float64 { return b2f(l.shredder.reverseCmd) }, set: func(l *Line, v float64) { l.shredder.reverseCmd = v != 0 }},
 	"shredder.speed_sp":      {get: func(l *Line) float64 { return l.shredder.speedSP }, set: func(l *Line, v float64) { l.shredder.speedSP = clamp(v, 0, l.shredder.maxRPM) }},
@@ -55,6 +58,8 @@ var roles = map[string]role{
 	"pulper.water_cmd":       {get: func(l *Line) float64 { return b2f(l.waterCmd) }, set: func(l *Line, v float64) { l.waterCmd = v != 0 }},
 	"pulper.water_flow_sp":   {get: func(l *Line) float64 { return l.waterSP }, set: func(l *Line, v float64) { l.waterSP = clamp(v, 0, 20) }},
 	"reception.door_cmd":     {get: func(l *Line) float64 { return b2f(l.doorCmd) }, set: func(l *Line, v float64) { l.doorCmd = v != 0 }},
+	RolePressFeedRunCmd:      {get: func(l *Line) float64 { return b2f(l.feedPump.runCmd) }, set: func(l *Line, v float64) { l.feedPump.runCmd = v != 0 }},
+	"press_feed.speed_sp":    {get: func(l *Line) float64 { return l.feedSP }, set: func(l *Line, v float64) { l.feedSP = clamp(v, 0, 100) }},
 
 	// Measurements served on the wire.
 	"shredder.speed":        {get: func(l *Line) float64 { return math.Abs(l.shredder.speedRPM) }},
@@ -95,6 +100,12 @@ var roles = map[string]role{
 	"pulper.level":          {get: func(l *Line) float64 { return l.pulper / pulperFullKg * 100 }},
 	"press.cake_ds":         {get: func(l *Line) float64 { return l.cakeDS }},
 	"reception.h2s":         {get: (*Line).h2s},
+	// The press feed pump's running feedback, its flow meter (kg/s into
+	// the press) and its fault; all 0 under PressFeedDirect. No fault is
+	// injected into it yet, so press_feed.fault reads 0.
+	"press_feed.running": {get: func(l *Line) float64 { return b2f(l.feedPump.running) }},
+	"press_feed.flow":    {get: func(l *Line) float64 { return l.feedKgPerS }},
+	"press_feed.fault":   {get: func(l *Line) float64 { return b2f(l.feedPump.tripped) }},
 
 	// Internal balance and diagnostic variables, for tests and scenarios.
 	"line.time_s":             {get: func(l *Line) float64 { return l.elapsed.Seconds() }, internal: true},
@@ -125,6 +136,7 @@ var roles = map[string]role{
 	"filtrate.pumped":         {get: func(l *Line) float64 { return l.filtratePumped }, internal: true},
 	"filtrate.spilled":        {get: func(l *Line) float64 { return l.filtrateSpill }, internal: true},
 	"filtrate.pump_dry_run_s": {get: func(l *Line) float64 { return l.pumpDryRunS }, internal: true}, // s run with the tank below filtrateDryRunPct
+	"press_feed.dry_run_s":    {get: func(l *Line) float64 { return l.feedDryRunS }, internal: true}, // s run with the pulper below pressFeedDryRunPct
 }
 
 var roleNames = func() []string {
