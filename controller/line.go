@@ -451,8 +451,22 @@ func (l *Line) allOff() {
 	for _, p := range l.pumps {
 		p.want = false
 		l.outputs[p.run] = 0
+		if p.level != nil {
+			l.outputs[p.level.speedTag] = 0
+		}
 	}
 	l.dilute, l.feedRate, l.washFlow = false, 0, 0
+}
+
+// draining reports whether the line now draws the pulper down (a feed
+// pump then runs it empty instead of holding its level): in the dewater
+// and wash phases, on a stop, and while units run empty after a fault.
+// While the batch feeds the pulper (shred) the level is held.
+func (l *Line) draining() bool {
+	if l.State == StateStopping || l.State == StateHolding {
+		return true
+	}
+	return l.batch == nil || (l.batch.phase != "shred" && l.batch.phase != "pulp")
 }
 
 // Step runs one scan of logic at plant time now and returns the events it
@@ -617,20 +631,45 @@ func (l *Line) writeUnits() {
 		(l.State == StateHolding && l.drain > 0))
 	for _, p := range l.pumps {
 		was := l.outputs[p.run] == 1
-		run, fault := p.step(l.now, l.in, enabled && l.il.tripFor(p.name) == nil)
-		l.outputs[p.run] = b2f(run)
-		if run != was && fault == "" {
-			why := fmt.Sprintf("tank %s at %.1f %%", p.tank.name, p.tank.out.LevelPct)
+		var run bool
+		var fault, why string
+		if lv := p.level; lv != nil {
+			// A feed pump runs while the unit it feeds runs (commanded and
+			// confirmed), holding its suction at its set-point while the
+			// batch fills it, drawing it down when the phase drains it.
+			feeds := l.outputs[l.press.run] == 1 && l.on(l.press.running)
+			var speed float64
+			run, speed, fault = p.stepLevel(l.now, l.in, enabled && feeds && l.il.tripFor(p.name) == nil, l.draining())
+			l.outputs[lv.speedTag] = speed
+			why = fmt.Sprintf("%s at %.1f %%", lv.suction, lv.levelPct)
+			if !run && lv.low {
+				why += ": dry-run protection"
+			}
+		} else {
+			run, fault = p.step(l.now, l.in, enabled && l.il.tripFor(p.name) == nil)
+			why = fmt.Sprintf("tank %s at %.1f %%", p.tank.name, p.tank.out.LevelPct)
 			if !run && p.tank.out.LowLow {
 				why += ": dry-run protection"
 			}
+		}
+		l.outputs[p.run] = b2f(run)
+		if run != was && fault == "" {
 			l.emit(historian.EventCommand, map[bool]string{true: "start", false: "stop"}[run], p.name, why, "")
 		}
 		if fault != "" && (l.State == StateExecute || l.State == StateUnholding || l.State == StateHolding) {
 			// Nothing may flow towards a pump that cannot run: everything
-			// upstream of it, the whole line, stops.
-			l.holdFault(l.press, "pump "+p.name+" "+fault)
+			// upstream of it stops (for a transfer pump after the press,
+			// the whole line; for the press's feed pump, the pulper and
+			// what feeds it, while the press runs empty).
+			u := l.press
+			if p.level != nil {
+				u = l.pulper
+			}
+			l.holdFault(u, "pump "+p.name+" "+fault)
 			l.outputs[p.run] = 0
+			if p.level != nil {
+				l.outputs[p.level.speedTag] = 0
+			}
 		}
 	}
 	if l.il.tripFor(l.receptionName) != nil {

@@ -52,7 +52,7 @@ func (p *fakePlant) step(out map[string]float64, dt time.Duration) {
 		p.v[k] = v
 	}
 	s := dt.Seconds()
-	for _, m := range append(motors[:len(motors):len(motors)], [2]string{"filtrate.pump_cmd", "filtrate.pump_running"}) {
+	for _, m := range append(motors[:len(motors):len(motors)], [2]string{"filtrate.pump_cmd", "filtrate.pump_running"}, [2]string{"press_feed.run_cmd", "press_feed.running"}) {
 		if p.v[m[0]] >= 0.5 && !p.noStart[m[0]] {
 			p.runSince[m[0]] += dt
 			if p.runSince[m[0]] >= time.Second {
@@ -79,8 +79,10 @@ func (p *fakePlant) step(out map[string]float64, dt time.Duration) {
 		pulperMass += w
 	}
 	fill := 0.0
-	if p.v["press.running"] >= 0.5 && pulperMass > 0 {
-		d := math.Min(pulperMass, p.pressKgS*s)
+	if p.v["press.running"] >= 0.5 && p.v["press_feed.running"] >= 0.5 && pulperMass > 0 {
+		// The feed pump delivers 8 kg/s at 100 %; the press takes up to
+		// its capacity of it.
+		d := math.Min(pulperMass, math.Min(p.pressKgS, 8*p.v["press_feed.speed_sp"]/100)*s)
 		fill = d / (p.pressKgS * s)
 		p.dry -= p.dry * d / pulperMass
 		pulperMass -= d
@@ -189,8 +191,9 @@ func TestBatchRunsToComplete(t *testing.T) {
 	if b.KgReceived < 400 || b.KgReceived > 402 {
 		t.Errorf("kg received %.1f, want 400..402", b.KgReceived)
 	}
-	// 28 % -> 10 % DS needs 1.8 kg of water per kg of waste.
-	if math.Abs(b.KgWater-1.8*b.KgReceived) > 0.02*b.KgReceived {
+	// 28 % -> 10 % DS needs 1.8 kg of water per kg of waste; the
+	// analyser's trim, now that the pulper holds slurry, moves it a little.
+	if math.Abs(b.KgWater-1.8*b.KgReceived) > 0.03*b.KgReceived {
 		t.Errorf("water %.1f kg for %.1f kg waste, want 1.8 t/t", b.KgWater, b.KgReceived)
 	}
 	if len(b.Phases) != 3 || b.Phases[2].End.IsZero() {

@@ -42,7 +42,10 @@ func TestDilutionTrimFollowsTheAnalyser(t *testing.T) {
 	}{
 		{"as the recipe says", 28, true, 0.97, 1.03},
 		// between the recipe's ratio and the one the actual waste needs
-		{"drier than the recipe says", 33, true, 1.1, (33.0/10 - 1) / recipeRatio},
+		// (up to 5 % above what the waste needs: the trim, acting on the
+		// pulper's content through its mixing lag, overshoots a little
+		// while the feed runs on)
+		{"drier than the recipe says", 33, true, 1.1, 1.05 * (33.0/10 - 1) / recipeRatio},
 		{"wetter than the recipe says", 24, true, (24.0/10 - 1) / recipeRatio, 0.9},
 		{"drier, analyser bad: the recipe's ratio", 33, false, 0.98, 1.02},
 	} {
@@ -105,8 +108,10 @@ func TestPressBackPressureLoop(t *testing.T) {
 	if n < 100 {
 		t.Fatalf("only %d samples with the press running in shred", n)
 	}
-	if worst > 0.15 {
-		t.Errorf("back-pressure strayed %.3f bar from 3.0 after settling, want ≤ 0.15", worst)
+	// The press's fill now moves with the feed pump's level loop: a
+	// larger disturbance than a press drawing at capacity.
+	if worst > 0.2 {
+		t.Errorf("back-pressure strayed %.3f bar from 3.0 after settling, want ≤ 0.2", worst)
 	}
 	if v := p.v["press.cone_valve"]; v <= 0 || v >= 100 {
 		t.Errorf("cone valve %.1f %%, want between the limits", v)
@@ -191,7 +196,9 @@ func TestFiltratePumpAndTank(t *testing.T) {
 			minRunning = math.Min(minRunning, lv)
 		}
 		wasRunning = on
-		paused := l.State == StateExecute && l.batch != nil && l.batch.phase == "shred" && l.press.want && l.Outputs()["press.run_cmd"] == 0
+		// With the feed pump holding the pulper's level, most of the
+		// filtrate is made while dewatering: high-high may come then.
+		paused := l.State == StateExecute && l.batch != nil && (l.batch.phase == "shred" || l.batch.phase == "dewater") && l.press.want && l.Outputs()["press.run_cmd"] == 0
 		if paused && !wasPaused {
 			hhPauses++
 			if lv < 89 {

@@ -27,6 +27,11 @@ type tankControl struct {
 // module). It is enabled only while a batch runs (Execute, or running empty
 // in Holding or Stopping): after a hold, a restart or a communication loss
 // it waits for the operator like every other motor.
+//
+// A pump with level_sp in the plant file is a feed pump on level control
+// instead (level != nil): a PI loop sets its speed to hold its suction at
+// level_sp while the unit it feeds runs, or to draw the suction down when
+// the phase drains it; it stops below min_level (its dry-run protection).
 type pumpControl struct {
 	name                      string
 	mod                       *equipment.Pump
@@ -34,7 +39,28 @@ type pumpControl struct {
 	tank                      *tankControl
 	want, wasActive           bool
 	dryRunStops               int // times the pump stopped at low-low
+	level                     *levelLoop
 }
+
+// levelLoop is a feed pump's level control.
+type levelLoop struct {
+	suction            string // the unit drawn from
+	levelTag, speedTag string
+	feeds              string // the unit it feeds
+	sp, min            float64
+	pid                *equipment.PID
+	levelPct, speedPct float64 // this scan's level and speed
+	low                bool    // below min_level (with hysteresis): dry-run protection
+}
+
+// feedPumpPI is the level loop of a feed pump: % speed per % level above
+// the set-point. It is averaging level control: the pulper is a surge
+// buffer, and the press (whose back-pressure loop sees every change of
+// feed) is best fed smoothly, so the loop is slow on purpose and lets the
+// level move within its band. The pulper is an integrating process (a 4 t
+// pulper rises 0.002 %/s per % of an 8 kg/s pump's speed); Kp 4 gives a
+// closed loop of about two minutes, Ki = Kp/200 s a damped one.
+var feedPumpPI = equipment.PIDConfig{Kp: 4, Ki: 0.02, OutMin: 0, OutMax: 100, Action: equipment.DirectActing}
 
 func newTanksAndPumps(cfg *plant.File, order []*unitRun) ([]*tankControl, []*pumpControl, error) {
 	var tanks []*tankControl
@@ -61,6 +87,14 @@ func newTanksAndPumps(cfg *plant.File, order []*unitRun) ([]*tankControl, []*pum
 	}
 	var pumps []*pumpControl
 	for _, u := range cfg.UnitsOf(plant.KindPump) {
+		if u.LevelSP != 0 {
+			p, err := newFeedPump(cfg, u)
+			if err != nil {
+				return nil, nil, err
+			}
+			pumps = append(pumps, p)
+			continue
+		}
 		t := byName[u.Suction]
 		if t == nil {
 			return nil, nil, fmt.Errorf("pump %s: suction %q is not a tank", u.Name, u.Suction)
@@ -72,6 +106,99 @@ func newTanksAndPumps(cfg *plant.File, order []*unitRun) ([]*tankControl, []*pum
 		pumps = append(pumps, &pumpControl{name: u.Name, mod: m, run: u.Signals["run"], runningTag: u.Signals["running"], faultTag: u.Signals["fault"], tank: t})
 	}
 	return tanks, pumps, nil
+}
+
+// newFeedPump builds a pump on level control (plant keys level_sp and
+// min_level).
+func newFeedPump(cfg *plant.File, u *plant.Unit) (*pumpControl, error) {
+	var su *plant.Unit
+	for i := range cfg.Units {
+		if cfg.Units[i].Name == u.Suction {
+			su = &cfg.Units[i]
+		}
+	}
+	if su == nil || su.Signals["level"] == "" {
+		return nil, fmt.Errorf("pump %s: suction %q has no level signal", u.Name, u.Suction)
+	}
+	feeds := ""
+	for i := range cfg.Units {
+		if slices.Contains(cfg.Units[i].FedBy, u.Name) {
+			feeds = cfg.Units[i].Name
+		}
+	}
+	if feeds == "" {
+		return nil, fmt.Errorf("pump %s: no unit is fed by it", u.Name)
+	}
+	m, err := equipment.NewPump(equipment.MotorConfig{Name: u.Name, StartTimeout: cfg.StartConfirmTime})
+	if err != nil {
+		return nil, fmt.Errorf("pump %s: %w", u.Name, err)
+	}
+	pid, err := equipment.NewPID(feedPumpPI)
+	if err != nil {
+		return nil, fmt.Errorf("pump %s: %w", u.Name, err)
+	}
+	min := u.MinLevel
+	if min == 0 {
+		min = 1.5
+	}
+	return &pumpControl{name: u.Name, mod: m, run: u.Signals["run"], runningTag: u.Signals["running"], faultTag: u.Signals["fault"],
+		level: &levelLoop{suction: su.Name, levelTag: su.Signals["level"], speedTag: u.Signals["speed_sp"], feeds: feeds, sp: u.LevelSP, min: min, pid: pid}}, nil
+}
+
+// stepLevel runs a feed pump for one scan: enabled while the unit it feeds
+// runs a batch; drain draws the suction down instead of holding it at the
+// set-point. It returns the run command, the speed set-point and a fault.
+func (p *pumpControl) stepLevel(now time.Time, in Inputs, enabled, drain bool) (run bool, speed float64, fault string) {
+	lv := p.level
+	v, q := in.Get(lv.levelTag)
+	lv.levelPct = v
+	switch {
+	case !q.Good() || v < lv.min:
+		lv.low = true
+	case v > lv.min+1:
+		lv.low = false
+	}
+	p.want = enabled && !lv.low
+	st := p.mod.State()
+	switch {
+	case p.want && st == equipment.Stopped:
+		_ = p.mod.Start()
+	case !p.want && st.Active():
+		p.mod.Stop()
+	}
+	var pin equipment.PumpInputs
+	r, rq := in.Get(p.runningTag)
+	pin.Motor.Running = equipment.Digital{On: r >= 0.5, Quality: rq}
+	pin.SuctionLowLow = equipment.Digital{On: lv.low, Quality: q}
+	out := p.mod.Step(now, pin)
+	active := p.mod.State().Active()
+	if p.wasActive && !active && lv.low {
+		p.dryRunStops++
+	}
+	p.wasActive = active
+	if p.faultTag != "" {
+		if f, fq := in.Get(p.faultTag); fq.Good() && f >= 0.5 {
+			return false, 0, "drive reports a fault"
+		}
+	}
+	if p.mod.State() == equipment.Faulted {
+		return false, 0, "faulted: " + p.mod.Reason()
+	}
+	sp := lv.sp
+	if drain {
+		sp = 0
+	}
+	switch {
+	case !out.Run:
+		// Stopped: the loop starts afresh on the level it finds (a
+		// bumpless start from zero speed would wind the integrator up by
+		// the whole standing error).
+		lv.pid.Restart()
+		lv.speedPct = 0
+	case q.Good():
+		lv.speedPct = lv.pid.Update(now, sp, v)
+	}
+	return out.Run, lv.speedPct, ""
 }
 
 // step reads the tank's level for this scan.

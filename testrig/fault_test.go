@@ -449,6 +449,10 @@ func processLine(t *testing.T) (*Rig, *modbus.ModbusClient, *modbus.ModbusClient
 	if r.FiltratePumpControl() == physics.FiltratePumpCommanded {
 		must(io.WriteCoil(servedAt(t, r, physics.RoleFiltratePumpCmd).Register, true))
 	}
+	if r.PressFeedControl() == physics.PressFeedPump { // the press feed pump flat out: the press draws as it would without one
+		must(io.WriteRegister(servedAt(t, r, "press_feed.speed_sp").Register, 1000))
+		must(io.WriteCoil(servedAt(t, r, physics.RolePressFeedRunCmd).Register, true))
+	}
 	waitFor(t, 5*time.Second, "every motor running", func() (bool, string) {
 		s, _ := shr.ReadRegister(4, modbus.HOLDING_REGISTER)
 		p, _ := press.ReadRegister(4, modbus.HOLDING_REGISTER)

@@ -515,6 +515,14 @@ func (r *Rig) FiltratePumpControl() physics.FiltratePumpControl {
 	return r.line.FiltratePumpControl()
 }
 
+// PressFeedControl returns how the model's press is fed: straight from the
+// pulper, or by the controller's feed pump.
+func (r *Rig) PressFeedControl() physics.PressFeedControl {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.line.PressFeedControl()
+}
+
 // Class returns the class of waste the trucks tip now.
 func (r *Rig) Class() physics.WasteClass {
 	r.mu.Lock()

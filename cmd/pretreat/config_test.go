@@ -28,10 +28,10 @@ func TestConfigCheckLocatesDeviceErrors(t *testing.T) {
 			"order", `$.devices[1].points[8].order: order "CDBA" is not known; allowed: ABCD, CDAB, BADC, DCBA`},
 		{"{tag: filtrate.total, table: input, address: 8, type: float32, unit: kg}",
 			"{tag: filtrate.total, table: input, address: 65535, type: float32, unit: kg}",
-			"address", "$.devices[2].points[18].address: address 65535 + 2 registers runs past 65535"},
+			"address", "$.devices[2].points[21].address: address 65535 + 2 registers runs past 65535"},
 		{"{tag: hopper.weight, table: input, address: 0, type: float32, unit: kg, min: -50, max: 20000}",
 			"{tag: hopper.weight, table: input, address: 0, type: float32, unit: kg, min: 50, max: -20000}",
-			"max", "$.devices[2].points[14].max: max -20000 is below min 50"},
+			"max", "$.devices[2].points[17].max: max -20000 is below min 50"},
 	}
 	src := string(plant.Sample())
 	var wants []string

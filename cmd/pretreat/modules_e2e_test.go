@@ -20,9 +20,9 @@ func tagValue(st *api.Status, tag string) (float64, bool) {
 // TestDilutionTrimOverTheWire runs the catering recipe (expected DS 28 %)
 // on household waste (25 % DS, 5 % rejects) over Modbus TCP and OPC UA at
 // 20×. The feed-forward alone would dilute to about 8.6 % DS; the trim on
-// the analyser must bring the slurry to the 10 % target while the press,
-// slowed by an operator's override, lets the pulper fill so the analyser
-// sees it. The press's back-pressure loop holds the recipe's 3 bar.
+// the analyser must bring the slurry to the 10 % target; the press feed
+// pump holds the pulper at its working level, so the analyser sees the
+// slurry. The press's back-pressure loop holds the recipe's 3 bar.
 func TestDilutionTrimOverTheWire(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end batch; skipped with -short")
@@ -39,9 +39,6 @@ func TestDilutionTrimOverTheWire(t *testing.T) {
 	}
 	if res, err := c.Send(ctx, api.Command{Command: api.CommandStart, Recipe: "catering", User: "e2e"}); err != nil || !res.OK {
 		t.Fatalf("start: %v %+v", err, res)
-	}
-	if res, err := c.Send(ctx, api.Command{Command: api.CommandOverride, Parameter: "press_speed", Value: 5, User: "e2e"}); err != nil || !res.OK {
-		t.Fatalf("override: %v %+v", err, res)
 	}
 	deadline := time.Now().Add(3 * time.Minute)
 	var ds, level, bpDev float64

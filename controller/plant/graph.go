@@ -157,11 +157,30 @@ func (f *File) checkGraph(add func(path, format string, args ...any)) {
 		if d == nil || u == nil {
 			continue // the kind check reports it
 		}
-		if !slices.Equal(d.FedBy, []string{u.Name}) {
-			add(fmt.Sprintf("$.units[%d].fed_by", idx[d.Name]), "this version sequences %s; the %s must be fed by the %s (%s) alone",
-				strings.Join(chain, " → "), chain[k], chain[k-1], u.Name)
+		if !slices.Equal(d.FedBy, []string{u.Name}) && !f.feedPumpBetween(d, u) {
+			alt := ""
+			if d.Kind == KindScrewPress {
+				alt = ", or by one pump on level control drawing from it"
+			}
+			add(fmt.Sprintf("$.units[%d].fed_by", idx[d.Name]), "this version sequences %s; the %s must be fed by the %s (%s) alone%s",
+				strings.Join(chain, " → "), chain[k], chain[k-1], u.Name, alt)
 		}
 	}
+}
+
+// feedPumpBetween reports whether d is fed by one pump on level control
+// alone, drawing from u (a press fed from the pulper by a feed pump).
+func (f *File) feedPumpBetween(d, u *Unit) bool {
+	if len(d.FedBy) != 1 {
+		return false
+	}
+	for i := range f.Units {
+		p := &f.Units[i]
+		if p.Name == d.FedBy[0] {
+			return p.Kind == KindPump && p.LevelSP != 0 && p.Suction == u.Name
+		}
+	}
+	return false
 }
 
 // findCycle returns the units of one cycle of the fed_by graph, in flow

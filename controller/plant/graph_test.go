@@ -69,7 +69,7 @@ func TestFlowOrderIsUpstreamFirst(t *testing.T) {
 	for _, u := range f.FlowOrder() {
 		names = append(names, u.Name)
 	}
-	want := "reception feeder shredder pulper press filtrate_tank filtrate_pump"
+	want := "reception feeder shredder pulper press_feed press filtrate_tank filtrate_pump"
 	if got := strings.Join(names, " "); got != want {
 		t.Errorf("flow order %q, want %q", got, want)
 	}

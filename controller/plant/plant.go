@@ -158,6 +158,13 @@ type Unit struct {
 	// mass balance; without it the pulper is assumed empty at the start
 	// and end of a batch.
 	CapacityKg float64 `yaml:"capacity_kg"`
+	// LevelSP and MinLevel make a pump with a speed_sp signal a feed pump
+	// on level control: it holds its suction (a pulper or a tank) at
+	// LevelSP % while the unit it feeds runs, draws it down when the phase
+	// drains, and stops below MinLevel % (its dry-run protection; default
+	// 1.5 %).
+	LevelSP  float64 `yaml:"level_sp"`
+	MinLevel float64 `yaml:"min_level"`
 }
 
 // kindSignals lists the signal roles each kind requires and allows.
@@ -168,7 +175,7 @@ var kindSignals = map[string]struct{ required, optional []string }{
 	KindFeeder:     {[]string{"run", "running", "speed_sp"}, []string{"fault"}},
 	KindReception:  {[]string{"door", "weight"}, []string{"h2s"}},
 	KindTank:       {[]string{"level"}, nil},
-	KindPump:       {[]string{"run", "running"}, []string{"fault", "energy"}},
+	KindPump:       {[]string{"run", "running"}, []string{"fault", "energy", "speed_sp", "flow"}},
 }
 
 // Unit returns the unit of the given kind, or nil.
@@ -455,8 +462,20 @@ func (f *File) check(add func(path, format string, args ...any)) {
 			add(up+".suction", "suction applies to a pump, not a %s", u.Kind)
 		case u.Kind == KindPump && u.Suction == "":
 			add(up, "a pump needs suction: the tank it draws from (its low-low level is the dry-run protection)")
-		case u.Kind == KindPump && f.unitKind(u.Suction) != KindTank:
-			add(up+".suction", "suction %q is not a unit of kind tank", u.Suction)
+		case u.Kind == KindPump && u.LevelSP == 0 && f.unitKind(u.Suction) != KindTank:
+			add(up+".suction", "suction %q is not a unit of kind tank (a pump on level control, with level_sp and speed_sp, may also draw from a pulper)", u.Suction)
+		case u.Kind == KindPump && u.LevelSP != 0 && f.unitKind(u.Suction) != KindTank && f.unitKind(u.Suction) != KindPulper:
+			add(up+".suction", "suction %q is not a unit of kind tank or pulper", u.Suction)
+		}
+		switch {
+		case (u.LevelSP != 0 || u.MinLevel != 0) && u.Kind != KindPump:
+			add(up+".level_sp", "level_sp and min_level apply to a pump, not a %s", u.Kind)
+		case u.LevelSP != 0 && u.Signals["speed_sp"] == "":
+			add(up+".level_sp", "a pump on level control needs signal speed_sp bound: the controller sets its speed to hold the level")
+		case u.LevelSP != 0 && !(u.LevelSP > 0 && u.LevelSP <= 95):
+			add(up+".level_sp", "level_sp = %g %% is out of range; allowed: above 0 up to 95 %%", u.LevelSP)
+		case u.MinLevel != 0 && !(u.MinLevel > 0 && u.MinLevel < u.LevelSP):
+			add(up+".min_level", "min_level = %g %% is out of range; allowed: above 0 and below level_sp (%g %%)", u.MinLevel, u.LevelSP)
 		}
 	}
 	f.checkGraph(add)

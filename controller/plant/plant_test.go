@@ -39,6 +39,11 @@ func TestErrorsNameLineAndColumn(t *testing.T) {
 		{"tank fed by nothing", "fed_by: [pres]", "fed_by: [press]", "$.units[1].fed_by[0]: fed_by \"pres\" is not a unit with a motor"},
 		{"pump without a tank", "suction: press", "suction: filtrate_tank", "$.units[0].suction: suction \"press\" is not a unit of kind tank"},
 		{"press with both back-pressure signals", "cone_valve: press.cone_valve, back_pressure_sp: press.cone_valve,", "cone_valve: press.cone_valve,", "a screw_press needs exactly one of back_pressure_sp"},
+		{"feed pump set-point out of range", "level_sp: 120", "level_sp: 15", "$.units[2].level_sp: level_sp = 120 % is out of range; allowed: above 0 up to 95 %"},
+		{"feed pump min level above its set-point", "min_level: 20", "min_level: 1.5", "$.units[2].min_level: min_level = 20 % is out of range; allowed: above 0 and below level_sp (15 %)"},
+		{"feed pump without speed", "signals: {run: press_feed.run_cmd, running: press_feed.running, flow: press_feed.flow}", "signals: {run: press_feed.run_cmd, running: press_feed.running, speed_sp: press_feed.speed_sp, flow: press_feed.flow}", "$.units[2].level_sp: a pump on level control needs signal speed_sp bound"},
+		{"capacity on a feeder", "kind: feeder\n    capacity_kg: 10", "kind: feeder", "capacity_kg applies to a pulper or a tank, not a feeder"},
+		{"negative capacity", "capacity_kg: -4000", "capacity_kg: 4000", "capacity_kg = -4000 is out of range"},
 		{"levels on a feeder", "kind: feeder\n    levels: {low_low: 1, low: 2, high: 3, high_high: 4}", "kind: feeder", "levels apply to a pulper or a tank, not a feeder"},
 	}
 	for _, c := range cases {
