@@ -2,6 +2,7 @@ package controller
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -51,7 +52,11 @@ type levelLoop struct {
 	pid                *equipment.PID
 	levelPct, speedPct float64 // this scan's level and speed
 	low                bool    // below min_level (with hysteresis): dry-run protection
+	last               time.Time
 }
+
+// feedPumpRampPctPerS is how fast a feed pump's speed may rise, % per s.
+const feedPumpRampPctPerS = 1.0
 
 // feedPumpPI is the level loop of a feed pump: % speed per % level above
 // the set-point. It is averaging level control: the pulper is a surge
@@ -158,8 +163,11 @@ func (p *pumpControl) stepLevel(now time.Time, in Inputs, enabled, drain bool) (
 	case v > lv.min+1:
 		lv.low = false
 	}
-	p.want = enabled && !lv.low
+	// The pump starts when the level reaches its set-point (or at once
+	// when the phase drains the suction), not to idle at zero speed on a
+	// filling pulper; once running it runs until disabled or dry.
 	st := p.mod.State()
+	p.want = enabled && !lv.low && (st.Active() || drain || (q.Good() && v >= lv.sp))
 	switch {
 	case p.want && st == equipment.Stopped:
 		_ = p.mod.Start()
@@ -196,8 +204,16 @@ func (p *pumpControl) stepLevel(now time.Time, in Inputs, enabled, drain bool) (
 		lv.pid.Restart()
 		lv.speedPct = 0
 	case q.Good():
-		lv.speedPct = lv.pid.Update(now, sp, v)
+		// The speed rises at most feedPumpRampPctPerS: a step of feed
+		// (the start of a drain) would upset the press's back-pressure
+		// loop and its current.
+		want := lv.pid.Update(now, sp, v)
+		if dt := now.Sub(lv.last).Seconds(); !lv.last.IsZero() && dt > 0 {
+			want = math.Min(want, lv.speedPct+feedPumpRampPctPerS*math.Min(dt, 1))
+		}
+		lv.speedPct = want
 	}
+	lv.last = now
 	return out.Run, lv.speedPct, ""
 }
 

@@ -78,7 +78,9 @@ func TestShippedRecipesRunOnTheRig(t *testing.T) {
 				t.Errorf("record has %d phases, recipe %d", len(got.Phases), len(r.Procedure))
 			}
 			want := r.PhaseByName("receive").End.MassReceived.Value
-			if got.KgReceived < want || got.KgReceived > want*1.1 {
+			// The door shuts on the noisy load cell's reading: the settled
+			// mass may be a fraction of a kg below the target.
+			if got.KgReceived < want-1 || got.KgReceived > want*1.1 {
 				t.Errorf("received %.1f kg, recipe asks %.0f kg", got.KgReceived, want)
 			}
 		})
