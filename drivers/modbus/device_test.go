@@ -412,7 +412,13 @@ func TestLoopbackStartsWhilePeerOffline(t *testing.T) {
 	}
 	sink := newTestSink()
 	startDevice(t, d, sink)
-	waitFor(t, 3*time.Second, "bad:comm_failure while offline", func() bool { return sink.all(drivers.QualityBadCommFailure, "a") })
+	// The points go bad the moment the device attaches to a link that is
+	// not up ("not connected yet"), before the first dial has failed, so
+	// wait for the failed dial to be counted as well.
+	waitFor(t, 3*time.Second, "bad:comm_failure and a counted failure while offline", func() bool {
+		h := d.Health()
+		return sink.all(drivers.QualityBadCommFailure, "a") && h.Failures > 0
+	})
 	if h := d.Health(); h.Connected || h.Failures == 0 || h.LastError == "" {
 		t.Errorf("health while offline = %+v, want disconnected with failures and last error", h)
 	}
