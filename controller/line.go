@@ -637,7 +637,8 @@ func (l *Line) writeUnits() {
 			// A feed pump runs while the unit it feeds runs (commanded and
 			// confirmed), holding its suction at its set-point while the
 			// batch fills it, drawing it down when the phase drains it.
-			feeds := l.outputs[l.press.run] == 1 && l.on(l.press.running)
+			f := l.order[lv.feeds]
+			feeds := l.outputs[f.run] == 1 && l.on(f.running)
 			var speed float64
 			run, speed, fault = p.stepLevel(l.now, l.in, enabled && feeds && l.il.tripFor(p.name) == nil, l.draining())
 			l.outputs[lv.speedTag] = speed
@@ -663,7 +664,7 @@ func (l *Line) writeUnits() {
 			// what feeds it, while the press runs empty).
 			u := l.press
 			if p.level != nil {
-				u = l.pulper
+				u = l.order[p.level.suctionAt]
 			}
 			l.holdFault(u, "pump "+p.name+" "+fault)
 			l.outputs[p.run] = 0

@@ -47,7 +47,10 @@ type pumpControl struct {
 type levelLoop struct {
 	suction            string // the unit drawn from
 	levelTag, speedTag string
-	feeds              string // the unit it feeds
+	// feeds and suctionAt are the places in Line.order of the unit it
+	// feeds (which must run for it to run) and of the unit it draws from
+	// (which a pump fault stops, with everything upstream).
+	feeds, suctionAt   int
 	sp, min            float64
 	pid                *equipment.PID
 	levelPct, speedPct float64 // this scan's level and speed
@@ -93,7 +96,7 @@ func newTanksAndPumps(cfg *plant.File, order []*unitRun) ([]*tankControl, []*pum
 	var pumps []*pumpControl
 	for _, u := range cfg.UnitsOf(plant.KindPump) {
 		if u.LevelSP != 0 {
-			p, err := newFeedPump(cfg, u)
+			p, err := newFeedPump(cfg, u, order)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -115,7 +118,7 @@ func newTanksAndPumps(cfg *plant.File, order []*unitRun) ([]*tankControl, []*pum
 
 // newFeedPump builds a pump on level control (plant keys level_sp and
 // min_level).
-func newFeedPump(cfg *plant.File, u *plant.Unit) (*pumpControl, error) {
+func newFeedPump(cfg *plant.File, u *plant.Unit, order []*unitRun) (*pumpControl, error) {
 	var su *plant.Unit
 	for i := range cfg.Units {
 		if cfg.Units[i].Name == u.Suction {
@@ -125,14 +128,19 @@ func newFeedPump(cfg *plant.File, u *plant.Unit) (*pumpControl, error) {
 	if su == nil || su.Signals["level"] == "" {
 		return nil, fmt.Errorf("pump %s: suction %q has no level signal", u.Name, u.Suction)
 	}
-	feeds := ""
-	for i := range cfg.Units {
-		if slices.Contains(cfg.Units[i].FedBy, u.Name) {
-			feeds = cfg.Units[i].Name
+	feeds, suctionAt := -1, -1
+	for i, o := range order {
+		if o.name == u.Suction {
+			suctionAt = i
+		}
+		for j := range cfg.Units {
+			if cfg.Units[j].Name == o.name && slices.Contains(cfg.Units[j].FedBy, u.Name) {
+				feeds = i
+			}
 		}
 	}
-	if feeds == "" {
-		return nil, fmt.Errorf("pump %s: no unit is fed by it", u.Name)
+	if feeds < 0 || suctionAt < 0 {
+		return nil, fmt.Errorf("pump %s: on level control it must draw from and feed motorised units of the line (suction %q)", u.Name, u.Suction)
 	}
 	m, err := equipment.NewPump(equipment.MotorConfig{Name: u.Name, StartTimeout: cfg.StartConfirmTime})
 	if err != nil {
@@ -147,7 +155,7 @@ func newFeedPump(cfg *plant.File, u *plant.Unit) (*pumpControl, error) {
 		min = 1.5
 	}
 	return &pumpControl{name: u.Name, mod: m, run: u.Signals["run"], runningTag: u.Signals["running"], faultTag: u.Signals["fault"],
-		level: &levelLoop{suction: su.Name, levelTag: su.Signals["level"], speedTag: u.Signals["speed_sp"], feeds: feeds, sp: u.LevelSP, min: min, pid: pid}}, nil
+		level: &levelLoop{suction: su.Name, levelTag: su.Signals["level"], speedTag: u.Signals["speed_sp"], feeds: feeds, suctionAt: suctionAt, sp: u.LevelSP, min: min, pid: pid}}, nil
 }
 
 // stepLevel runs a feed pump for one scan: enabled while the unit it feeds
@@ -166,38 +174,17 @@ func (p *pumpControl) stepLevel(now time.Time, in Inputs, enabled, drain bool) (
 	// The pump starts when the level reaches its set-point (or at once
 	// when the phase drains the suction), not to idle at zero speed on a
 	// filling pulper; once running it runs until disabled or dry.
-	st := p.mod.State()
-	p.want = enabled && !lv.low && (st.Active() || drain || (q.Good() && v >= lv.sp))
-	switch {
-	case p.want && st == equipment.Stopped:
-		_ = p.mod.Start()
-	case !p.want && st.Active():
-		p.mod.Stop()
-	}
-	var pin equipment.PumpInputs
-	r, rq := in.Get(p.runningTag)
-	pin.Motor.Running = equipment.Digital{On: r >= 0.5, Quality: rq}
-	pin.SuctionLowLow = equipment.Digital{On: lv.low, Quality: q}
-	out := p.mod.Step(now, pin)
-	active := p.mod.State().Active()
-	if p.wasActive && !active && lv.low {
-		p.dryRunStops++
-	}
-	p.wasActive = active
-	if p.faultTag != "" {
-		if f, fq := in.Get(p.faultTag); fq.Good() && f >= 0.5 {
-			return false, 0, "drive reports a fault"
-		}
-	}
-	if p.mod.State() == equipment.Faulted {
-		return false, 0, "faulted: " + p.mod.Reason()
+	p.want = enabled && !lv.low && (p.mod.State().Active() || drain || (q.Good() && v >= lv.sp))
+	run, fault = p.runModule(now, in, equipment.Digital{On: lv.low, Quality: q})
+	if fault != "" {
+		return false, 0, fault
 	}
 	sp := lv.sp
 	if drain {
 		sp = 0
 	}
 	switch {
-	case !out.Run:
+	case !run:
 		// Stopped: the loop starts afresh on the level it finds (a
 		// bumpless start from zero speed would wind the integrator up by
 		// the whole standing error).
@@ -214,7 +201,7 @@ func (p *pumpControl) stepLevel(now time.Time, in Inputs, enabled, drain bool) (
 		lv.speedPct = want
 	}
 	lv.last = now
-	return out.Run, lv.speedPct, ""
+	return run, lv.speedPct, ""
 }
 
 // step reads the tank's level for this scan.
@@ -238,20 +225,28 @@ func (p *pumpControl) step(now time.Time, in Inputs, enabled bool) (run bool, fa
 	default:
 		p.want = false
 	}
+	return p.runModule(now, in, to.LowLowSignal()) // a start is refused at low-low: it waits for the tank to fill
+}
+
+// runModule starts or stops the pump's module as p.want says, steps it
+// with the running feedback and the suction's low-low signal, counts
+// dry-run stops, and returns the run command and a fault description when
+// the pump faulted (failed to start, running feedback lost, drive fault).
+func (p *pumpControl) runModule(now time.Time, in Inputs, lowLow equipment.Digital) (run bool, fault string) {
 	st := p.mod.State()
 	switch {
 	case p.want && st == equipment.Stopped:
-		_ = p.mod.Start() // refused at low-low: waits for the tank to fill
+		_ = p.mod.Start()
 	case !p.want && st.Active():
 		p.mod.Stop()
 	}
 	var pin equipment.PumpInputs
 	v, q := in.Get(p.runningTag)
 	pin.Motor.Running = equipment.Digital{On: v >= 0.5, Quality: q}
-	pin.SuctionLowLow = to.LowLowSignal()
+	pin.SuctionLowLow = lowLow
 	out := p.mod.Step(now, pin)
 	active := p.mod.State().Active()
-	if p.wasActive && !active && to.LowLow {
+	if p.wasActive && !active && lowLow.On {
 		p.dryRunStops++
 	}
 	p.wasActive = active
