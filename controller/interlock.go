@@ -23,23 +23,14 @@ type interlockState struct {
 // answers which units are tripped or not permitted to start, keeping the
 // first-out: the first interlock to become active while none was.
 type interlocks struct {
-	list []interlockState
-	// order is the unit chain downstream first (the plant file's order):
-	// a trip on a unit also stops every unit after it.
-	order    []string
-	position map[string]int
-
+	list         []interlockState
 	firstOut     string
 	firstOutTime time.Time
 	anyActive    bool
 }
 
 func newInterlocks(cfg *plant.File) *interlocks {
-	il := &interlocks{position: map[string]int{}}
-	for _, u := range cfg.Units {
-		il.position[u.Name] = len(il.order)
-		il.order = append(il.order, u.Name)
-	}
+	il := &interlocks{}
 	for i := range cfg.Interlocks {
 		c := &cfg.Interlocks[i]
 		st := interlockState{cfg: c, units: map[string]bool{}}
@@ -83,24 +74,13 @@ func (il *interlocks) evaluate(now time.Time, in Inputs) {
 // resetFirstOut clears the first-out capture (operator reset).
 func (il *interlocks) resetFirstOut() { il.firstOut, il.firstOutTime = "", time.Time{} }
 
-// upstreamOrSame reports whether unit is the named unit or upstream of it.
-func (il *interlocks) upstreamOrSame(unit, named string) bool {
-	pu, ok1 := il.position[unit]
-	pn, ok2 := il.position[named]
-	return ok1 && ok2 && pu >= pn
-}
-
-// tripFor returns the first active trip that stops unit, or nil.
-func (il *interlocks) tripFor(unit string) *interlockState {
+// tripNaming returns the first active trip that names unit, or nil. What
+// else it stops follows from the line's graph (Line.evaluateStops).
+func (il *interlocks) tripNaming(unit string) *interlockState {
 	for i := range il.list {
 		s := &il.list[i]
-		if !s.active || s.cfg.Effect != plant.EffectTrip {
-			continue
-		}
-		for named := range s.units {
-			if il.upstreamOrSame(unit, named) {
-				return s
-			}
+		if s.active && s.cfg.Effect == plant.EffectTrip && s.units[unit] {
+			return s
 		}
 	}
 	return nil
@@ -117,27 +97,13 @@ func (il *interlocks) holdingTrip() *interlockState {
 	return nil
 }
 
-// why lists every active interlock that keeps unit from running: its own
-// unmet permissives and every trip that stops it.
-func (il *interlocks) why(unit string) []*interlockState {
+// permissives lists every active permissive that keeps unit from starting.
+func (il *interlocks) permissives(unit string) []*interlockState {
 	var out []*interlockState
 	for i := range il.list {
 		s := &il.list[i]
-		if !s.active {
-			continue
-		}
-		switch s.cfg.Effect {
-		case plant.EffectPermissive:
-			if s.units[unit] {
-				out = append(out, s)
-			}
-		case plant.EffectTrip:
-			for named := range s.units {
-				if il.upstreamOrSame(unit, named) {
-					out = append(out, s)
-					break
-				}
-			}
+		if s.active && s.cfg.Effect == plant.EffectPermissive && s.units[unit] {
+			out = append(out, s)
 		}
 	}
 	return out

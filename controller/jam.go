@@ -21,9 +21,8 @@ type jamControl struct {
 // newJamControl returns nil when the plant does not bind the shredder's
 // reverse and current signals: without them no jam can be cleared, and the
 // line runs the shredder as a plain motor.
-func newJamControl(cfg *plant.File) (*jamControl, error) {
-	u := cfg.Unit(plant.KindShredder)
-	if u == nil || u.Signals["reverse"] == "" || u.Signals["current"] == "" || u.FLAA <= 0 {
+func newJamControl(cfg *plant.File, u *plant.Unit) (*jamControl, error) {
+	if u.Signals["reverse"] == "" || u.Signals["current"] == "" || u.FLAA <= 0 {
 		return nil, nil
 	}
 	mc := equipment.MotorConfig{Name: u.Name, StartTimeout: cfg.StartConfirmTime, Reversible: true}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,14 +47,31 @@ type Inputs interface {
 // Event kinds are those of historian.Event.
 type Event = historian.Event
 
-// unitRun is what the logic wants of one motorised unit.
+// unitRun is what the logic wants of one unit the sequence starts and
+// stops (plant.IsSequenced kinds).
 type unitRun struct {
-	name    string
-	run     string // tag of the run command
-	running string // tag of the running feedback
-	fault   string // tag of the fault bit, may be ""
-	want    bool
-	since   time.Time // when want last went true
+	name, kind string
+	node       int    // its place in Line.g
+	run        string // tag of the run command
+	running    string // tag of the running feedback
+	fault      string // tag of the fault bit, may be ""
+	speedSP    string // tag of its speed set-point, may be ""
+	bpSP       string // a press's back-pressure set-point tag, may be ""
+	want       bool
+	since      time.Time // when want last went true
+	stoppedAt  time.Time // when want last went false in a run-down
+	// up and down are the places in Line.order of the sequenced units
+	// directly upstream and downstream of it (through pumps and tanks);
+	// feed are all the sequenced units upstream of it (a shredder's feed
+	// pause stops them).
+	up, down, feed []int
+	// jam is a shredder's jam handling (inrush blanking, feed pause, jam
+	// detection, reversal cycle, reversal limit), when the plant binds its
+	// reverse and current signals; pc a press's module (speed,
+	// back-pressure loop, over-current and over-pressure trips), when the
+	// plant binds its current and back-pressure.
+	jam *jamControl
+	pc  *pressControl
 }
 
 // Line is the batch and sequencing logic for one line. It is a pure state
@@ -72,14 +90,26 @@ type Line struct {
 	Message string
 	m       packml.Machine
 
-	// start order: downstream first.
-	press, pulper, shredder, feeder *unitRun
-	order                           []*unitRun
+	// g is the line's graph; order its sequenced units, downstream first
+	// (each after every unit it feeds); pulper the one pulper.
+	g      *flowGraph
+	order  []*unitRun
+	pulper *unitRun
+	// Per node of g: latched is why a unit faulted (a jam limit, a trip, a
+	// drive fault, a failed start; "" for none), until an unhold or reset;
+	// blocked the units that cannot run because of those faults (the
+	// faulted ones, and those all of whose outputs lead to them); stopped
+	// this scan's units stopped by an interlock trip or a tank at
+	// high-high, with stopCause why.
+	latched   []string
+	blocked   []bool
+	stopped   []bool
+	stopCause []stopCause
+	reception int // node of the reception
 
 	sig struct {
-		door, hopper, level, waterCmd, waterFlowSP, waterTotal, cake, filtrate, rejects string
-		shredSpeedSP, feedSpeedSP, pressSpeedSP, pressBPSP                              string
-		energy                                                                          []string
+		door, hopper, level, waterCmd, waterFlowSP, waterTotal string
+		cake, filtrate, rejects, energy                        []string
 	}
 
 	batch     *batchRun
@@ -89,14 +119,6 @@ type Line struct {
 	// critical are the inputs the running logic depends on: one not good
 	// holds the line.
 	critical []string
-	// jam is the shredder's jam handling (inrush blanking, feed pause, jam
-	// detection, reversal cycle, reversal limit), active when the plant
-	// binds the shredder's reverse and current signals.
-	jam *jamControl
-	// pc is the press's module (speed, back-pressure loop, over-current
-	// and over-pressure trips), active when the plant binds its current
-	// and back-pressure.
-	pc *pressControl
 	// pu is the pulper's module (mixer, level, dilution water on a
 	// feed-forward trimmed by the DS analyser).
 	pu *pulperControl
@@ -114,10 +136,9 @@ type Line struct {
 	pulperKg float64
 	door     bool // the reception door is wanted open (before trips)
 	seq      int
-	// drain counts the units downstream of a faulted unit that still run
-	// to empty themselves while the line is Holding (l.order[:drain]);
-	// drainFrom is when the one now purging started.
-	drain     int
+	// runEmpty is set while the line is Holding after a unit fault and the
+	// units not blocked by it run empty, upstream first, from drainFrom.
+	runEmpty  bool
 	drainFrom time.Time
 
 	outputs map[string]float64
@@ -199,6 +220,25 @@ type Request struct {
 	Recipe  *recipes.Recipe
 }
 
+// stopCause is why an interlock trip or a tank stops a unit this scan.
+type stopCause struct {
+	il   *interlockState
+	tank *tankControl
+}
+
+func (c stopCause) describe() string {
+	if c.il != nil {
+		return c.il.describe()
+	}
+	if c.tank != nil {
+		return fmt.Sprintf("tank %s: %s", c.tank.name, c.tank.mod.Reason())
+	}
+	return ""
+}
+
+// speedParam is the recipe value each kind's speed set-point follows.
+var speedParam = map[string]string{plant.KindShredder: "shredder_speed", plant.KindFeeder: "feeder_speed", plant.KindScrewPress: "press_speed"}
+
 // NewLine builds the logic for a checked plant file and the recipes that may
 // run on it.
 func NewLine(cfg *plant.File, rs []*recipes.Recipe) (*Line, error) {
@@ -206,28 +246,70 @@ func NewLine(cfg *plant.File, rs []*recipes.Recipe) (*Line, error) {
 	for _, r := range rs {
 		l.recipes[r.Name] = r
 	}
-	mk := func(kind string) *unitRun {
-		u := cfg.Unit(kind)
-		return &unitRun{name: u.Name, run: u.Signals["run"], running: u.Signals["running"], fault: u.Signals["fault"]}
+	l.g = newFlowGraph(cfg)
+	n := len(l.g.names)
+	l.latched, l.blocked, l.stopped, l.stopCause = make([]string, n), make([]bool, n), make([]bool, n), make([]stopCause, n)
+	units := map[string]*plant.Unit{}
+	for i := range cfg.Units {
+		units[cfg.Units[i].Name] = &cfg.Units[i]
 	}
-	l.press, l.pulper, l.shredder, l.feeder = mk(plant.KindScrewPress), mk(plant.KindPulper), mk(plant.KindShredder), mk(plant.KindFeeder)
-	l.order = []*unitRun{l.press, l.pulper, l.shredder, l.feeder}
-	rec, pul, pr := cfg.Unit(plant.KindReception), cfg.Unit(plant.KindPulper), cfg.Unit(plant.KindScrewPress)
+	at := map[int]int{} // node → place in l.order
+	for _, i := range l.g.down {
+		u := units[l.g.names[i]]
+		if !plant.IsSequenced(u.Kind) {
+			continue
+		}
+		r := &unitRun{name: u.Name, kind: u.Kind, node: i, run: u.Signals["run"], running: u.Signals["running"], fault: u.Signals["fault"], speedSP: u.Signals["speed_sp"], bpSP: u.Signals["back_pressure_sp"]}
+		at[i] = len(l.order)
+		l.order = append(l.order, r)
+		var err error
+		switch u.Kind {
+		case plant.KindShredder:
+			r.jam, err = newJamControl(cfg, u)
+		case plant.KindScrewPress:
+			r.pc, err = newPressControl(cfg, u)
+		case plant.KindPulper:
+			l.pulper = r
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	succ, pred := l.g.seqNeighbours(l.g.succ), l.g.seqNeighbours(l.g.pred)
+	for _, r := range l.order {
+		for _, j := range succ[r.node] {
+			r.down = append(r.down, at[j])
+		}
+		for _, j := range pred[r.node] {
+			r.up = append(r.up, at[j])
+		}
+		for _, j := range l.g.upstreamOf(r.node) {
+			if plant.IsSequenced(l.g.kinds[j]) {
+				r.feed = append(r.feed, at[j])
+			}
+		}
+	}
+	rec, pul := cfg.Unit(plant.KindReception), cfg.Unit(plant.KindPulper)
+	l.reception = l.g.index[rec.Name]
 	l.receptionName = rec.Name
 	l.pulperKg = pul.CapacityKg
 	l.sig.door, l.sig.hopper = rec.Signals["door"], rec.Signals["weight"]
 	l.sig.level, l.sig.waterCmd, l.sig.waterFlowSP, l.sig.waterTotal = pul.Signals["level"], pul.Signals["water"], pul.Signals["water_flow_sp"], pul.Signals["water_total"]
-	l.sig.cake, l.sig.filtrate = pr.Signals["cake_weight"], pr.Signals["filtrate_total"]
-	l.sig.shredSpeedSP = cfg.Unit(plant.KindShredder).Signals["speed_sp"]
-	l.sig.rejects = cfg.Unit(plant.KindShredder).Signals["rejects_weight"]
-	l.sig.feedSpeedSP = cfg.Unit(plant.KindFeeder).Signals["speed_sp"]
-	l.sig.pressSpeedSP, l.sig.pressBPSP = pr.Signals["speed_sp"], pr.Signals["back_pressure_sp"]
-	for _, k := range []string{plant.KindScrewPress, plant.KindShredder} {
-		if t := cfg.Unit(k).Signals["energy"]; t != "" {
-			l.sig.energy = append(l.sig.energy, t)
+	l.critical = []string{l.sig.hopper, l.sig.level, l.sig.waterTotal}
+	for _, i := range l.g.down {
+		u := units[l.g.names[i]]
+		for _, t := range []struct {
+			role string
+			dst  *[]string
+		}{{"cake_weight", &l.sig.cake}, {"filtrate_total", &l.sig.filtrate}, {"rejects_weight", &l.sig.rejects}, {"energy", &l.sig.energy}} {
+			if tag := u.Signals[t.role]; tag != "" {
+				*t.dst = append(*t.dst, tag)
+			}
+		}
+		if tag := u.Signals["cake_weight"]; tag != "" {
+			l.critical = append(l.critical, tag)
 		}
 	}
-	l.critical = []string{l.sig.hopper, l.sig.level, l.sig.waterTotal, l.sig.cake}
 	for _, u := range l.order {
 		l.critical = append(l.critical, u.running)
 		if u.fault != "" {
@@ -235,18 +317,11 @@ func NewLine(cfg *plant.File, rs []*recipes.Recipe) (*Line, error) {
 		}
 	}
 	l.il = newInterlocks(cfg)
-	jc, err := newJamControl(cfg)
-	if err != nil {
-		return nil, err
-	}
-	l.jam = jc
-	if l.pc, err = newPressControl(cfg); err != nil {
-		return nil, err
-	}
+	var err error
 	if l.pu, err = newPulperControl(cfg); err != nil {
 		return nil, err
 	}
-	if l.tanks, l.pumps, err = newTanksAndPumps(cfg, l.order); err != nil {
+	if l.tanks, l.pumps, err = newTanksAndPumps(cfg, l.g, l.order); err != nil {
 		return nil, err
 	}
 	for _, t := range l.tanks {
@@ -261,13 +336,17 @@ func NewLine(cfg *plant.File, rs []*recipes.Recipe) (*Line, error) {
 		{plant.KindScrewPress, "current", ""}, {plant.KindScrewPress, "cone_valve", ""}, {plant.KindScrewPress, "cake_ds", "cake_ds_target"},
 		{plant.KindPulper, "ds", "slurry_ds_target"}, {plant.KindPulper, "level", ""},
 	} {
-		if t := cfg.Unit(ps.kind).Signals[ps.role]; t != "" {
-			l.signals = append(l.signals, phaseSignal{tag: t, param: ps.param})
+		for _, u := range cfg.UnitsOf(ps.kind) {
+			if t := u.Signals[ps.role]; t != "" {
+				l.signals = append(l.signals, phaseSignal{tag: t, param: ps.param})
+			}
 		}
 	}
 	l.allOff()
-	if l.jam != nil && l.jam.reverseTag != "" {
-		l.outputs[l.jam.reverseTag] = 0
+	for _, u := range l.order {
+		if u.jam != nil && u.jam.reverseTag != "" {
+			l.outputs[u.jam.reverseTag] = 0
+		}
 	}
 	l.safe = make(map[string]float64, len(l.outputs))
 	for t, v := range l.outputs {
@@ -334,12 +413,18 @@ func (l *Line) closePhaseStats() {
 }
 
 // Limits returns the plant's equipment limits in the form recipes are
-// validated against ("unit-kind.limit").
+// validated against ("unit-kind.limit"). Where a line has several units of
+// a kind, a recipe value must suit every one of them: the limit is the
+// range they all allow.
 func Limits(cfg *plant.File) recipes.Limits {
 	l := recipes.Limits{}
 	for _, u := range cfg.Units {
 		for k, v := range u.Limits {
-			l[u.Kind+"."+k] = v
+			key := u.Kind + "." + k
+			if have, ok := l[key]; ok {
+				v = [2]float64{math.Max(have[0], v[0]), math.Min(have[1], v[1])}
+			}
+			l[key] = v
 		}
 	}
 	return l
@@ -445,8 +530,10 @@ func (l *Line) allOff() {
 	l.outputs[l.sig.door] = 0
 	l.outputs[l.sig.waterCmd] = 0
 	l.outputs[l.sig.waterFlowSP] = 0
-	if l.pc != nil && l.pc.valveTag != "" {
-		l.outputs[l.pc.valveTag] = 0 // cone open
+	for _, u := range l.order {
+		if u.pc != nil && u.pc.valveTag != "" {
+			l.outputs[u.pc.valveTag] = 0 // cone open
+		}
 	}
 	for _, p := range l.pumps {
 		p.want = false
@@ -463,7 +550,7 @@ func (l *Line) allOff() {
 // and wash phases, on a stop, and while units run empty after a fault.
 // While the batch feeds the pulper (shred) the level is held.
 func (l *Line) draining() bool {
-	if l.State == StateStopping || l.State == StateHolding {
+	if l.State == StateStopping || l.State == StateHolding || (l.batch != nil && l.batch.step == "purge") {
 		return true
 	}
 	return l.batch == nil || (l.batch.phase != "shred" && l.batch.phase != "pulp")
@@ -479,14 +566,15 @@ func (l *Line) Step(now time.Time, in Inputs, reqs []Request, results []api.Comm
 		results[i] = l.command(r)
 	}
 	if l.State != StateHolding {
-		l.drain = 0
+		l.runEmpty = false
 	}
 	l.dilute, l.feedRate, l.washFlow = false, 0, 0 // execute asks again
+	l.evaluateStops()
 	if l.State == StateExecute || l.State == StateUnholding {
 		if t := l.il.holdingTrip(); t != nil {
 			l.hold(t.describe())
-		} else if u, why := l.unitFault(); u != nil {
-			l.holdFault(u, why)
+		} else {
+			l.driveFaults()
 		}
 	}
 	switch l.State {
@@ -514,16 +602,15 @@ func (l *Line) Step(now time.Time, in Inputs, reqs []Request, results []api.Comm
 		l.setStep("start")
 		l.complete()
 	case StateHolding:
-		if l.drain > 0 && l.batch != nil && l.badInput() == "" && l.il.holdingTrip() == nil {
-			if u, why := l.unitFault(); u == nil || l.index(u) >= l.drain {
-				if !l.drainStep() {
-					break
-				}
-			} else {
-				l.Message += "; " + why
+		if l.runEmpty && l.batch != nil && l.badInput() == "" && l.il.holdingTrip() == nil {
+			// A unit running empty whose drive faults stops now, with
+			// what only it fed.
+			l.driveFaults()
+			if l.runEmpty && !l.drainStep() {
+				break
 			}
 		}
-		l.drain = 0
+		l.runEmpty = false
 		l.allOff()
 		l.complete()
 	case StateCompleting:
@@ -536,7 +623,7 @@ func (l *Line) Step(now time.Time, in Inputs, reqs []Request, results []api.Comm
 			break
 		}
 		bad := l.badInput()
-		if _, why := l.unitFault(); bad == "" && why != "" {
+		if why := l.driveFault(); bad == "" && why != "" {
 			bad = why
 		}
 		if bad != "" {
@@ -558,58 +645,89 @@ func (l *Line) Step(now time.Time, in Inputs, reqs []Request, results []api.Comm
 	return l.events
 }
 
-// writeUnits turns what the logic wants into outputs, with interlock trips
-// applied last: a tripped unit (and everything upstream of it) is off
-// whatever the sequence wants. The shredder's jam handling drives its run
-// and reverse outputs and may pause the feeder.
-func (l *Line) writeUnits() {
-	for _, u := range l.order {
-		if u.want && l.il.tripFor(u.name) == nil {
-			l.outputs[u.run] = 1
-		} else {
-			l.outputs[u.run] = 0
+// evaluateStops works out this scan's interlock trips and tanks at
+// high-high on the graph: each stops the units it names (a tank: the units
+// that fill it), and every unit all of whose outputs are stopped.
+func (l *Line) evaluateStops() {
+	l.il.evaluate(l.now, l.in)
+	for i := range l.stopped {
+		l.stopped[i], l.stopCause[i] = false, stopCause{}
+		if t := l.il.tripNaming(l.g.names[i]); t != nil {
+			l.stopped[i], l.stopCause[i] = true, stopCause{il: t}
 		}
 	}
 	for _, t := range l.tanks {
 		t.step(l.now, l.in)
 		if t.out.StopFeed { // high-high, or the level cannot be seen
-			for _, u := range l.order[t.fedBy:] {
-				l.outputs[u.run] = 0
+			for _, f := range l.g.pred[t.node] {
+				if !l.stopped[f] {
+					l.stopped[f], l.stopCause[f] = true, stopCause{tank: t}
+				}
 			}
 		}
 	}
-	if l.jam != nil {
-		want := l.outputs[l.shredder.run] == 1
-		run, reverse, feedOK, fault := l.jam.step(l.now, l.in, want)
-		l.outputs[l.shredder.run], l.outputs[l.jam.reverseTag] = b2f(run), b2f(reverse)
-		if !feedOK {
-			l.outputs[l.feeder.run] = 0
-		}
-		if fault != "" && (l.State == StateExecute || l.State == StateUnholding) {
-			l.holdFault(l.shredder, "shredder "+fault)
-			l.outputs[l.shredder.run], l.outputs[l.jam.reverseTag], l.outputs[l.feeder.run] = 0, 0, 0
+	propagate(l.g, l.stopped, l.stopCause)
+}
+
+// tripFor is why the named unit is stopped this scan by an interlock or a
+// tank, or nil.
+func (l *Line) tripFor(name string) *stopCause {
+	if i, ok := l.g.index[name]; ok && l.stopped[i] {
+		return &l.stopCause[i]
+	}
+	return nil
+}
+
+// writeUnits turns what the logic wants into outputs, with interlock trips
+// applied last: a tripped unit (and every unit that only feeds tripped
+// ones) is off whatever the sequence wants. Each shredder's jam handling
+// drives its run and reverse outputs and may pause its feed.
+func (l *Line) writeUnits() {
+	running := l.State == StateExecute || l.State == StateUnholding
+	for _, u := range l.order {
+		if u.want && !l.stopped[u.node] && !l.blocked[u.node] {
+			l.outputs[u.run] = 1
+		} else {
+			l.outputs[u.run] = 0
 		}
 	}
-	if l.pc != nil {
-		if l.batch != nil {
-			l.pc.setParams(l.param)
-		}
-		run, valve, fault := l.pc.step(l.now, l.in, l.outputs[l.press.run] == 1)
-		l.outputs[l.press.run] = b2f(run)
-		if l.pc.valveTag != "" {
-			l.outputs[l.pc.valveTag] = valve
-		}
-		if fault != "" && (l.State == StateExecute || l.State == StateUnholding || l.State == StateHolding) {
-			l.holdFault(l.press, "press "+fault)
-			l.outputs[l.press.run] = 0
+	for _, u := range l.order {
+		switch {
+		case u.jam != nil:
+			want := l.outputs[u.run] == 1
+			run, reverse, feedOK, fault := u.jam.step(l.now, l.in, want)
+			l.outputs[u.run], l.outputs[u.jam.reverseTag] = b2f(run), b2f(reverse)
+			if !feedOK {
+				for _, f := range u.feed {
+					l.outputs[l.order[f].run] = 0
+				}
+			}
+			if fault != "" && running {
+				l.unitFailed(u.node, u.name+" "+fault)
+				l.outputs[u.run], l.outputs[u.jam.reverseTag] = 0, 0
+			}
+		case u.pc != nil:
+			if l.batch != nil {
+				u.pc.setParams(l.param)
+			}
+			run, valve, fault := u.pc.step(l.now, l.in, l.outputs[u.run] == 1)
+			l.outputs[u.run] = b2f(run)
+			if u.pc.valveTag != "" {
+				l.outputs[u.pc.valveTag] = valve
+			}
+			if fault != "" && (running || l.State == StateHolding) {
+				l.unitFailed(u.node, u.name+" "+fault)
+				l.outputs[u.run] = 0
+			}
 		}
 	}
 	var param func(string) float64
 	if l.batch != nil {
 		param = l.param
 	}
-	po := l.pu.step(l.now, l.in, l.outputs[l.pulper.run] == 1, l.dilute, l.feedRate, param)
-	l.outputs[l.pulper.run] = b2f(po.mixer)
+	pul := l.pulper
+	po := l.pu.step(l.now, l.in, l.outputs[pul.run] == 1, l.dilute, l.feedRate, param)
+	l.outputs[pul.run] = b2f(po.mixer)
 	switch {
 	case l.washFlow > 0:
 		l.outputs[l.sig.waterCmd], l.outputs[l.sig.waterFlowSP] = 1, l.washFlow
@@ -619,18 +737,23 @@ func (l *Line) writeUnits() {
 		l.outputs[l.sig.waterCmd], l.outputs[l.sig.waterFlowSP] = 0, 0
 	}
 	if po.stopFeed { // pulper at high-high: no more feed until it falls
-		l.outputs[l.feeder.run] = 0
+		for _, f := range pul.feed {
+			if l.order[f].kind == plant.KindFeeder {
+				l.outputs[l.order[f].run] = 0
+			}
+		}
 	}
-	if po.fault != "" && (l.State == StateExecute || l.State == StateUnholding || l.State == StateHolding) {
-		l.holdFault(l.pulper, "pulper "+po.fault)
-		l.outputs[l.pulper.run] = 0
+	if po.fault != "" && (running || l.State == StateHolding) {
+		l.unitFailed(pul.node, "pulper "+po.fault)
+		l.outputs[pul.run] = 0
 	}
 	// Pumps run while a batch runs, purges on a stop, or runs empty after
 	// a unit fault; never in a hold that switches everything off.
 	enabled := l.batch != nil && (l.State == StateExecute || l.State == StateStopping || l.State == StateUnholding ||
-		(l.State == StateHolding && l.drain > 0))
+		(l.State == StateHolding && l.runEmpty))
 	for _, p := range l.pumps {
 		was := l.outputs[p.run] == 1
+		on := enabled && !l.stopped[p.node] && !l.blocked[p.node]
 		var run bool
 		var fault, why string
 		if lv := p.level; lv != nil {
@@ -640,14 +763,14 @@ func (l *Line) writeUnits() {
 			f := l.order[lv.feeds]
 			feeds := l.outputs[f.run] == 1 && l.on(f.running)
 			var speed float64
-			run, speed, fault = p.stepLevel(l.now, l.in, enabled && feeds && l.il.tripFor(p.name) == nil, l.draining())
+			run, speed, fault = p.stepLevel(l.now, l.in, on && feeds, l.draining())
 			l.outputs[lv.speedTag] = speed
 			why = fmt.Sprintf("%s at %.1f %%", lv.suction, lv.levelPct)
 			if !run && lv.low {
 				why += ": dry-run protection"
 			}
 		} else {
-			run, fault = p.step(l.now, l.in, enabled && l.il.tripFor(p.name) == nil)
+			run, fault = p.step(l.now, l.in, on)
 			why = fmt.Sprintf("tank %s at %.1f %%", p.tank.name, p.tank.out.LevelPct)
 			if !run && p.tank.out.LowLow {
 				why += ": dry-run protection"
@@ -657,26 +780,22 @@ func (l *Line) writeUnits() {
 		if run != was && fault == "" {
 			l.emit(historian.EventCommand, map[bool]string{true: "start", false: "stop"}[run], p.name, why, "")
 		}
-		if fault != "" && (l.State == StateExecute || l.State == StateUnholding || l.State == StateHolding) {
-			// Nothing may flow towards a pump that cannot run: everything
-			// upstream of it stops (for a transfer pump after the press,
-			// the whole line; for the press's feed pump, the pulper and
-			// what feeds it, while the press runs empty).
-			u := l.press
-			if p.level != nil {
-				u = l.order[p.level.suctionAt]
-			}
-			l.holdFault(u, "pump "+p.name+" "+fault)
+		if fault != "" && (running || l.State == StateHolding) {
+			// Nothing may flow towards a pump that cannot run: the units
+			// whose only way on is through it stop (for a transfer pump
+			// after the press, the whole line; for the press's feed pump,
+			// the pulper and what feeds it, while the press runs empty).
+			l.unitFailed(p.node, "pump "+p.name+" "+fault)
 			l.outputs[p.run] = 0
 			if p.level != nil {
 				l.outputs[p.level.speedTag] = 0
 			}
 		}
 	}
-	if l.il.tripFor(l.receptionName) != nil {
+	if l.tripFor(l.receptionName) != nil || l.blocked[l.reception] {
 		l.outputs[l.sig.door] = 0
 	}
-	if l.il.tripFor(l.pulper.name) != nil {
+	if l.stopped[pul.node] || l.blocked[pul.node] {
 		l.outputs[l.sig.waterCmd], l.outputs[l.sig.waterFlowSP] = 0, 0
 	}
 }
@@ -702,18 +821,21 @@ func (l *Line) badInput() string {
 	return ""
 }
 
-// resetEquipment clears the faults latched in the equipment modules (the
-// shredder's jam limit, the press's trips, a mixer or pump that failed to
-// start or lost its feedback). A module whose cause is still present
-// refuses, and so does the operator's command.
+// resetEquipment clears the faults latched in the equipment modules (a
+// shredder's jam limit, a press's trips, a mixer or pump that failed to
+// start or lost its feedback) and the units dropped for them. A module
+// whose cause is still present refuses, and so does the operator's
+// command.
 func (l *Line) resetEquipment() error {
-	if l.jam != nil {
-		if err := l.jam.reset(); err != nil {
-			return err
+	for _, u := range l.order {
+		var err error
+		switch {
+		case u.jam != nil:
+			err = u.jam.reset()
+		case u.pc != nil:
+			err = u.pc.reset()
 		}
-	}
-	if l.pc != nil {
-		if err := l.pc.reset(); err != nil {
+		if err != nil {
 			return err
 		}
 	}
@@ -725,75 +847,126 @@ func (l *Line) resetEquipment() error {
 			return err
 		}
 	}
+	clear(l.latched)
+	clear(l.blocked)
 	return nil
 }
 
-// unitFault returns the most downstream unit whose drive reports a fault,
-// and why, or nil.
-func (l *Line) unitFault() (*unitRun, string) {
+// driveFault names the first unit whose drive reports a fault, or "".
+func (l *Line) driveFault() string {
 	for _, u := range l.order {
 		if u.fault != "" && l.on(u.fault) {
-			return u, u.name + " drive reports a fault"
+			return u.name + " drive reports a fault"
 		}
 	}
-	return nil, ""
+	return ""
 }
 
-// index is u's place in the start order (0 is the most downstream).
-func (l *Line) index(u *unitRun) int { return l.indexNamed(u.name) }
-
-// holdFault drops a faulted unit and everything upstream of it at once and
-// holds the line; the units downstream of it keep running to empty
-// themselves, one purge time each, upstream first, while the line is
-// Holding (PROCESS.md: a fault drops the faulted unit and everything
-// upstream; downstream units run empty unless their own interlock trips).
-// Then every output goes off and the line is Held.
-func (l *Line) holdFault(u *unitRun, reason string) {
-	i := l.index(u)
-	for _, v := range l.order[i:] {
-		v.want = false
-		l.outputs[v.run] = 0
+// driveFaults drops every running unit whose drive reports a fault.
+func (l *Line) driveFaults() {
+	for _, u := range l.order {
+		if u.fault != "" && l.latched[u.node] == "" && !l.blocked[u.node] && l.on(u.fault) {
+			l.unitFailed(u.node, u.name+" drive reports a fault")
+		}
 	}
-	l.outputs[l.sig.door] = 0
-	l.outputs[l.sig.waterCmd], l.outputs[l.sig.waterFlowSP] = 0, 0
-	l.dilute, l.feedRate, l.washFlow = false, 0, 0 // and the pulper's step keeps it shut this scan
+}
+
+// unitFailed latches a unit's fault and drops it, and every unit all of
+// whose outputs lead to dropped units, at once (PROCESS.md: a fault drops
+// the faulted unit and everything upstream of it). Where the line can
+// still take waste from reception to a discharge without them (a shredder
+// of two in parallel), the batch goes on without that branch; otherwise
+// the line holds: the units not dropped run empty, upstream first, one
+// purge time each, while it is Holding, and then every output goes off
+// and it is Held.
+func (l *Line) unitFailed(node int, reason string) {
+	if l.latched[node] != "" || l.blocked[node] {
+		return
+	}
+	l.latched[node] = reason
+	for i, r := range l.latched {
+		l.blocked[i] = r != ""
+	}
+	propagate[int](l.g, l.blocked, nil)
+	for _, u := range l.order {
+		if l.blocked[u.node] {
+			if u.want {
+				u.want, u.stoppedAt = false, l.now
+			}
+			l.outputs[u.run] = 0
+		}
+	}
+	name := l.g.names[node]
+	if l.blocked[l.pulper.node] {
+		l.outputs[l.sig.waterCmd], l.outputs[l.sig.waterFlowSP] = 0, 0
+		l.dilute, l.feedRate, l.washFlow = false, 0, 0 // and the pulper's step keeps it shut this scan
+	}
 	if l.State == StateHolding {
 		// A unit running empty after an earlier fault faults too: it and
-		// what is upstream of it stop now.
-		if i < l.drain {
-			l.drain, l.drainFrom = i, l.now
+		// what only it fed stop now.
+		if l.runEmpty {
 			l.Message += "; " + reason
-			l.emit(historian.EventBatch, "held", u.name, reason, "")
+			l.emit(historian.EventBatch, "held", name, reason, "")
 		}
 		return
 	}
+	if !l.blocked[l.reception] && l.batch != nil {
+		// Another branch still runs: the batch goes on without this one.
+		msg := fmt.Sprintf("%s dropped, the line runs on without it: %s", name, reason)
+		l.emit(historian.EventBatch, "unit_dropped", name, msg, "")
+		if l.Message == "" {
+			l.Message = msg
+		}
+		return
+	}
+	l.outputs[l.sig.door] = 0
 	if err := l.apply(packml.Hold); err != nil {
 		return
 	}
-	l.drain, l.drainFrom = i, l.now
+	l.runEmpty, l.drainFrom = true, l.now
 	l.Message = reason
-	l.emit(historian.EventBatch, "held", u.name, reason, "")
+	l.emit(historian.EventBatch, "held", name, reason, "")
 }
 
-// drainStep runs one Holding scan of the run-empty after a unit fault. It
-// returns true when every unit downstream of the fault has stopped.
+// drainStep runs one Holding scan of the run-empty after a unit fault: the
+// units still wanted stop upstream first, each one purge time after the
+// units feeding it stopped. It returns true when all have stopped.
 func (l *Line) drainStep() bool {
-	purge := seconds(l.param("purge_time"))
 	l.outputs[l.sig.door] = 0
-	for l.drain > 0 {
-		u := l.order[l.drain-1]
-		if !u.want {
-			l.drain, l.drainFrom = l.drain-1, l.now
+	purge := seconds(l.param("purge_time"))
+	return l.runDown(func(*unitRun) bool { return true }, l.drainFrom, func(*unitRun) time.Duration { return purge }, "ran empty after a fault upstream")
+}
+
+// runDown stops the wanted units that in selects, upstream first: each
+// once every unit feeding it (among those selected) has stopped and its own
+// purge time has passed since then, or since from for a unit fed by none
+// of them. It returns true when none of them is wanted any more.
+func (l *Line) runDown(in func(*unitRun) bool, from time.Time, purge func(*unitRun) time.Duration, why string) bool {
+	done := true
+	for i := len(l.order) - 1; i >= 0; i-- { // upstream first
+		u := l.order[i]
+		if !u.want || !in(u) {
 			continue
 		}
-		if l.now.Sub(l.drainFrom) < purge {
-			return false
+		fedUntil, ready := from, true
+		for _, j := range u.up {
+			v := l.order[j]
+			switch {
+			case !in(v):
+			case v.want:
+				ready = false
+			case v.stoppedAt.After(fedUntil):
+				fedUntil = v.stoppedAt
+			}
 		}
-		u.want = false
-		l.emit(historian.EventCommand, "stop", u.name, "ran empty after a fault upstream", "")
-		l.drain, l.drainFrom = l.drain-1, l.now
+		if !ready || l.now.Sub(fedUntil) < purge(u) {
+			done = false
+			continue
+		}
+		u.want, u.stoppedAt = false, l.now
+		l.emit(historian.EventCommand, "stop", u.name, why, "")
 	}
-	return true
+	return done
 }
 
 func (l *Line) emit(kind, name, unit, msg, user string) {
@@ -833,7 +1006,7 @@ func (l *Line) command(req Request) api.CommandResult {
 		if bad := l.badInput(); bad != "" {
 			return refuse("start refused: %s", bad)
 		}
-		if _, why := l.unitFault(); why != "" {
+		if why := l.driveFault(); why != "" {
 			return refuse("start refused: %s", why)
 		}
 		if _, err := l.m.Command(packml.Start); err != nil {
@@ -846,7 +1019,7 @@ func (l *Line) command(req Request) api.CommandResult {
 			if bad := l.badInput(); bad != "" {
 				return refuse("unhold refused: %s", bad)
 			}
-			if _, why := l.unitFault(); why != "" {
+			if why := l.driveFault(); why != "" {
 				return refuse("unhold refused: %s", why)
 			}
 			if t := l.il.holdingTrip(); t != nil {
@@ -872,7 +1045,7 @@ func (l *Line) command(req Request) api.CommandResult {
 			return refuse("%v", err)
 		}
 		l.Message = "stop requested by " + c.User
-		l.setStep("stop:upstream")
+		l.setStep("stop")
 	case api.CommandAbort:
 		if err := l.apply(packml.Abort); err != nil {
 			return refuse("%v", err)
@@ -932,20 +1105,20 @@ func (l *Line) startBatch(r *recipes.Recipe, user string) {
 		b.rec.TargetKg = rp.End.MassReceived.Value
 	}
 	b.tareKg = l.get(l.sig.hopper)
-	b.cake0 = l.get(l.sig.cake)
+	b.cake0 = l.sum(l.sig.cake)
 	b.water0 = l.get(l.sig.waterTotal)
-	b.filtrate0 = l.get(l.sig.filtrate)
-	b.energy0 = l.energy()
-	if l.sig.rejects != "" {
-		b.reject0 = l.get(l.sig.rejects)
-	}
+	b.filtrate0 = l.sum(l.sig.filtrate)
+	b.energy0 = l.sum(l.sig.energy)
+	b.reject0 = l.sum(l.sig.rejects)
 	b.holdup0 = l.holdup()
 	b.rec.KgHoldupStart = b.holdup0
 	l.batch = b
 	l.pu.resetFeed()
 	l.Message = ""
-	if l.jam != nil {
-		l.jam.setParams(r.Param)
+	for _, u := range l.order {
+		if u.jam != nil {
+			u.jam.setParams(r.Param)
+		}
 	}
 	l.emit(historian.EventBatch, "started", "", r.Name, user)
 	l.setPhase(0)
@@ -1000,12 +1173,14 @@ func (l *Line) param(name string) float64 {
 	return b.recipe.Param(name)
 }
 
-func (l *Line) energy() float64 {
-	var e float64
-	for _, t := range l.sig.energy {
-		e += l.get(t)
+// sum adds up the values of tags (the cake bins of every press, the
+// energy meters of every unit…).
+func (l *Line) sum(tags []string) float64 {
+	var v float64
+	for _, t := range tags {
+		v += l.get(t)
 	}
-	return e
+	return v
 }
 
 func (l *Line) setPhase(idx int) {
@@ -1070,7 +1245,7 @@ func (l *Line) complete() {
 // operator: Execute or Unholding → Holding → (next scan) Held.
 func (l *Line) hold(reason string) {
 	l.allOff()
-	l.drain = 0
+	l.runEmpty = false
 	if err := l.apply(packml.Hold); err != nil {
 		return
 	}
@@ -1104,13 +1279,11 @@ func (l *Line) updateTotals() {
 	if b.phase == "receive" {
 		b.rec.KgReceived = math.Max(0, l.get(l.sig.hopper)-b.tareKg)
 	}
-	b.rec.KgCake = l.get(l.sig.cake) - b.cake0
+	b.rec.KgCake = l.sum(l.sig.cake) - b.cake0
 	b.rec.KgWater = l.get(l.sig.waterTotal) - b.water0
-	b.rec.KgFiltrate = l.get(l.sig.filtrate) - b.filtrate0
-	b.rec.KWh = l.energy() - b.energy0
-	if l.sig.rejects != "" {
-		b.rec.KgRejects = l.get(l.sig.rejects) - b.reject0
-	}
+	b.rec.KgFiltrate = l.sum(l.sig.filtrate) - b.filtrate0
+	b.rec.KWh = l.sum(l.sig.energy) - b.energy0
+	b.rec.KgRejects = l.sum(l.sig.rejects) - b.reject0
 	b.rec.KgHoldupStart, b.rec.KgHoldupEnd = b.holdup0, l.holdup()
 	b.rec.ClosurePct = 0
 	if in := b.rec.KgReceived + b.rec.KgWater + b.holdup0; in > 0 {
@@ -1129,33 +1302,80 @@ func (l *Line) holdup() float64 {
 	return h
 }
 
-// startUnits runs the start sequence for units (downstream first): each must
-// confirm running before the next starts. It returns true when all run.
-func (l *Line) startUnits(units ...*unitRun) bool {
-	for _, u := range units {
-		if !u.want {
-			if why := l.il.why(u.name); len(why) > 0 {
-				if u.since.IsZero() || l.now.Sub(u.since) > l.cfg.StartConfirmTime*10 {
-					u.since = l.now // first time this unit waits on a permissive
-				}
+// stop drops what the sequence wants of u.
+func (l *Line) stop(u *unitRun) {
+	if u.want {
+		u.want, u.stoppedAt = false, l.now
+	}
+}
+
+// runs reports whether the current phase runs u (recipes.Phases).
+func (l *Line) runs(u *unitRun) bool {
+	def, _ := recipes.PhaseNamed(l.batch.phase)
+	return slices.Contains(def.Runs, u.kind)
+}
+
+// startUnits runs the start sequence for the units the current phase runs,
+// downstream first: a unit starts once every unit it feeds (that the phase
+// runs) has confirmed running, and must itself confirm running within the
+// plant's start_confirm_time. Units dropped for a fault are left out. It
+// returns true when all the others run.
+func (l *Line) startUnits() bool {
+	all := true
+	for _, u := range l.order { // downstream first
+		if !l.runs(u) || l.blocked[u.node] {
+			continue
+		}
+		if u.want {
+			if !l.on(u.running) {
+				all = false
 				if l.now.Sub(u.since) > l.cfg.StartConfirmTime {
-					l.hold(fmt.Sprintf("%s cannot start: %s", u.name, why[0].describe()))
-					u.since = time.Time{}
+					l.unitFailed(u.node, fmt.Sprintf("%s failed to start: no running feedback within %s", u.name, l.cfg.StartConfirmTime))
+					if l.State != StateExecute {
+						return false
+					}
 				}
+			}
+			continue
+		}
+		all = false
+		ready := true
+		for _, j := range u.down {
+			if d := l.order[j]; l.runs(d) && !l.blocked[d.node] && !(d.want && l.on(d.running)) {
+				ready = false
+			}
+		}
+		if !ready {
+			continue
+		}
+		if why := l.whyNot(u); len(why) > 0 {
+			if u.since.IsZero() || l.now.Sub(u.since) > l.cfg.StartConfirmTime*10 {
+				u.since = l.now // first time this unit waits on a permissive
+			}
+			if l.now.Sub(u.since) > l.cfg.StartConfirmTime {
+				l.hold(fmt.Sprintf("%s cannot start: %s", u.name, why[0]))
+				u.since = time.Time{}
 				return false
 			}
-			u.want, u.since = true, l.now
-			l.emit(historian.EventCommand, "start", u.name, "start sequence", "")
-			return false
+			continue
 		}
-		if !l.on(u.running) {
-			if l.now.Sub(u.since) > l.cfg.StartConfirmTime {
-				l.holdFault(u, fmt.Sprintf("%s failed to start: no running feedback within %s", u.name, l.cfg.StartConfirmTime))
-			}
-			return false
-		}
+		u.want, u.since = true, l.now
+		l.emit(historian.EventCommand, "start", u.name, "start sequence", "")
 	}
-	return true
+	return all
+}
+
+// whyNot lists the interlocks that keep u from starting now: its own unmet
+// permissives, and a trip or tank that stops it.
+func (l *Line) whyNot(u *unitRun) []string {
+	var out []string
+	for _, s := range l.il.permissives(u.name) {
+		out = append(out, s.describe())
+	}
+	if l.stopped[u.node] {
+		out = append(out, l.stopCause[u.node].describe())
+	}
+	return out
 }
 
 // endMet reports whether every end condition of the current phase holds.
@@ -1185,14 +1405,25 @@ func (l *Line) execute() {
 		l.hold(fmt.Sprintf("phase %s has not ended within its timeout of %gs", ph.Phase, ph.Timeout.Value))
 		return
 	}
-	l.outputs[l.sig.shredSpeedSP] = l.param("shredder_speed")
-	l.outputs[l.sig.feedSpeedSP] = l.param("feeder_speed")
-	l.outputs[l.sig.pressSpeedSP] = l.param("press_speed")
-	if l.sig.pressBPSP != "" {
-		l.outputs[l.sig.pressBPSP] = l.param("press_back_pressure")
+	for _, u := range l.order {
+		if p := speedParam[u.kind]; p != "" && u.speedSP != "" {
+			l.outputs[u.speedSP] = l.param(p)
+		}
+		if u.bpSP != "" {
+			l.outputs[u.bpSP] = l.param("press_back_pressure")
+		}
+		if !l.runs(u) {
+			l.stop(u) // the phase does not run this kind
+		}
 	}
 	purge := seconds(l.param("purge_time"))
 	l.updateTotals()
+	if b.step == "purge" {
+		if l.endPurge(purge) {
+			l.nextPhase()
+		}
+		return
+	}
 	switch b.phase {
 	case "receive":
 		net := l.get(l.sig.hopper) - b.tareKg
@@ -1226,25 +1457,19 @@ func (l *Line) execute() {
 		l.doseWater()
 		switch b.step {
 		case "start":
-			if l.startUnits(l.press, l.pulper, l.shredder, l.feeder) {
+			if l.startUnits() {
 				l.setStep("feeding")
 			}
 		case "feeding":
 			if l.endMet() {
-				l.feeder.want = false
-				l.setStep("purge:shredder")
-			}
-		case "purge:shredder":
-			if l.now.Sub(b.stepStart) >= purge {
-				l.shredder.want = false
-				l.nextPhase()
+				l.setStep("purge")
+				l.endPurge(purge)
 			}
 		}
 	case "pulp":
-		l.feeder.want, l.shredder.want, l.press.want = false, false, false
 		switch b.step {
 		case "start":
-			if l.startUnits(l.pulper) {
+			if l.startUnits() {
 				l.setStep("mixing")
 			}
 		case "mixing":
@@ -1253,10 +1478,9 @@ func (l *Line) execute() {
 			}
 		}
 	case "dewater":
-		l.feeder.want, l.shredder.want = false, false
 		switch b.step {
 		case "start":
-			if l.startUnits(l.press, l.pulper) {
+			if l.startUnits() {
 				l.setStep("top-up")
 			}
 		case "top-up":
@@ -1266,43 +1490,63 @@ func (l *Line) execute() {
 			}
 		case "draining":
 			if l.endMet() {
-				l.pulper.want = false
-				l.setStep("purge:press")
-			}
-		case "purge:press":
-			if l.now.Sub(b.stepStart) >= purge {
-				l.press.want = false
-				l.nextPhase()
+				l.setStep("purge")
+				l.endPurge(purge)
 			}
 		}
 	case "discharge":
-		l.feeder.want, l.shredder.want, l.pulper.want, l.press.want = false, false, false, false
 		b.step = "waiting"
 		if l.endMet() {
 			l.nextPhase()
 		}
 	case "wash":
-		l.feeder.want, l.shredder.want = false, false
 		switch b.step {
 		case "start":
-			if l.startUnits(l.press, l.pulper) {
+			if l.startUnits() {
 				l.setStep("washing")
 			}
 		case "washing":
 			l.washFlow = l.param("wash_water_flow")
 			if l.endMet() {
 				l.washFlow = 0
-				l.pulper.want = false
-				l.setStep("purge:press")
-			}
-		case "purge:press":
-			if l.now.Sub(b.stepStart) >= purge {
-				l.press.want = false
-				l.nextPhase()
+				l.setStep("purge")
+				l.endPurge(purge)
 			}
 		}
 	default:
 		l.nextPhase()
+	}
+}
+
+// endPurge runs the end of a phase as the phase table says (recipes.
+// PhaseDef.EndStop): the units it stops run empty and stop upstream first,
+// each one purge time after what feeds it stopped; the pulper, which holds
+// its slurry, stops with the units feeding it. It returns true when they
+// have all stopped.
+func (l *Line) endPurge(purge time.Duration) bool {
+	def, _ := recipes.PhaseNamed(l.batch.phase)
+	var in func(*unitRun) bool
+	switch def.EndStop {
+	case recipes.StopFeed:
+		in = func(u *unitRun) bool { return slices.Contains(l.pulper.feed, l.index(u)) }
+	case recipes.StopAll:
+		in = func(*unitRun) bool { return true }
+	default:
+		return true
+	}
+	return l.runDown(in, l.batch.stepStart, l.purgeOf(purge), "purge: ran empty")
+}
+
+// purgeOf gives each unit's purge time in an orderly stop: the first units
+// of the feed (fed by no other) stop at once, the pulper stops with what
+// feeds it (it holds its slurry, the presses draw it down), every other
+// unit runs empty for purge.
+func (l *Line) purgeOf(purge time.Duration) func(*unitRun) time.Duration {
+	return func(u *unitRun) time.Duration {
+		if len(u.up) == 0 || u == l.pulper {
+			return 0
+		}
+		return purge
 	}
 }
 
@@ -1354,46 +1598,51 @@ const (
 // dsBand is how far above its target the slurry DS may end a top-up, in %.
 const dsBand = 0.3
 
-// stopping runs the orderly stop: feed off, shredder purges, then the
-// pulper and the press purge and stop.
+// stopping runs the orderly stop: the door shuts, the water stops, and
+// every unit runs empty and stops upstream first (the feeders at once,
+// then each unit one purge time after what feeds it).
 func (l *Line) stopping() {
 	b := l.batch
-	purge := seconds(l.param("purge_time"))
 	l.outputs[l.sig.door] = 0
 	l.outputs[l.sig.waterCmd], l.outputs[l.sig.waterFlowSP] = 0, 0
-	l.feeder.want = false
-	switch b.step {
-	case "stop:upstream":
-		if !l.shredder.want {
-			l.setStep("stop:press")
-			return
-		}
-		if l.now.Sub(b.stepStart) >= purge {
-			l.shredder.want = false
-			l.setStep("stop:press")
-		}
-	case "stop:press":
-		l.pulper.want = false
-		if !l.press.want || l.now.Sub(b.stepStart) >= purge {
-			l.press.want = false
-			l.finish("stopped")
-			l.complete()
-		}
-	default:
-		l.setStep("stop:upstream")
+	if b.step != "stop" {
+		l.setStep("stop")
+	}
+	if l.runDown(func(*unitRun) bool { return true }, b.stepStart, l.purgeOf(seconds(l.param("purge_time"))), "stop: ran empty") {
+		l.finish("stopped")
+		l.complete()
 	}
 }
 
 // Why lists what keeps a unit from starting or running now: the plant
-// file's interlocks, the unit's own permissives and latched fault (its
-// equipment module), and a tank at high-high downstream of it.
+// file's interlocks and tanks at high-high (on the unit or on what it
+// feeds), the fault it or what it feeds was dropped for, and the unit's
+// own permissives and latched fault (its equipment module).
 func (l *Line) Why(unit string) []string {
 	var out []string
-	for _, s := range l.il.why(unit) {
+	i, ok := l.g.index[unit]
+	if !ok {
+		return nil
+	}
+	for _, s := range l.il.permissives(unit) {
 		out = append(out, s.describe())
 	}
+	if l.stopped[i] {
+		out = append(out, l.stopCause[i].describe())
+	}
+	switch {
+	case l.latched[i] != "":
+		out = append(out, l.latched[i]+"; an unhold resets it once the cause is gone")
+	case l.blocked[i]:
+		for j, r := range l.latched {
+			if r != "" {
+				out = append(out, fmt.Sprintf("everything it feeds is stopped: %s (%s)", l.g.names[j], r))
+				break
+			}
+		}
+	}
 	module := func(faulted bool, reason string, ps []equipment.Permissive) {
-		if faulted {
+		if faulted && l.latched[i] == "" {
 			out = append(out, reason+"; an unhold resets it once the cause is gone")
 		}
 		for _, p := range ps {
@@ -1402,28 +1651,35 @@ func (l *Line) Why(unit string) []string {
 			}
 		}
 	}
-	switch {
-	case l.pc != nil && unit == l.press.name:
-		module(l.pc.mod.State() == equipment.Faulted, l.pc.mod.Reason(), l.pc.mod.Permissives())
-	case unit == l.pulper.name:
-		module(l.pu.mod.State() == equipment.Faulted, l.pu.mod.Reason(), l.pu.mod.Permissives())
-	case l.jam != nil && unit == l.shredder.name:
-		module(l.jam.mod.State() == equipment.ShredderFaulted, l.jam.mod.Reason(), l.jam.mod.Permissives())
+	for _, u := range l.order {
+		switch {
+		case u.name != unit:
+		case u.pc != nil:
+			module(u.pc.mod.State() == equipment.Faulted, u.pc.mod.Reason(), u.pc.mod.Permissives())
+		case u.jam != nil:
+			module(u.jam.mod.State() == equipment.ShredderFaulted, u.jam.mod.Reason(), u.jam.mod.Permissives())
+		case u == l.pulper:
+			module(l.pu.mod.State() == equipment.Faulted, l.pu.mod.Reason(), l.pu.mod.Permissives())
+		}
 	}
 	for _, p := range l.pumps {
 		if p.name == unit {
 			module(p.mod.State() == equipment.Faulted, p.mod.Reason(), p.mod.Permissives())
 		}
 	}
-	if i := l.indexNamed(unit); i < len(l.order) {
-		for _, t := range l.tanks {
-			if t.out.StopFeed && t.fedBy <= i {
-				out = append(out, fmt.Sprintf("tank %s: %s; it stops %s and everything upstream", t.name, t.mod.Reason(), l.order[t.fedBy].name))
-			}
-		}
-	}
 	return out
 }
+
+// unit returns the sequenced unit named name, or nil.
+func (l *Line) unit(name string) *unitRun {
+	if i := l.indexNamed(name); i < len(l.order) {
+		return l.order[i]
+	}
+	return nil
+}
+
+// index is u's place in the start order (0 is the most downstream).
+func (l *Line) index(u *unitRun) int { return l.indexNamed(u.name) }
 
 // indexNamed is the named unit's place in the start order, or len(order).
 func (l *Line) indexNamed(name string) int {
@@ -1452,37 +1708,32 @@ func (l *Line) UnitRunning(name string) bool {
 	return true
 }
 
-// UnitStates reports each motorised unit's state for the API.
+// UnitStates reports each motorised unit's state for the API, downstream
+// first: fault (latched, or its drive reports one), running, starting,
+// stopping, or stopped.
 func (l *Line) UnitStates(fn func(name string, cmd bool, state string)) {
+	state := func(node int, want bool, running, drive, module bool) string {
+		switch {
+		case l.latched[node] != "" || drive || module:
+			return "fault"
+		case want && running:
+			return "running"
+		case want:
+			return "starting"
+		case running:
+			return "stopping"
+		}
+		return "stopped"
+	}
 	for _, u := range l.order {
 		running := l.in != nil && l.on(u.running)
-		st := "stopped"
-		switch {
-		case u.fault != "" && l.in != nil && l.on(u.fault):
-			st = "fault"
-		case u.want && running:
-			st = "running"
-		case u.want:
-			st = "starting"
-		case running:
-			st = "stopping"
-		}
-		fn(u.name, u.want, st)
+		drive := u.fault != "" && l.in != nil && l.on(u.fault)
+		module := (u.jam != nil && u.jam.mod.State() == equipment.ShredderFaulted) || (u.pc != nil && u.pc.mod.State() == equipment.Faulted)
+		fn(u.name, u.want, state(u.node, u.want, running, drive, module))
 	}
 	for _, p := range l.pumps {
 		running := l.in != nil && l.on(p.runningTag)
-		st := "stopped"
-		switch {
-		case p.mod.State() == equipment.Faulted:
-			st = "fault"
-		case p.want && running:
-			st = "running"
-		case p.want:
-			st = "starting"
-		case running:
-			st = "stopping"
-		}
-		fn(p.name, p.want, st)
+		fn(p.name, p.want, state(p.node, p.want, running, false, p.mod.State() == equipment.Faulted))
 	}
 }
 

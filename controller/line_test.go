@@ -488,9 +488,9 @@ func TestHHLevelStopsFeedOnly(t *testing.T) {
 	if l.Outputs()["shredder.run_cmd"] != 1 || l.Outputs()["press.run_cmd"] != 1 || l.State != StateExecute {
 		t.Fatalf("shredder %v press %v state %s: downstream must keep running, the batch go on", l.Outputs()["shredder.run_cmd"], l.Outputs()["press.run_cmd"], l.State)
 	}
-	why := l.il.why("feeder")
-	if len(why) != 1 || why[0].cfg.Name != "pulper_level_hh" {
-		t.Fatalf("why feeder: %+v", why)
+	why := l.Why("feeder")
+	if len(why) != 1 || !strings.Contains(why[0], "interlock pulper_level_hh") {
+		t.Fatalf("why feeder: %q", why)
 	}
 	p.v["pulper.level"] = 40
 	l.Step(now.Add(100*time.Millisecond), p, nil, res)
@@ -515,7 +515,7 @@ func newJamLine(t *testing.T) *Line {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l.jam == nil {
+	if l.unit("shredder").jam == nil {
 		t.Fatal("jam handling not active with the reverse signal bound")
 	}
 	res := make([]api.CommandResult, 1)
@@ -548,8 +548,8 @@ func runJam(l *Line, p *fakePlant, now *time.Time, d time.Duration, jammed *bool
 		}
 		*now = now.Add(dt)
 		l.Step(*now, p, nil, nil)
-		if l.jam != nil {
-			maxReversals = max(maxReversals, l.jam.mod.JamReversals())
+		if j := l.unit("shredder").jam; j != nil {
+			maxReversals = max(maxReversals, j.mod.JamReversals())
 		}
 	}
 	return maxReversals

@@ -98,7 +98,7 @@ func TestPressBackPressureLoop(t *testing.T) {
 	var n int
 	for i := 0; i < 5*60*10 && l.State == StateExecute; i++ {
 		run(l, p, &now, 100*time.Millisecond)
-		if l.batch.phase == "shred" && p.v["press.running"] == 1 && l.pc.mod.State().Active() {
+		if l.batch.phase == "shred" && p.v["press.running"] == 1 && l.unit("press").pc.mod.State().Active() {
 			if p.runSince["press.run_cmd"] > 40*time.Second {
 				worst = math.Max(worst, math.Abs(p.v["press.back_pressure"]-3.0))
 				n++
@@ -198,7 +198,7 @@ func TestFiltratePumpAndTank(t *testing.T) {
 		wasRunning = on
 		// With the feed pump holding the pulper's level, most of the
 		// filtrate is made while dewatering: high-high may come then.
-		paused := l.State == StateExecute && l.batch != nil && (l.batch.phase == "shred" || l.batch.phase == "dewater") && l.press.want && l.Outputs()["press.run_cmd"] == 0
+		paused := l.State == StateExecute && l.batch != nil && (l.batch.phase == "shred" || l.batch.phase == "dewater") && l.unit("press").want && l.Outputs()["press.run_cmd"] == 0
 		if paused && !wasPaused {
 			hhPauses++
 			if lv < 89 {

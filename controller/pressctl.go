@@ -30,9 +30,8 @@ type pressControl struct {
 // newPressControl returns nil when the plant does not bind the press's
 // current and back-pressure: without them neither trip can be seen, and the
 // line runs the press as a plain motor with a back-pressure set-point.
-func newPressControl(cfg *plant.File) (*pressControl, error) {
-	u := cfg.Unit(plant.KindScrewPress)
-	if u == nil || u.Signals["current"] == "" || u.Signals["back_pressure"] == "" || u.FLAA <= 0 {
+func newPressControl(cfg *plant.File, u *plant.Unit) (*pressControl, error) {
+	if u.Signals["current"] == "" || u.Signals["back_pressure"] == "" || u.FLAA <= 0 {
 		return nil, nil
 	}
 	maxBar := 7.0

@@ -18,7 +18,7 @@ type tankControl struct {
 	name     string
 	mod      *equipment.Tank
 	levelTag string
-	fedBy    int // index in Line.order of the unit that fills the tank
+	node     int // its place in the line's graph
 	out      equipment.TankOutputs
 }
 
@@ -35,6 +35,7 @@ type tankControl struct {
 // the phase drains it; it stops below min_level (its dry-run protection).
 type pumpControl struct {
 	name                      string
+	node                      int // its place in the line's graph
 	mod                       *equipment.Pump
 	run, runningTag, faultTag string
 	tank                      *tankControl
@@ -70,7 +71,7 @@ const feedPumpRampPctPerS = 1.0
 // closed loop of about two minutes, Ki = Kp/200 s a damped one.
 var feedPumpPI = equipment.PIDConfig{Kp: 4, Ki: 0.02, OutMin: 0, OutMax: 100, Action: equipment.DirectActing}
 
-func newTanksAndPumps(cfg *plant.File, order []*unitRun) ([]*tankControl, []*pumpControl, error) {
+func newTanksAndPumps(cfg *plant.File, g *flowGraph, order []*unitRun) ([]*tankControl, []*pumpControl, error) {
 	var tanks []*tankControl
 	byName := map[string]*tankControl{}
 	for _, u := range cfg.UnitsOf(plant.KindTank) {
@@ -79,17 +80,7 @@ func newTanksAndPumps(cfg *plant.File, order []*unitRun) ([]*tankControl, []*pum
 		if err != nil {
 			return nil, nil, fmt.Errorf("tank %s: %w", u.Name, err)
 		}
-		t := &tankControl{name: u.Name, mod: m, levelTag: u.Signals["level"], fedBy: -1}
-		// Several units may fill the tank: its high-high stops the most
-		// downstream of them and everything upstream of that.
-		for i := len(order) - 1; i >= 0; i-- {
-			if slices.Contains(u.FedBy, order[i].name) {
-				t.fedBy = i
-			}
-		}
-		if t.fedBy < 0 {
-			return nil, nil, fmt.Errorf("tank %s: fed_by %q is not a motorised unit of the line", u.Name, u.FedBy)
-		}
+		t := &tankControl{name: u.Name, mod: m, levelTag: u.Signals["level"], node: g.index[u.Name]}
 		tanks = append(tanks, t)
 		byName[u.Name] = t
 	}
@@ -100,6 +91,7 @@ func newTanksAndPumps(cfg *plant.File, order []*unitRun) ([]*tankControl, []*pum
 			if err != nil {
 				return nil, nil, err
 			}
+			p.node = g.index[u.Name]
 			pumps = append(pumps, p)
 			continue
 		}
@@ -111,7 +103,7 @@ func newTanksAndPumps(cfg *plant.File, order []*unitRun) ([]*tankControl, []*pum
 		if err != nil {
 			return nil, nil, fmt.Errorf("pump %s: %w", u.Name, err)
 		}
-		pumps = append(pumps, &pumpControl{name: u.Name, mod: m, run: u.Signals["run"], runningTag: u.Signals["running"], faultTag: u.Signals["fault"], tank: t})
+		pumps = append(pumps, &pumpControl{name: u.Name, node: g.index[u.Name], mod: m, run: u.Signals["run"], runningTag: u.Signals["running"], faultTag: u.Signals["fault"], tank: t})
 	}
 	return tanks, pumps, nil
 }

@@ -70,25 +70,62 @@ func Lookup(name string) (Definition, bool) {
 	return d, ok
 }
 
-// PhaseDef describes a phase kind: what it does, which setpoints it takes
-// and which end conditions can be met in it.
+// PhaseDef describes a phase kind: what it does, which units it runs, its
+// steps, which setpoints it takes and which end conditions can be met in
+// it. The controller sequences a phase from this table and the recipe
+// validator checks a procedure against it.
 type PhaseDef struct {
-	Name              string
-	Description       string
+	Name        string
+	Description string
+	// Runs are the unit kinds the phase runs, started downstream first
+	// (every unit of each kind on the line; pumps run on level control
+	// whenever the unit they feed runs). Units of other kinds are off.
+	Runs []string
+	// Steps are the phase's steps in order, as the batch record and the
+	// HMI show them.
+	Steps []string
+	// EndStop says which units the phase stops, upstream first with each
+	// stage's purge time, once its end conditions are met: StopFeed (the
+	// units upstream of the pulper), StopAll, or StopNone.
+	EndStop           EndStop
 	Setpoints         []string
 	RequiredSetpoints []string
 	Ends              []string
 }
 
+// EndStop is what a phase stops when it ends.
+type EndStop uint8
+
+// How a phase ends.
+const (
+	// StopNone: the next phase takes the units as they are.
+	StopNone EndStop = iota
+	// StopFeed: the feed (feeders, conveyors, shredders, depackagers:
+	// every unit upstream of the pulper) runs empty and stops.
+	StopFeed
+	// StopAll: every running unit runs empty and stops.
+	StopAll
+)
+
+// Unit kinds as the phase table names them (the plant file's kinds).
+const (
+	kindFeeder     = "feeder"
+	kindConveyor   = "belt_conveyor"
+	kindShredder   = "shredder"
+	kindDepackager = "depackager"
+	kindPulper     = "pulper"
+	kindPress      = "screw_press"
+)
+
 // Phases lists the phase kinds in the only order they may run. Each may
 // appear at most once in a procedure.
 var Phases = []PhaseDef{
-	{Name: "receive", Description: "open the reception door and take waste into the hopper", Ends: []string{"mass_received", "time_elapsed", "operator_confirm"}},
-	{Name: "shred", Description: "start press, pulper, shredder and feeder (downstream first), feed the hopper through the shredder with dilution water in ratio; on ending, stop the feeder and purge the shredder", Setpoints: []string{"shredder_speed", "feeder_speed"}, RequiredSetpoints: []string{"shredder_speed", "feeder_speed"}, Ends: []string{"hopper_below", "time_elapsed", "operator_confirm"}},
-	{Name: "pulp", Description: "mix the pulper and top up dilution water to the slurry DS target; the press is stopped", Ends: []string{"level_above", "time_elapsed", "operator_confirm"}},
-	{Name: "dewater", Description: "run press and mixer until the pulper is drawn down; then stop the mixer and purge the press", Ends: []string{"level_below", "time_elapsed"}},
-	{Name: "discharge", Description: "every motor off while the cake bin is emptied", Ends: []string{"time_elapsed", "operator_confirm"}},
-	{Name: "wash", Description: "wash down: water into the pulper with mixer and press running, then purge the press", Setpoints: []string{"wash_water_flow"}, RequiredSetpoints: []string{"wash_water_flow"}, Ends: []string{"time_elapsed", "operator_confirm"}},
+	{Name: "receive", Description: "open the reception door and take waste into the hopper", Steps: []string{"tipping", "settling"}, Ends: []string{"mass_received", "time_elapsed", "operator_confirm"}},
+	{Name: "shred", Description: "start presses, pulper, depackagers, conveyors, shredders and feeders (downstream first), feed the hopper through the shredders with dilution water in ratio; on ending, stop the feeders and purge the feed upstream first", Runs: []string{kindPress, kindPulper, kindDepackager, kindConveyor, kindShredder, kindFeeder}, Steps: []string{"start", "feeding", "purge"}, EndStop: StopFeed, Setpoints: []string{"shredder_speed", "feeder_speed"}, RequiredSetpoints: []string{"shredder_speed", "feeder_speed"}, Ends: []string{"hopper_below", "time_elapsed", "operator_confirm"}},
+	{Name: "pulp", Description: "mix the pulper and top up dilution water to the slurry DS target; the presses are stopped", Runs: []string{kindPulper}, Steps: []string{"start", "mixing"}, Ends: []string{"level_above", "time_elapsed", "operator_confirm"}},
+	{Name: "dewater", Description: "run presses and mixer until the pulper is drawn down; then stop the mixer and purge the presses", Runs: []string{kindPress, kindPulper}, Steps: []string{"start", "top-up", "draining", "purge"}, EndStop: StopAll, Ends: []string{"level_below", "time_elapsed"}},
+	{Name: "discharge", Description: "every motor off while the cake bin is emptied", Steps: []string{"waiting"}, Ends: []string{"time_elapsed", "operator_confirm"}},
+	{Name: "wash", Description: "wash down: water into the pulper with mixer and presses running, then purge the presses", Runs: []string{kindPress, kindPulper}, Steps: []string{"start", "washing", "purge"}, EndStop: StopAll, Setpoints: []string{"wash_water_flow"}, RequiredSetpoints: []string{"wash_water_flow"}, Ends: []string{"time_elapsed", "operator_confirm"}},
 }
 
 // EndDefs are the end conditions with their units and ranges.
@@ -108,6 +145,13 @@ var WasteClasses = []string{"catering", "market_veg", "bakery", "household", "pa
 // Limits are the equipment limits of a plant, keyed "unit-kind.limit"
 // (e.g. "shredder.speed_sp") with [min, max].
 type Limits map[string][2]float64
+
+// PhaseNamed returns the definition of the named phase and whether it is
+// known.
+func PhaseNamed(name string) (PhaseDef, bool) {
+	d, i := phaseDef(name)
+	return d, i >= 0
+}
 
 func phaseDef(name string) (PhaseDef, int) {
 	for i, p := range Phases {

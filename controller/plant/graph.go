@@ -61,11 +61,6 @@ func (f *File) FlowOrder() []*Unit {
 	return out
 }
 
-// chain is the flow this version of the controller sequences, upstream
-// first: until sequencing is derived from the graph, the units of these
-// kinds must be wired in this order.
-var chain = []string{KindReception, KindFeeder, KindShredder, KindPulper, KindScrewPress}
-
 // checkGraph checks the units' fed_by graph.
 func (f *File) checkGraph(add func(path, format string, args ...any)) {
 	idx := map[string]int{}
@@ -151,36 +146,77 @@ func (f *File) checkGraph(add func(path, format string, args ...any)) {
 	if !discharge {
 		add("$.units", "the line has no discharge: no screw_press or pump at the end of a path from reception")
 	}
-	// The chain this version sequences.
-	for k := 1; k < len(chain); k++ {
-		d, u := f.Unit(chain[k]), f.Unit(chain[k-1])
-		if d == nil || u == nil {
-			continue // the kind check reports it
-		}
-		if !slices.Equal(d.FedBy, []string{u.Name}) && !f.feedPumpBetween(d, u) {
-			alt := ""
-			if d.Kind == KindScrewPress {
-				alt = ", or by one pump on level control drawing from it"
+	// The pulper is where the feed ends and dewatering begins: every unit
+	// of the feed (feeders, shredders, depackagers, conveyors) must lead
+	// to it, and every press must be fed from it. The batch's phases run
+	// the two halves separately.
+	pul := f.Unit(KindPulper)
+	if pul == nil {
+		return // the kind check reports it
+	}
+	below := map[string]bool{}
+	var down func(string)
+	down = func(n string) {
+		for _, d := range feeds[n] {
+			if !below[d] {
+				below[d] = true
+				down(d)
 			}
-			add(fmt.Sprintf("$.units[%d].fed_by", idx[d.Name]), "this version sequences %s; the %s must be fed by the %s (%s) alone%s",
-				strings.Join(chain, " → "), chain[k], chain[k-1], u.Name, alt)
+		}
+	}
+	down(pul.Name)
+	above := map[string]bool{}
+	for _, n := range f.Upstream(pul.Name) {
+		above[n] = true
+	}
+	for i := range f.Units {
+		u := &f.Units[i]
+		switch {
+		case u.Kind == KindScrewPress && !below[u.Name]:
+			add(fmt.Sprintf("$.units[%d].fed_by", i), "screw_press %s is not fed from the pulper %s: every press dewaters the pulper's slurry (directly, or through pumps or tanks fed from it)", u.Name, pul.Name)
+		case (u.Kind == KindFeeder || u.Kind == KindShredder || u.Kind == KindDepackager) && !above[u.Name]:
+			add(fmt.Sprintf("$.units[%d]", i), "%s %s does not lead to the pulper %s: every unit of the feed must deliver, through the units downstream of it, into the pulper", u.Kind, u.Name, pul.Name)
 		}
 	}
 }
 
-// feedPumpBetween reports whether d is fed by one pump on level control
-// alone, drawing from u (a press fed from the pulper by a feed pump).
-func (f *File) feedPumpBetween(d, u *Unit) bool {
-	if len(d.FedBy) != 1 {
-		return false
-	}
+// Upstream returns the names of every unit upstream of the named one (its
+// feeders, their feeders, and so on), each once, nearest first. It is only
+// meaningful for a file that checked.
+func (f *File) Upstream(name string) []string {
+	byName := map[string]*Unit{}
 	for i := range f.Units {
-		p := &f.Units[i]
-		if p.Name == d.FedBy[0] {
-			return p.Kind == KindPump && p.LevelSP != 0 && p.Suction == u.Name
+		byName[f.Units[i].Name] = &f.Units[i]
+	}
+	var out []string
+	seen := map[string]bool{name: true}
+	queue := []string{name}
+	for len(queue) > 0 {
+		u := byName[queue[0]]
+		queue = queue[1:]
+		if u == nil {
+			continue
+		}
+		for _, up := range u.feeders() {
+			if !seen[up] {
+				seen[up] = true
+				out = append(out, up)
+				queue = append(queue, up)
+			}
 		}
 	}
-	return false
+	return out
+}
+
+// Feeders returns the names of the units that feed the named one directly:
+// its fed_by, and for a pump its suction.
+func (f *File) Feeders(name string) []string {
+	for i := range f.Units {
+		if f.Units[i].Name == name {
+			return f.Units[i].feeders()
+		}
+	}
+	return nil
 }
 
 // findCycle returns the units of one cycle of the fed_by graph, in flow

@@ -24,7 +24,9 @@ func TestGraphErrorsGolden(t *testing.T) {
 		{"no-fed-by", [][2]string{{"    kind: pulper\n    fed_by: [shredder]\n", "    kind: pulper\n"}}},
 		{"missing-signal", [][2]string{{"signals: {run: feeder.run_cmd, running: feeder.running, speed_sp: feeder.speed_sp}", "signals: {run: feeder.run_cmd, speed_sp: feeder.speed_sp}"}}},
 		{"reception-fed", [][2]string{{"    kind: reception\n", "    kind: reception\n    fed_by: [feeder]\n"}}},
-		{"out-of-chain", [][2]string{{"    kind: shredder\n    fed_by: [feeder]\n", "    kind: shredder\n    fed_by: [reception]\n"}}},
+		{"feed-not-to-pulper", [][2]string{{"    kind: shredder\n    fed_by: [feeder]\n", "    kind: shredder\n    fed_by: [reception]\n"}}},
+		{"press-not-from-pulper", [][2]string{{"    kind: screw_press\n    fed_by: [press_feed]\n", "    kind: screw_press\n    fed_by: [shredder]\n"}}},
+		{"second-pulper", [][2]string{{"  - name: shredder\n", "  - name: pulper2\n    kind: pulper\n    fed_by: [shredder]\n    signals: {run: pulper.mixer_cmd, running: pulper.mixer_running, water: pulper.water_cmd, water_flow_sp: pulper.water_flow_sp, level: pulper.level, water_total: pulper.water_total}\n  - name: shredder\n"}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

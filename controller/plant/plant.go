@@ -121,7 +121,15 @@ const (
 	// KindPump is a transfer pump drawing from a tank (suction) on level
 	// control, with dry-run protection at the tank's low-low.
 	KindPump = "pump"
+	// KindDepackager separates packaging from the shredded waste into a
+	// reject bin (rejects_weight); it runs in the feed like a shredder.
+	KindDepackager = "depackager"
 )
+
+// singleKinds are the kinds a line has exactly one of: the reception
+// (where a batch is weighed in) and the pulper (where its slurry is made
+// up to the DS target). Every other kind may appear any number of times.
+var singleKinds = []string{KindReception, KindPulper}
 
 // Level threshold names, in % of span.
 const (
@@ -176,6 +184,7 @@ var kindSignals = map[string]struct{ required, optional []string }{
 	KindReception:  {[]string{"door", "weight"}, []string{"h2s"}},
 	KindTank:       {[]string{"level"}, nil},
 	KindPump:       {[]string{"run", "running"}, []string{"fault", "energy", "speed_sp", "flow"}},
+	KindDepackager: {[]string{"run", "running"}, []string{"fault", "speed_sp", "current", "energy", "rejects_weight"}},
 }
 
 // Unit returns the unit of the given kind, or nil.
@@ -332,8 +341,8 @@ func (f *File) check(add func(path, format string, args ...any)) {
 			add(up+".kind", "kind %q is not known; allowed: %s", u.Kind, strings.Join(knownKinds(), ", "))
 			continue
 		}
-		if kinds[u.Kind] && u.Kind != KindTank && u.Kind != KindPump {
-			add(up+".kind", "a second %s; this version drives one unit of each kind (tanks and pumps excepted)", u.Kind)
+		if kinds[u.Kind] && slices.Contains(singleKinds, u.Kind) {
+			add(up+".kind", "a second %s; a line has exactly one %s (any number of the other kinds)", u.Kind, strings.Join(singleKinds, " and one "))
 		}
 		kinds[u.Kind] = true
 		allowed := map[string]bool{}
@@ -453,7 +462,7 @@ func (f *File) check(add func(path, format string, args ...any)) {
 		if u.Kind == KindTank {
 			for j, name := range u.FedBy {
 				if !isMotorKind(f.unitKind(name)) {
-					add(fmt.Sprintf("%s.fed_by[%d]", up, j), "fed_by %q is not a unit with a motor; a tank's high-high stops what fills it; allowed: the names of the screw_press, pulper, shredder or feeder", name)
+					add(fmt.Sprintf("%s.fed_by[%d]", up, j), "fed_by %q is not a unit with a motor; a tank's high-high stops what fills it; allowed: the names of units of kind %s", name, strings.Join(motorKinds, ", "))
 				}
 			}
 		}
@@ -481,9 +490,16 @@ func (f *File) check(add func(path, format string, args ...any)) {
 	f.checkGraph(add)
 }
 
-func isMotorKind(k string) bool {
-	return k == KindScrewPress || k == KindPulper || k == KindShredder || k == KindFeeder
-}
+// motorKinds are the kinds the line's sequence starts and stops (pumps run
+// on level control instead).
+var motorKinds = []string{KindFeeder, KindShredder, KindDepackager, KindPulper, KindScrewPress}
+
+func isMotorKind(k string) bool { return slices.Contains(motorKinds, k) }
+
+// IsSequenced reports whether units of kind k are started and stopped by
+// the line's sequence (downstream first, upstream first): every kind with a
+// motor except pumps, which run on level control.
+func IsSequenced(k string) bool { return isMotorKind(k) }
 
 // unitKind returns the kind of the unit named name, or "".
 func (f *File) unitKind(name string) string {
