@@ -76,3 +76,23 @@ func TestFlowOrderIsUpstreamFirst(t *testing.T) {
 		t.Errorf("flow order %q, want %q", got, want)
 	}
 }
+
+// TestShippedPlantsCheck: every shipped plant file passes the check, and
+// the two-lane plant's graph is as drawn.
+func TestShippedPlantsCheck(t *testing.T) {
+	for name, src := range Shipped() {
+		f, err := Parse(name+".yaml", src)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if name != "two-lane" {
+			continue
+		}
+		if got := strings.Join(f.Upstream("depackager"), " "); got != "shredder_a shredder_b feeder_a feeder_b reception" {
+			t.Errorf("upstream of the depackager: %q", got)
+		}
+		if got := strings.Join(f.Feeders("press_feed_b"), " "); got != "pulper" {
+			t.Errorf("press_feed_b draws from %q, want pulper", got)
+		}
+	}
+}

@@ -21,6 +21,17 @@ import (
 //go:embed sample.yaml
 var sample []byte
 
+//go:embed two-lane.yaml
+var twoLane []byte
+
+// Shipped returns the plant files shipped with pretreat by name: "sample"
+// (one unit of each kind) and "two-lane" (two shredders in parallel, a
+// depackager, a pulper with two press feed pumps and two presses). Both are
+// served by the test rig and run by `pretreat demo --config`.
+func Shipped() map[string][]byte {
+	return map[string][]byte{"sample": bytes.Clone(sample), "two-lane": bytes.Clone(twoLane)}
+}
+
 // Sample returns the embedded sample plant file, as printed by
 // `pretreat config sample`.
 func Sample() []byte { return bytes.Clone(sample) }
