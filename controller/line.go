@@ -65,13 +65,10 @@ type unitRun struct {
 	// feed are all the sequenced units upstream of it (a shredder's feed
 	// pause stops them).
 	up, down, feed []int
-	// jam is a shredder's jam handling (inrush blanking, feed pause, jam
-	// detection, reversal cycle, reversal limit), when the plant binds its
-	// reverse and current signals; pc a press's module (speed,
-	// back-pressure loop, over-current and over-pressure trips), when the
-	// plant binds its current and back-pressure.
-	jam *jamControl
-	pc  *pressControl
+	// ctl is the unit's equipment module (a shredder's jam handling, a
+	// press's back-pressure loop and trips, a conveyor's belt and pull-cord
+	// supervision…), nil for a plain motor.
+	ctl *unitControl
 }
 
 // Line is the batch and sequencing logic for one line. It is a pure state
@@ -262,16 +259,12 @@ func NewLine(cfg *plant.File, rs []*recipes.Recipe) (*Line, error) {
 		r := &unitRun{name: u.Name, kind: u.Kind, node: i, run: u.Signals["run"], running: u.Signals["running"], fault: u.Signals["fault"], speedSP: u.Signals["speed_sp"], bpSP: u.Signals["back_pressure_sp"]}
 		at[i] = len(l.order)
 		l.order = append(l.order, r)
-		var err error
-		switch u.Kind {
-		case plant.KindShredder:
-			r.jam, err = newJamControl(cfg, u)
-		case plant.KindScrewPress:
-			r.pc, err = newPressControl(cfg, u)
-		case plant.KindPulper:
-			l.pulper = r
+		if u.Kind == plant.KindPulper {
+			l.pulper = r // the pulper's module doses water too: pulperControl
+			continue
 		}
-		if err != nil {
+		var err error
+		if r.ctl, err = newUnitControl(cfg, u, l.outputs); err != nil {
 			return nil, err
 		}
 	}
@@ -343,11 +336,6 @@ func NewLine(cfg *plant.File, rs []*recipes.Recipe) (*Line, error) {
 		}
 	}
 	l.allOff()
-	for _, u := range l.order {
-		if u.jam != nil && u.jam.reverseTag != "" {
-			l.outputs[u.jam.reverseTag] = 0
-		}
-	}
 	l.safe = make(map[string]float64, len(l.outputs))
 	for t, v := range l.outputs {
 		l.safe[t] = v
@@ -531,8 +519,10 @@ func (l *Line) allOff() {
 	l.outputs[l.sig.waterCmd] = 0
 	l.outputs[l.sig.waterFlowSP] = 0
 	for _, u := range l.order {
-		if u.pc != nil && u.pc.valveTag != "" {
-			l.outputs[u.pc.valveTag] = 0 // cone open
+		if u.ctl != nil {
+			for _, t := range u.ctl.outputs {
+				l.outputs[t] = 0 // reverse off, cone open
+			}
 		}
 	}
 	for _, p := range l.pumps {
@@ -692,32 +682,27 @@ func (l *Line) writeUnits() {
 		}
 	}
 	for _, u := range l.order {
-		switch {
-		case u.jam != nil:
-			want := l.outputs[u.run] == 1
-			run, reverse, feedOK, fault := u.jam.step(l.now, l.in, want)
-			l.outputs[u.run], l.outputs[u.jam.reverseTag] = b2f(run), b2f(reverse)
-			if !feedOK {
-				for _, f := range u.feed {
-					l.outputs[l.order[f].run] = 0
-				}
+		c := u.ctl
+		if c == nil {
+			continue
+		}
+		if l.batch != nil {
+			c.setParams(l.param)
+		}
+		run, feedOK, fault := c.step(l.now, l.in, l.outputs[u.run] == 1)
+		l.outputs[u.run] = b2f(run)
+		if !feedOK {
+			for _, f := range u.feed {
+				l.outputs[l.order[f].run] = 0
 			}
-			if fault != "" && running {
+		}
+		if fault != "" {
+			l.outputs[u.run] = 0
+			for _, t := range c.outputs {
+				l.outputs[t] = 0
+			}
+			if running || l.State == StateHolding {
 				l.unitFailed(u.node, u.name+" "+fault)
-				l.outputs[u.run], l.outputs[u.jam.reverseTag] = 0, 0
-			}
-		case u.pc != nil:
-			if l.batch != nil {
-				u.pc.setParams(l.param)
-			}
-			run, valve, fault := u.pc.step(l.now, l.in, l.outputs[u.run] == 1)
-			l.outputs[u.run] = b2f(run)
-			if u.pc.valveTag != "" {
-				l.outputs[u.pc.valveTag] = valve
-			}
-			if fault != "" && (running || l.State == StateHolding) {
-				l.unitFailed(u.node, u.name+" "+fault)
-				l.outputs[u.run] = 0
 			}
 		}
 	}
@@ -828,15 +813,10 @@ func (l *Line) badInput() string {
 // command.
 func (l *Line) resetEquipment() error {
 	for _, u := range l.order {
-		var err error
-		switch {
-		case u.jam != nil:
-			err = u.jam.reset()
-		case u.pc != nil:
-			err = u.pc.reset()
-		}
-		if err != nil {
-			return err
+		if u.ctl != nil {
+			if err := u.ctl.reset(); err != nil {
+				return err
+			}
 		}
 	}
 	if err := l.pu.reset(); err != nil {
@@ -1116,8 +1096,8 @@ func (l *Line) startBatch(r *recipes.Recipe, user string) {
 	l.pu.resetFeed()
 	l.Message = ""
 	for _, u := range l.order {
-		if u.jam != nil {
-			u.jam.setParams(r.Param)
+		if u.ctl != nil {
+			u.ctl.setParams(r.Param)
 		}
 	}
 	l.emit(historian.EventBatch, "started", "", r.Name, user)
@@ -1654,10 +1634,8 @@ func (l *Line) Why(unit string) []string {
 	for _, u := range l.order {
 		switch {
 		case u.name != unit:
-		case u.pc != nil:
-			module(u.pc.mod.State() == equipment.Faulted, u.pc.mod.Reason(), u.pc.mod.Permissives())
-		case u.jam != nil:
-			module(u.jam.mod.State() == equipment.ShredderFaulted, u.jam.mod.Reason(), u.jam.mod.Permissives())
+		case u.ctl != nil:
+			module(u.ctl.last.Faulted, u.ctl.mod.Reason(), u.ctl.mod.Permissives())
 		case u == l.pulper:
 			module(l.pu.mod.State() == equipment.Faulted, l.pu.mod.Reason(), l.pu.mod.Permissives())
 		}
@@ -1728,7 +1706,7 @@ func (l *Line) UnitStates(fn func(name string, cmd bool, state string)) {
 	for _, u := range l.order {
 		running := l.in != nil && l.on(u.running)
 		drive := u.fault != "" && l.in != nil && l.on(u.fault)
-		module := (u.jam != nil && u.jam.mod.State() == equipment.ShredderFaulted) || (u.pc != nil && u.pc.mod.State() == equipment.Faulted)
+		module := u.ctl != nil && u.ctl.last.Faulted
 		fn(u.name, u.want, state(u.node, u.want, running, drive, module))
 	}
 	for _, p := range l.pumps {

@@ -515,7 +515,7 @@ func newJamLine(t *testing.T) *Line {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l.unit("shredder").jam == nil {
+	if l.unit("shredder").ctl == nil {
 		t.Fatal("jam handling not active with the reverse signal bound")
 	}
 	res := make([]api.CommandResult, 1)
@@ -548,8 +548,8 @@ func runJam(l *Line, p *fakePlant, now *time.Time, d time.Duration, jammed *bool
 		}
 		*now = now.Add(dt)
 		l.Step(*now, p, nil, nil)
-		if j := l.unit("shredder").jam; j != nil {
-			maxReversals = max(maxReversals, j.mod.JamReversals())
+		if c := l.unit("shredder").ctl; c != nil {
+			maxReversals = max(maxReversals, c.mod.(interface{ JamReversals() int }).JamReversals())
 		}
 	}
 	return maxReversals

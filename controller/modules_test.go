@@ -98,7 +98,7 @@ func TestPressBackPressureLoop(t *testing.T) {
 	var n int
 	for i := 0; i < 5*60*10 && l.State == StateExecute; i++ {
 		run(l, p, &now, 100*time.Millisecond)
-		if l.batch.phase == "shred" && p.v["press.running"] == 1 && l.unit("press").pc.mod.State().Active() {
+		if l.batch.phase == "shred" && p.v["press.running"] == 1 && l.unit("press").ctl.last.Active {
 			if p.runSince["press.run_cmd"] > 40*time.Second {
 				worst = math.Max(worst, math.Abs(p.v["press.back_pressure"]-3.0))
 				n++
