@@ -29,7 +29,9 @@ func newTwoLanePlant() *twoLanePlant {
 	return &twoLanePlant{v: map[string]float64{"line.estop_ok": 1, "pulper.ds": 10}, fault: map[string]bool{}, since: map[string]time.Duration{}, laneKgS: 0.8}
 }
 
-func (p *twoLanePlant) Get(tag string) (float64, drivers.Quality) { return p.v[tag], drivers.QualityGood }
+func (p *twoLanePlant) Get(tag string) (float64, drivers.Quality) {
+	return p.v[tag], drivers.QualityGood
+}
 
 var twoLaneMotors = []string{"feeder_a", "feeder_b", "shredder_a", "shredder_b", "depackager", "press_feed_a", "press_feed_b", "press_a", "press_b"}
 

@@ -25,7 +25,9 @@ func newShredderUnit(c UnitConfig) (Unit, error) {
 	return shredderUnit{s}, nil
 }
 
-func (s shredderUnit) SetParamsFrom(param func(string) float64) { _ = s.SetParams(ShredderParamsFrom(param)) }
+func (s shredderUnit) SetParamsFrom(param func(string) float64) {
+	_ = s.SetParams(ShredderParamsFrom(param))
+}
 
 func (s shredderUnit) StepUnit(now time.Time, io IO) UnitOutputs {
 	out := s.Step(now, ShredderInputs{Motor: MotorInputs{Running: digital(io, "running")}, Current: io.Get("current")})
