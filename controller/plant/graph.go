@@ -174,7 +174,7 @@ func (f *File) checkGraph(add func(path, format string, args ...any)) {
 		switch {
 		case u.Kind == KindScrewPress && !below[u.Name]:
 			add(fmt.Sprintf("$.units[%d].fed_by", i), "screw_press %s is not fed from the pulper %s: every press dewaters the pulper's slurry (directly, or through pumps or tanks fed from it)", u.Name, pul.Name)
-		case (u.Kind == KindFeeder || u.Kind == KindShredder || u.Kind == KindDepackager) && !above[u.Name]:
+		case (u.Kind == KindFeeder || u.Kind == KindShredder || u.Kind == KindDepackager || u.Kind == KindBeltConveyor) && !above[u.Name]:
 			add(fmt.Sprintf("$.units[%d]", i), "%s %s does not lead to the pulper %s: every unit of the feed must deliver, through the units downstream of it, into the pulper", u.Kind, u.Name, pul.Name)
 		}
 	}

@@ -132,6 +132,9 @@ const (
 	// KindPump is a transfer pump drawing from a tank (suction) on level
 	// control, with dry-run protection at the tank's low-low.
 	KindPump = "pump"
+	// KindBeltConveyor carries material between two units: a motor with a
+	// belt-speed sensor (slip or underspeed) and a pull-cord stop.
+	KindBeltConveyor = "belt_conveyor"
 	// KindDepackager separates packaging from the shredded waste into a
 	// reject bin (rejects_weight); it runs in the feed like a shredder.
 	KindDepackager = "depackager"
@@ -188,14 +191,15 @@ type Unit struct {
 
 // kindSignals lists the signal roles each kind requires and allows.
 var kindSignals = map[string]struct{ required, optional []string }{
-	KindScrewPress: {[]string{"run", "running", "speed_sp", "cake_weight"}, []string{"back_pressure_sp", "cone_valve", "fault", "speed", "current", "back_pressure", "filtrate_total", "energy", "cake_ds"}},
-	KindPulper:     {[]string{"run", "running", "water", "water_flow_sp", "level", "water_total"}, []string{"water_flow", "ds", "ph"}},
-	KindShredder:   {[]string{"run", "running", "speed_sp"}, []string{"fault", "speed", "current", "energy", "reverse", "rejects_weight"}},
-	KindFeeder:     {[]string{"run", "running", "speed_sp"}, []string{"fault"}},
-	KindReception:  {[]string{"door", "weight"}, []string{"h2s"}},
-	KindTank:       {[]string{"level"}, nil},
-	KindPump:       {[]string{"run", "running"}, []string{"fault", "energy", "speed_sp", "flow"}},
-	KindDepackager: {[]string{"run", "running"}, []string{"fault", "speed_sp", "current", "energy", "rejects_weight"}},
+	KindScrewPress:   {[]string{"run", "running", "speed_sp", "cake_weight"}, []string{"back_pressure_sp", "cone_valve", "fault", "speed", "current", "back_pressure", "filtrate_total", "energy", "cake_ds"}},
+	KindPulper:       {[]string{"run", "running", "water", "water_flow_sp", "level", "water_total"}, []string{"water_flow", "ds", "ph"}},
+	KindShredder:     {[]string{"run", "running", "speed_sp"}, []string{"fault", "speed", "current", "energy", "reverse", "rejects_weight"}},
+	KindFeeder:       {[]string{"run", "running", "speed_sp"}, []string{"fault"}},
+	KindReception:    {[]string{"door", "weight"}, []string{"h2s"}},
+	KindTank:         {[]string{"level"}, nil},
+	KindPump:         {[]string{"run", "running"}, []string{"fault", "energy", "speed_sp", "flow"}},
+	KindDepackager:   {[]string{"run", "running"}, []string{"fault", "speed_sp", "current", "energy", "rejects_weight"}},
+	KindBeltConveyor: {[]string{"run", "running"}, []string{"fault", "speed_sp", "belt_speed", "pull_cord_ok", "energy"}},
 }
 
 // Unit returns the unit of the given kind, or nil.
@@ -503,7 +507,7 @@ func (f *File) check(add func(path, format string, args ...any)) {
 
 // motorKinds are the kinds the line's sequence starts and stops (pumps run
 // on level control instead).
-var motorKinds = []string{KindFeeder, KindShredder, KindDepackager, KindPulper, KindScrewPress}
+var motorKinds = []string{KindFeeder, KindBeltConveyor, KindShredder, KindDepackager, KindPulper, KindScrewPress}
 
 func isMotorKind(k string) bool { return slices.Contains(motorKinds, k) }
 
