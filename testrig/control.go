@@ -80,7 +80,11 @@ func (r *Rig) ControlHandler() http.Handler {
 	mux.HandleFunc("POST /rig/v1/faults", func(w http.ResponseWriter, req *http.Request) {
 		var spec FaultSpec
 		if err := decodeBody(req, &spec); err != nil {
-			writeJSON(w, http.StatusBadRequest, ControlError{Error: "bad fault: " + err.Error()})
+			msg := "bad fault: " + err.Error()
+			if se := (*SpecError)(nil); errors.As(err, &se) {
+				msg = "testrig: " + se.Error() // as Inject words it
+			}
+			writeJSON(w, http.StatusBadRequest, ControlError{Error: msg})
 			return
 		}
 		f, err := r.Inject(spec)

@@ -26,7 +26,7 @@ func TestControlAPI(t *testing.T) {
 		t.Errorf("status %+v", st)
 	}
 	kinds, err := c.FaultKinds(ctx)
-	if err != nil || len(kinds) != 16 {
+	if err != nil || len(kinds) != len(FaultKinds()) {
 		t.Errorf("fault kinds: %d, %v", len(kinds), err)
 	}
 

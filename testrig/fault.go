@@ -1,11 +1,14 @@
 package testrig
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,74 +22,88 @@ import (
 	"github.com/pretreat/pretreat/testrig/physics"
 )
 
-// FaultKind names a kind of fault the rig can inject.
+// FaultKind names a kind of fault the rig can inject. The kinds are
+// described in faultKinds (faultkinds.go), one descriptor each.
 type FaultKind string
 
-// Fault kinds. Faults of a device front act on the wire; faults of a sensor
-// corrupt one reading; faults of the plant act on the model. Each can be
-// cleared, which restores normal service.
+// FaultGroup says where a kind of fault acts.
+type FaultGroup string
+
+// Fault groups. Faults of a device front act on the wire; faults of a
+// sensor corrupt one reading; faults of the plant act on the model. Each
+// can be cleared, which restores normal service.
 const (
-	// FaultStopAnswering: the device (Target) accepts connections but
-	// answers nothing: requests time out. Clearing closes the connections
-	// that were held (as a device that restarts does); new ones are
-	// served normally.
-	FaultStopAnswering FaultKind = "stop_answering"
-	// FaultDisconnect: the device closes every connection, and each new
-	// one as soon as it sends a request (Modbus) or connects (OPC UA).
-	FaultDisconnect FaultKind = "disconnect"
-	// FaultSlow: every response of the device is delayed by Delay (wall
-	// time: the wire runs on wall time; default 1s).
-	FaultSlow FaultKind = "slow"
-	// FaultException: the Modbus device answers every request with the
-	// exception Code (default 4, server device failure).
-	FaultException FaultKind = "exception"
-	// FaultBadStatus: the OPC UA device (Target), or one node of it
-	// (Target a tag it serves), returns Status (default BadDeviceFailure)
-	// instead of values, in reads and subscriptions.
-	FaultBadStatus FaultKind = "bad_status"
-
-	// FaultSensorStuck: the reading of Target (a tag or role) freezes at
-	// Value, or where it was.
-	FaultSensorStuck FaultKind = "sensor_stuck"
-	// FaultSensorDrift: the reading drifts by PerMinute units per minute
-	// of plant time (default 5 % of the point's range, else 1).
-	FaultSensorDrift FaultKind = "sensor_drift"
-	// FaultSensorNoise: noise of standard deviation SD is added to the
-	// reading (default 2 % of the point's range, else 1).
-	FaultSensorNoise FaultKind = "sensor_noise"
-	// FaultSensorOutOfRange: the reading is Value, by default as far above
-	// the point's configured range as the range is wide (1e6 without one).
-	FaultSensorOutOfRange FaultKind = "sensor_out_of_range"
-
-	// FaultJam: a hard object jams the shredder now. With Reversals > 0
-	// exactly that many reversals free it; else each reversal frees it
-	// with probability 0.7. Clearing takes the object out by hand.
-	FaultJam FaultKind = "jam"
-	// FaultJamStorm: hard objects arrive at PerTonne per tonne shredded
-	// (default 300: one every ~3 kg), so the shredder jams again soon
-	// after every reversal. Clearing restores the normal rate and frees
-	// the shredder.
-	FaultJamStorm FaultKind = "jam_storm"
-	// FaultOverloadTrip: the overload protection of a unit's motor
-	// (Target: shredder, press, feeder or mixer) trips; the drive stops
-	// and reports a fault until cleared.
-	FaultOverloadTrip FaultKind = "overload_trip"
-	// FaultVFDFault: a unit's VFD (Target: shredder or press) faults.
-	FaultVFDFault FaultKind = "vfd_fault"
-	// FaultEStop: the e-stop is pressed: every drive stops and
-	// line.estop_ok reads 0. Clearing releases it; drives need a new run
-	// command.
-	FaultEStop FaultKind = "estop"
-	// FaultGuardOpen: the shredder's guard door opens: the shredder and
-	// the feeder stop; shredder.guard_closed reads 0.
-	FaultGuardOpen FaultKind = "guard_open"
-	// FaultLevelHH: a tank fills to high-high. Target pulper (the
-	// default): the dilution water valve sticks open at Flow kg/s
-	// (default 20) and the pulper fills until it spills over its weir.
-	// Target filtrate: the filtrate transfer pump fails and the tank
-	// fills until it spills.
-	FaultLevelHH FaultKind = "level_hh"
+	GroupDevice FaultGroup = "device"
+	GroupSensor FaultGroup = "sensor"
+	GroupPlant  FaultGroup = "plant"
 )
+
+// ParamType is the type of a fault parameter's value.
+type ParamType string
+
+// Parameter types. A duration is written as Go writes one ("1.5s") in
+// JSON, YAML and on the command line.
+const (
+	ParamDuration ParamType = "duration"
+	ParamFloat    ParamType = "float"
+	ParamInt      ParamType = "int"
+	ParamString   ParamType = "string"
+)
+
+// FaultKindDesc describes a fault kind: everything the rig, its control
+// API, the command line and scenarios know of it comes from here.
+type FaultKindDesc struct {
+	Kind  FaultKind
+	Group FaultGroup
+	// Target says, for people, what the fault's target is.
+	Target string
+	// TargetDefault is the target when none is given.
+	TargetDefault string
+	// Targets lists the targets of a fault of the plant (nil: it takes
+	// none); TargetRefusal says why another is refused. The targets of
+	// device and sensor faults are the rig's devices, tags and roles,
+	// which the prepare function checks.
+	Targets       []string
+	TargetRefusal string
+	// Params are the parameters the kind takes; no other is accepted.
+	Params []FaultParam
+	// Doc says what the fault does, in a line.
+	Doc string
+
+	// prepare checks a spec that passed the table's checks, with the
+	// table's defaults filled in, against the rig, and sets the fault's
+	// description and what it does.
+	prepare func(r *Rig, a *activeFault) error
+}
+
+// FaultParam describes a parameter of a fault kind. Its Name is its key in
+// JSON and YAML, the name of a FaultSpec field's yaml tag, and, with - for
+// _, its command-line flag.
+type FaultParam struct {
+	Name string
+	Type ParamType
+	// Unit is the value's unit, for people.
+	Unit string
+	// Default is the value used when none is given, as text (e.g. "1s");
+	// DefaultDoc says it in words when it is not a constant (the prepare
+	// function fills it in).
+	Default    string
+	DefaultDoc string
+	// Range bounds a number: "(0, 10m]", "[1, 5]", "> 0", "≥ 0", "< 9",
+	// "≤ 9". A bounded number must be finite.
+	Range string
+	// Values, when set, lists the values allowed; ValueNoun says what an
+	// allowed value is, for messages ("a Modbus exception").
+	Values    []string
+	ValueNoun string
+	// Targets, when set, lists the only targets the parameter applies to
+	// (its default is filled in only for them).
+	Targets []string
+	Doc     string
+
+	// checkText, when set, checks a string value further.
+	checkText func(string) error
+}
 
 // FaultKindInfo describes one fault kind for people: what it does, what it
 // targets and which parameters it takes.
@@ -99,29 +116,142 @@ type FaultKindInfo struct {
 
 // FaultKinds lists every fault kind, in a fixed order.
 func FaultKinds() []FaultKindInfo {
-	return []FaultKindInfo{
-		{FaultStopAnswering, "device", "", "device accepts connections but answers nothing (requests time out)"},
-		{FaultDisconnect, "device", "", "device closes every connection, and each new one"},
-		{FaultSlow, "device", "delay (wall time, default 1s)", "every response is delayed"},
-		{FaultException, "Modbus device", "code (1-11, default 4)", "every request gets a Modbus exception"},
-		{FaultBadStatus, "OPC UA device, or a tag it serves", "status (name or 0x…, default BadDeviceFailure)", "values come with a bad status code"},
-		{FaultSensorStuck, "tag or role", "value (default: the reading now)", "the reading freezes"},
-		{FaultSensorDrift, "tag or role", "per_minute (default 5 % of the point's range)", "the reading drifts"},
-		{FaultSensorNoise, "tag or role", "sd (default 2 % of the point's range)", "noise is added to the reading"},
-		{FaultSensorOutOfRange, "tag or role", "value (default: above the point's range)", "the reading is out of range"},
-		{FaultJam, "shredder (default)", "reversals (default 0: each frees it with p 0.7)", "a hard object jams the shredder"},
-		{FaultJamStorm, "shredder (default)", "per_tonne (default 300)", "hard objects keep jamming the shredder"},
-		{FaultOverloadTrip, "shredder, press, feeder or mixer", "", "the motor's overload protection trips"},
-		{FaultVFDFault, "shredder or press", "", "the variable-speed drive faults"},
-		{FaultEStop, "(none)", "", "the e-stop is pressed: every drive stops"},
-		{FaultGuardOpen, "shredder (default)", "", "the shredder's guard door opens: shredder and feeder stop"},
-		{FaultLevelHH, "pulper (default) or filtrate", "flow (kg/s, pulper, default 20)", "a tank fills to high-high and spills"},
+	out := make([]FaultKindInfo, len(faultKinds))
+	for i, d := range faultKinds {
+		var ps []string
+		for _, p := range d.Params {
+			ps = append(ps, p.Text())
+		}
+		out[i] = FaultKindInfo{Kind: d.Kind, Target: d.TargetText(), Params: strings.Join(ps, "; "), Doc: d.Doc}
 	}
+	return out
+}
+
+// FaultKindDescs returns the descriptors of every fault kind, in the
+// order of FaultKinds.
+func FaultKindDescs() []FaultKindDesc {
+	return slices.Clone(faultKinds)
+}
+
+// LookupFaultKind returns the descriptor of kind.
+func LookupFaultKind(kind FaultKind) (FaultKindDesc, bool) {
+	d := lookupKind(kind)
+	if d == nil {
+		return FaultKindDesc{}, false
+	}
+	return *d, true
+}
+
+func lookupKind(kind FaultKind) *FaultKindDesc {
+	for i := range faultKinds {
+		if faultKinds[i].Kind == kind {
+			return &faultKinds[i]
+		}
+	}
+	return nil
+}
+
+// Param returns the kind's parameter named name.
+func (d *FaultKindDesc) Param(name string) (FaultParam, bool) {
+	for _, p := range d.Params {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return FaultParam{}, false
+}
+
+// ParamNames returns the names of the kind's parameters, or "none".
+func (d *FaultKindDesc) ParamNames() string {
+	if len(d.Params) == 0 {
+		return "none"
+	}
+	names := make([]string, len(d.Params))
+	for i, p := range d.Params {
+		names[i] = p.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// TargetText says what the kind's target is and its default.
+func (d *FaultKindDesc) TargetText() string {
+	t := d.Target
+	if len(d.Targets) > 1 {
+		t += ": " + strings.Join(d.Targets, ", ")
+	}
+	switch d.TargetDefault {
+	case "":
+	case d.Target:
+		t += " (default)"
+	default:
+		t += " (default " + d.TargetDefault + ")"
+	}
+	return t
+}
+
+// Text says what the parameter is, for people: "delay (wall time, (0,
+// 10m], default 1s): extra response time".
+func (p FaultParam) Text() string {
+	var q []string
+	if p.Unit != "" {
+		q = append(q, p.Unit)
+	}
+	if p.Range != "" {
+		q = append(q, p.Range)
+	}
+	if len(p.Values) > 0 {
+		q = append(q, "one of "+strings.Join(p.Values, ", "))
+	}
+	if len(p.Targets) > 0 {
+		q = append(q, strings.Join(p.Targets, ", ")+" only")
+	}
+	switch {
+	case p.Default != "":
+		q = append(q, "default "+p.Default)
+	case p.DefaultDoc != "":
+		q = append(q, "default "+p.DefaultDoc)
+	}
+	t := p.Name
+	if len(q) > 0 {
+		t += " (" + strings.Join(q, ", ") + ")"
+	}
+	return t + ": " + p.Doc
+}
+
+// FaultParamNames lists every parameter of any kind once, in the order of
+// FaultSpec's fields.
+func FaultParamNames() []string {
+	return slices.Clone(specParamNames)
+}
+
+// FaultParamKinds returns the kinds that take the parameter name, with
+// their descriptions of it.
+func FaultParamKinds(name string) ([]FaultKind, []FaultParam) {
+	var kinds []FaultKind
+	var params []FaultParam
+	for _, d := range faultKinds {
+		if p, ok := d.Param(name); ok {
+			kinds = append(kinds, d.Kind)
+			params = append(params, p)
+		}
+	}
+	return kinds, params
+}
+
+// anyParam returns the first kind's parameter named name.
+func anyParam(name string) FaultParam {
+	_, ps := FaultParamKinds(name)
+	if len(ps) == 0 {
+		return FaultParam{Name: name}
+	}
+	return ps[0]
 }
 
 // FaultSpec says which fault to inject and how. Kind is required; which
-// other fields apply depends on the kind (see FaultKinds and the kinds'
-// documentation). In JSON, Delay is a Go duration string ("1.5s").
+// other fields apply depends on the kind (see FaultKinds and faultKinds):
+// a parameter is given when it is not zero (Value: not nil). In JSON,
+// Delay is a Go duration string ("1.5s"). Each parameter field's yaml tag
+// is the parameter's name.
 type FaultSpec struct {
 	Kind   FaultKind `yaml:"kind"`
 	Target string    `yaml:"target,omitempty"`
@@ -148,48 +278,399 @@ type FaultSpec struct {
 	Flow float64 `yaml:"flow,omitempty"`
 }
 
-type faultSpecJSON struct {
-	Kind      FaultKind `json:"kind"`
-	Target    string    `json:"target,omitempty"`
-	Delay     string    `json:"delay,omitempty"`
-	Code      int       `json:"code,omitempty"`
-	Status    string    `json:"status,omitempty"`
-	Value     *float64  `json:"value,omitempty"`
-	PerMinute float64   `json:"per_minute,omitempty"`
-	SD        float64   `json:"sd,omitempty"`
-	PerTonne  float64   `json:"per_tonne,omitempty"`
-	Reversals int       `json:"reversals,omitempty"`
-	Flow      float64   `json:"flow,omitempty"`
-}
-
-// MarshalJSON writes the spec with Delay as a duration string.
-func (s FaultSpec) MarshalJSON() ([]byte, error) {
-	j := faultSpecJSON{Kind: s.Kind, Target: s.Target, Code: s.Code, Status: s.Status, Value: s.Value,
-		PerMinute: s.PerMinute, SD: s.SD, PerTonne: s.PerTonne, Reversals: s.Reversals, Flow: s.Flow}
-	if s.Delay != 0 {
-		j.Delay = s.Delay.String()
+// specParamFields maps a parameter name to its FaultSpec field (by yaml
+// tag); specParamNames lists them in field order.
+var specParamFields, specParamNames = func() (map[string]int, []string) {
+	fields := map[string]int{}
+	var names []string
+	t := reflect.TypeFor[FaultSpec]()
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		if name == "kind" || name == "target" {
+			continue
+		}
+		fields[name] = i
+		names = append(names, name)
 	}
-	return json.Marshal(j)
+	return fields, names
+}()
+
+// field returns the spec's field that holds the parameter.
+func (p FaultParam) field(s *FaultSpec) reflect.Value {
+	i, ok := specParamFields[p.Name]
+	if !ok {
+		panic("testrig: fault parameter " + p.Name + " has no FaultSpec field")
+	}
+	return reflect.ValueOf(s).Elem().Field(i)
 }
 
-// UnmarshalJSON reads a spec written by MarshalJSON; unknown keys are
-// errors, so that a misspelt parameter is not silently ignored.
-func (s *FaultSpec) UnmarshalJSON(b []byte) error {
-	var j faultSpecJSON
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&j); err != nil {
+// given says whether the spec gives the parameter: not zero, or for a
+// pointer not nil.
+func (p FaultParam) given(s *FaultSpec) bool {
+	return !p.field(s).IsZero()
+}
+
+// value returns the parameter's value in the spec, dereferenced.
+func (p FaultParam) value(s *FaultSpec) reflect.Value {
+	v := p.field(s)
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return reflect.Zero(v.Type().Elem())
+		}
+		v = v.Elem()
+	}
+	return v
+}
+
+// format writes the parameter's value in the spec as text.
+func (p FaultParam) format(s *FaultSpec) string {
+	switch v := p.value(s).Interface().(type) {
+	case time.Duration:
+		return v.String()
+	case float64:
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	default:
+		return fmt.Sprint(v)
+	}
+}
+
+// Set sets the parameter in the spec from text, as written on a command
+// line: a duration ("250ms"), a number (ints also as 0x…), or a string.
+func (p FaultParam) Set(s *FaultSpec, text string) error {
+	v, err := p.parse(text)
+	if err != nil {
 		return err
 	}
-	*s = FaultSpec{Kind: j.Kind, Target: j.Target, Code: j.Code, Status: j.Status, Value: j.Value,
-		PerMinute: j.PerMinute, SD: j.SD, PerTonne: j.PerTonne, Reversals: j.Reversals, Flow: j.Flow}
-	if j.Delay != "" {
-		d, err := time.ParseDuration(j.Delay)
-		if err != nil {
-			return fmt.Errorf("delay %q: %w", j.Delay, err)
-		}
-		s.Delay = d
+	f := p.field(s)
+	if f.Kind() == reflect.Pointer {
+		ptr := reflect.New(f.Type().Elem())
+		ptr.Elem().Set(v)
+		v = ptr
 	}
+	f.Set(v)
+	return nil
+}
+
+// parse reads text as a value of the parameter's type.
+func (p FaultParam) parse(text string) (reflect.Value, error) {
+	switch p.Type {
+	case ParamDuration:
+		d, err := time.ParseDuration(text)
+		return reflect.ValueOf(d), err
+	case ParamFloat:
+		x, err := strconv.ParseFloat(text, 64)
+		if err != nil {
+			return reflect.Value{}, fmt.Errorf("%q is not a number", text)
+		}
+		return reflect.ValueOf(x), nil
+	case ParamInt:
+		n, err := strconv.ParseInt(text, 0, strconv.IntSize)
+		if err != nil {
+			return reflect.Value{}, fmt.Errorf("%q is not a whole number", text)
+		}
+		return reflect.ValueOf(int(n)), nil
+	case ParamString:
+		return reflect.ValueOf(text), nil
+	}
+	return reflect.Value{}, fmt.Errorf("parameter %s has no type", p.Name)
+}
+
+// number returns the parameter's value as a number, for its range
+// (durations in nanoseconds).
+func (p FaultParam) number(s *FaultSpec) float64 {
+	v := p.value(s)
+	switch v.Kind() {
+	case reflect.Float64:
+		return v.Float()
+	case reflect.Int, reflect.Int64:
+		return float64(v.Int())
+	}
+	return math.NaN()
+}
+
+// paramRange is a parsed FaultParam.Range.
+type paramRange struct {
+	lo, hi         float64
+	loOpen, hiOpen bool
+	hasLo, hasHi   bool
+	interval       bool
+}
+
+// parseRange reads a range written as in FaultParam.Range, its bounds as
+// values of the parameter's type.
+func (p FaultParam) parseRange() (paramRange, error) {
+	var r paramRange
+	bound := func(t string) (float64, error) {
+		v, err := p.parse(strings.TrimSpace(t))
+		if err != nil {
+			return 0, err
+		}
+		switch v.Kind() {
+		case reflect.Float64:
+			return v.Float(), nil
+		case reflect.Int, reflect.Int64:
+			return float64(v.Int()), nil
+		}
+		return 0, fmt.Errorf("a %s has no range", p.Type)
+	}
+	var err error
+	t := strings.TrimSpace(p.Range)
+	switch {
+	case strings.HasPrefix(t, "(") || strings.HasPrefix(t, "["):
+		lo, hi, ok := strings.Cut(t[1:len(t)-1], ",")
+		if !ok || !strings.HasSuffix(t, ")") && !strings.HasSuffix(t, "]") {
+			return r, fmt.Errorf("range %q: write it (lo, hi], [lo, hi] …", p.Range)
+		}
+		r.interval, r.hasLo, r.hasHi = true, true, true
+		r.loOpen, r.hiOpen = t[0] == '(', t[len(t)-1] == ')'
+		if r.lo, err = bound(lo); err == nil {
+			r.hi, err = bound(hi)
+		}
+	case strings.HasPrefix(t, ">"), strings.HasPrefix(t, "≥"):
+		r.hasLo, r.loOpen = true, t[0] == '>'
+		r.lo, err = bound(strings.TrimLeft(t, ">≥"))
+	case strings.HasPrefix(t, "<"), strings.HasPrefix(t, "≤"):
+		r.hasHi, r.hiOpen = true, t[0] == '<'
+		r.hi, err = bound(strings.TrimLeft(t, "<≤"))
+	default:
+		return r, fmt.Errorf("range %q: write it (lo, hi], > lo, ≥ lo, < hi or ≤ hi", p.Range)
+	}
+	if err != nil {
+		return r, fmt.Errorf("range %q: %w", p.Range, err)
+	}
+	return r, nil
+}
+
+func (r paramRange) contains(x float64) bool {
+	switch {
+	case math.IsNaN(x) || math.IsInf(x, 0):
+		return false
+	case r.hasLo && (x < r.lo || r.loOpen && x == r.lo):
+		return false
+	case r.hasHi && (x > r.hi || r.hiOpen && x == r.hi):
+		return false
+	}
+	return true
+}
+
+// check checks the parameter's value in the spec against its range,
+// allowed values and own check.
+func (p FaultParam) check(s *FaultSpec) error {
+	val := p.format(s)
+	if p.Unit != "" && p.Type != ParamDuration {
+		val += " " + p.Unit
+	}
+	if p.Range != "" {
+		r, err := p.parseRange()
+		if err != nil {
+			return err
+		}
+		if !r.contains(p.number(s)) {
+			in := ""
+			if r.interval {
+				in = "in "
+			}
+			return fmt.Errorf("%s %s must be %s%s", p.Name, val, in, p.Range)
+		}
+	}
+	if len(p.Values) > 0 && !slices.Contains(p.Values, p.format(s)) {
+		noun := p.ValueNoun
+		if noun == "" {
+			noun = "allowed"
+		}
+		return fmt.Errorf("%s %s is not %s; allowed: %s", p.Name, val, noun, strings.Join(p.Values, ", "))
+	}
+	if p.checkText != nil {
+		return p.checkText(p.format(s))
+	}
+	return nil
+}
+
+// SpecError is a problem with one key of a FaultSpec (kind, target or a
+// parameter), found without a rig.
+type SpecError struct {
+	Kind FaultKind
+	// Key is the key: "kind", "target" or a parameter's name.
+	Key string
+	Msg string
+}
+
+func (e *SpecError) Error() string {
+	if e.Kind == "" {
+		return e.Msg
+	}
+	return "fault " + string(e.Kind) + ": " + e.Msg
+}
+
+// Problems checks the spec against its kind's descriptor, without a rig:
+// the kind is known, every parameter given applies to it and is in range,
+// and the target of a fault of the plant is one it takes. It returns every
+// problem, or nil.
+func (s FaultSpec) Problems() []*SpecError {
+	_, errs := normalize(&s)
+	return errs
+}
+
+// normalize checks s against its kind's descriptor, as Problems, and fills
+// in the table's defaults (target and parameters). It returns the
+// descriptor (nil when the kind is not known) and every problem.
+func normalize(s *FaultSpec) (*FaultKindDesc, []*SpecError) {
+	d := lookupKind(s.Kind)
+	if d == nil {
+		names := make([]string, len(faultKinds))
+		for i, k := range faultKinds {
+			names[i] = string(k.Kind)
+		}
+		return nil, []*SpecError{{Kind: s.Kind, Key: "kind", Msg: fmt.Sprintf("kind %q is not known; allowed: %s", s.Kind, strings.Join(names, ", "))}}
+	}
+	var errs []*SpecError
+	add := func(key, format string, args ...any) {
+		errs = append(errs, &SpecError{Kind: s.Kind, Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
+	if s.Target == "" {
+		s.Target = d.TargetDefault
+	}
+	if d.Group == GroupPlant {
+		switch {
+		case len(d.Targets) == 0 && s.Target != "":
+			add("target", "target %q: %s takes no target", s.Target, d.Kind)
+		case len(d.Targets) > 0 && !slices.Contains(d.Targets, s.Target):
+			add("target", "target %q%s; allowed: %s", s.Target, d.TargetRefusal, strings.Join(d.Targets, ", "))
+		}
+	}
+	for _, name := range specParamNames {
+		p, ok := d.Param(name)
+		if !ok {
+			if (FaultParam{Name: name}).given(s) {
+				add(name, "parameter %q does not apply; allowed: %s", name, d.ParamNames())
+			}
+			continue
+		}
+		if len(p.Targets) > 0 && !slices.Contains(p.Targets, s.Target) {
+			if p.given(s) {
+				add(name, "parameter %q applies to target %s, not %s", name, strings.Join(p.Targets, ", "), s.Target)
+			}
+			continue
+		}
+		if !p.given(s) && p.Default != "" {
+			if err := p.Set(s, p.Default); err != nil {
+				add(name, "default %q: %v", p.Default, err)
+				continue
+			}
+		}
+		if !p.given(s) {
+			continue
+		}
+		if err := p.check(s); err != nil {
+			add(name, "%v", err)
+		}
+	}
+	return d, errs
+}
+
+// MarshalJSON writes the spec with its kind, target and the parameters it
+// gives, Delay as a duration string.
+func (s FaultSpec) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	put := func(key string, v any) error {
+		if b.Len() == 0 {
+			b.WriteByte('{')
+		} else {
+			b.WriteByte(',')
+		}
+		kv, err := json.Marshal(key)
+		if err != nil {
+			return err
+		}
+		b.Write(kv)
+		b.WriteByte(':')
+		vv, err := json.Marshal(v)
+		b.Write(vv)
+		return err
+	}
+	if err := put("kind", s.Kind); err != nil {
+		return nil, err
+	}
+	if s.Target != "" {
+		if err := put("target", s.Target); err != nil {
+			return nil, err
+		}
+	}
+	for _, name := range specParamNames {
+		p := FaultParam{Name: name}
+		if !p.given(&s) {
+			continue
+		}
+		v := p.value(&s).Interface()
+		if d, ok := v.(time.Duration); ok {
+			v = d.String()
+		}
+		if err := put(name, v); err != nil {
+			return nil, err
+		}
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// UnmarshalJSON reads a spec written by MarshalJSON. Unknown keys and
+// parameters the kind does not take are errors, so that a misspelt or
+// misplaced parameter is not silently ignored.
+func (s *FaultSpec) UnmarshalJSON(b []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	var out FaultSpec
+	for key, dst := range map[string]any{"kind": &out.Kind, "target": &out.Target} {
+		if v, ok := raw[key]; ok {
+			if err := json.Unmarshal(v, dst); err != nil {
+				return fmt.Errorf("%s: %w", key, err)
+			}
+			delete(raw, key)
+		}
+	}
+	d := lookupKind(out.Kind)
+	allowed := strings.Join(specParamNames, ", ")
+	if d != nil {
+		allowed = d.ParamNames()
+	}
+	keys := slices.Sorted(maps.Keys(raw))
+	for _, key := range keys {
+		if _, ok := specParamFields[key]; !ok {
+			return &SpecError{Kind: out.Kind, Key: key, Msg: fmt.Sprintf("parameter %q is not known; allowed: %s", key, allowed)}
+		}
+	}
+	for _, name := range specParamNames {
+		v, ok := raw[name]
+		if !ok {
+			continue
+		}
+		p := anyParam(name)
+		if d != nil {
+			var ok bool
+			if p, ok = d.Param(name); !ok {
+				return &SpecError{Kind: out.Kind, Key: name, Msg: fmt.Sprintf("parameter %q does not apply; allowed: %s", name, allowed)}
+			}
+		}
+		if p.field(&out).Type() == reflect.TypeFor[time.Duration]() {
+			var text string
+			if err := json.Unmarshal(v, &text); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			if text == "" {
+				continue
+			}
+			if err := p.Set(&out, text); err != nil {
+				return fmt.Errorf("%s %q: %w", name, text, err)
+			}
+			continue
+		}
+		if err := json.Unmarshal(v, p.field(&out).Addr().Interface()); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	*s = out
 	return nil
 }
 
@@ -235,9 +716,13 @@ type activeFault struct {
 	// faults of the plant and of sensors; they run under Rig.mu.
 	applyFn   func(l *physics.Line) error
 	undoModel func(l *physics.Line)
-	status    ua.StatusCode
-	excepErr  error
-	release   chan struct{} // stop_answering: closed when cleared
+	// front folds a front fault into its device's front state.
+	front func(nf *netFault)
+	// closeConns closes the device's connections when the fault is
+	// injected; notify tells its OPC UA subscribers when it is injected
+	// and cleared.
+	closeConns, notify bool
+	release            chan struct{} // stop_answering: closed when cleared
 }
 
 // netFault is the front state of one device, derived from the active
@@ -288,7 +773,7 @@ func (r *Rig) Inject(spec FaultSpec) (Fault, error) {
 	defer fs.injectMu.Unlock()
 	a, err := r.prepare(spec)
 	if err != nil {
-		return Fault{}, fmt.Errorf("testrig: fault %s: %w", spec.Kind, err)
+		return Fault{}, fmt.Errorf("testrig: %w", err)
 	}
 	fs.mu.Lock()
 	for _, o := range fs.active {
@@ -317,14 +802,14 @@ func (r *Rig) Inject(spec FaultSpec) (Fault, error) {
 	fs.active = append(fs.active, a)
 	fs.rebuild()
 	var closing []*faultConn
-	if a.Spec.Kind == FaultDisconnect {
+	if a.closeConns {
 		closing = slices.Clone(fs.conns[a.device])
 	}
 	fs.mu.Unlock()
 	for _, c := range closing {
 		c.Close()
 	}
-	if a.Spec.Kind == FaultBadStatus {
+	if a.notify {
 		r.notifyDevice(a.device)
 	}
 	return a.Fault, nil
@@ -354,7 +839,7 @@ func (r *Rig) Clear(id string) (Fault, error) {
 		a.undoModel(r.line)
 		r.mu.Unlock()
 	}
-	if a.Spec.Kind == FaultBadStatus {
+	if a.notify {
 		r.notifyDevice(a.device)
 	}
 	return a.Fault, nil
@@ -387,126 +872,22 @@ func (fs *faultSet) rebuild() {
 		return nf
 	}
 	for _, a := range fs.active {
-		switch a.Spec.Kind {
-		case FaultStopAnswering:
-			get(a.device).release = a.release
-		case FaultDisconnect:
-			get(a.device).disconnect = true
-		case FaultSlow:
-			get(a.device).delay = a.Spec.Delay
-		case FaultException:
-			get(a.device).exception = a.excepErr
-		case FaultBadStatus:
-			nf := get(a.device)
-			if a.tag == "" {
-				nf.status = a.status
-				continue
-			}
-			if nf.tagStatus == nil {
-				nf.tagStatus = map[string]ua.StatusCode{}
-			}
-			nf.tagStatus[a.tag] = a.status
+		if a.front != nil {
+			a.front(get(a.device))
 		}
 	}
 }
 
-// prepare checks spec against the rig and returns the fault ready to
-// apply, with its defaults filled in.
+// prepare checks spec against the table and the rig and returns the fault
+// ready to apply, with its defaults filled in.
 func (r *Rig) prepare(spec FaultSpec) (*activeFault, error) {
 	a := &activeFault{Fault: Fault{Spec: spec}}
-	s := &a.Spec
-	switch s.Kind {
-	case FaultStopAnswering, FaultDisconnect, FaultSlow, FaultException, FaultBadStatus:
-		if err := r.prepareFront(a); err != nil {
-			return nil, err
-		}
-	case FaultSensorStuck, FaultSensorDrift, FaultSensorNoise, FaultSensorOutOfRange:
-		if err := r.prepareSensor(a); err != nil {
-			return nil, err
-		}
-	case FaultJam, FaultJamStorm, FaultGuardOpen:
-		if s.Target == "" {
-			s.Target = physics.UnitShredder
-		}
-		if s.Target != physics.UnitShredder {
-			return nil, fmt.Errorf("target %q: this fault acts on the shredder", s.Target)
-		}
-		switch s.Kind {
-		case FaultJam:
-			if s.Reversals < 0 {
-				return nil, fmt.Errorf("reversals %d must be ≥ 0", s.Reversals)
-			}
-			a.setModel(func(l *physics.Line) { l.StartJam(s.Reversals) }, func(l *physics.Line) { l.ClearJam() })
-			a.Description = "a hard object jams the shredder; "
-			if s.Reversals > 0 {
-				a.Description += fmt.Sprintf("%d reversal(s) free it", s.Reversals)
-			} else {
-				a.Description += "each reversal frees it with probability 0.7"
-			}
-		case FaultJamStorm:
-			if s.PerTonne == 0 {
-				s.PerTonne = 300
-			}
-			if !(s.PerTonne > 0) || math.IsInf(s.PerTonne, 0) {
-				return nil, fmt.Errorf("per_tonne %g must be > 0", s.PerTonne)
-			}
-			a.setModel(func(l *physics.Line) { l.SetHardObjectRate(s.PerTonne) },
-				func(l *physics.Line) { l.SetHardObjectRate(r.baseHardObjectRate()); l.ClearJam() })
-			a.Description = fmt.Sprintf("jam storm: %g hard objects per tonne shredded", s.PerTonne)
-		case FaultGuardOpen:
-			a.setModel(func(l *physics.Line) { l.SetGuardOpen(true) }, func(l *physics.Line) { l.SetGuardOpen(false) })
-			a.Description = "the shredder's guard door is open: shredder and feeder stop"
-		}
-	case FaultOverloadTrip:
-		unit := s.Target
-		if !slices.Contains([]string{physics.UnitShredder, physics.UnitPress, physics.UnitFeeder, physics.UnitMixer}, unit) {
-			return nil, fmt.Errorf("target %q has no motor to trip; allowed: shredder, press, feeder, mixer", unit)
-		}
-		a.setModel(func(l *physics.Line) { _ = l.SetOverloadTrip(unit, true) }, func(l *physics.Line) { _ = l.SetOverloadTrip(unit, false) })
-		a.Description = "the overload protection of the " + unit + " motor trips"
-	case FaultVFDFault:
-		unit := s.Target
-		if unit != physics.UnitShredder && unit != physics.UnitPress {
-			return nil, fmt.Errorf("target %q has no VFD; allowed: shredder, press", unit)
-		}
-		a.setModel(func(l *physics.Line) { _ = l.SetVFDFault(unit, true) }, func(l *physics.Line) { _ = l.SetVFDFault(unit, false) })
-		a.Description = "the " + unit + " VFD faults"
-	case FaultEStop:
-		if s.Target != "" {
-			return nil, fmt.Errorf("target %q: the e-stop takes no target", s.Target)
-		}
-		a.setModel(func(l *physics.Line) { l.SetEStop(true) }, func(l *physics.Line) { l.SetEStop(false) })
-		a.Description = "the e-stop is pressed: every drive stops"
-	case FaultLevelHH:
-		switch s.Target {
-		case "", "pulper":
-			s.Target = "pulper"
-			if s.Flow == 0 {
-				s.Flow = 20
-			}
-			if !(s.Flow > 0) || s.Flow > 100 {
-				return nil, fmt.Errorf("flow %g kg/s must be in (0, 100]", s.Flow)
-			}
-			a.setModel(func(l *physics.Line) { l.SetWaterValveStuck(s.Flow) }, func(l *physics.Line) { l.SetWaterValveStuck(0) })
-			a.Description = fmt.Sprintf("the dilution water valve sticks open at %g kg/s: the pulper fills to high-high", s.Flow)
-		case "filtrate":
-			if s.Flow != 0 {
-				return nil, fmt.Errorf("flow applies to the pulper, not the filtrate tank")
-			}
-			a.setModel(func(l *physics.Line) { l.SetFiltratePumpFailed(true) }, func(l *physics.Line) { l.SetFiltratePumpFailed(false) })
-			a.Description = "the filtrate transfer pump fails: the filtrate tank fills to high-high"
-		default:
-			return nil, fmt.Errorf("target %q: allowed: pulper, filtrate", s.Target)
-		}
-	default:
-		names := make([]string, 0, len(FaultKinds()))
-		for _, k := range FaultKinds() {
-			names = append(names, string(k.Kind))
-		}
-		return nil, fmt.Errorf("kind %q is not known; allowed: %s", s.Kind, strings.Join(names, ", "))
+	d, errs := normalize(&a.Spec)
+	if len(errs) > 0 {
+		return nil, errs[0]
 	}
-	if err := a.unusedParams(); err != nil {
-		return nil, err
+	if err := d.prepare(r, a); err != nil {
+		return nil, fmt.Errorf("fault %s: %w", spec.Kind, err)
 	}
 	return a, nil
 }
@@ -517,33 +898,6 @@ func (a *activeFault) setModel(apply, undo func(l *physics.Line)) {
 	a.undoModel = undo
 }
 
-// unusedParams rejects parameters the kind does not take, so that a
-// misplaced one is not silently ignored.
-func (a *activeFault) unusedParams() error {
-	s := &a.Spec
-	type param struct {
-		name  string
-		set   bool
-		kinds []FaultKind
-	}
-	for _, p := range []param{
-		{"delay", s.Delay != 0, []FaultKind{FaultSlow}},
-		{"code", s.Code != 0, []FaultKind{FaultException}},
-		{"status", s.Status != "", []FaultKind{FaultBadStatus}},
-		{"value", s.Value != nil, []FaultKind{FaultSensorStuck, FaultSensorOutOfRange}},
-		{"per_minute", s.PerMinute != 0, []FaultKind{FaultSensorDrift}},
-		{"sd", s.SD != 0, []FaultKind{FaultSensorNoise}},
-		{"per_tonne", s.PerTonne != 0, []FaultKind{FaultJamStorm}},
-		{"reversals", s.Reversals != 0, []FaultKind{FaultJam}},
-		{"flow", s.Flow != 0, []FaultKind{FaultLevelHH}},
-	} {
-		if p.set && !slices.Contains(p.kinds, s.Kind) {
-			return fmt.Errorf("parameter %s does not apply to %s", p.name, s.Kind)
-		}
-	}
-	return nil
-}
-
 // baseHardObjectRate is the hard-object rate without a jam storm. Rig.mu
 // must be held.
 func (r *Rig) baseHardObjectRate() float64 {
@@ -552,68 +906,6 @@ func (r *Rig) baseHardObjectRate() float64 {
 	}
 	p, _ := r.line.Class().Properties()
 	return p.HardObjectsPerTonne
-}
-
-// prepareFront checks a fault of a device front.
-func (r *Rig) prepareFront(a *activeFault) error {
-	s := &a.Spec
-	dev := r.device(s.Target)
-	if dev == nil && s.Kind == FaultBadStatus {
-		// One node: a tag served by an OPC UA device.
-		if d, p := r.pointByTag(s.Target); d != nil {
-			dev, a.tag = d, p.Tag
-		}
-	}
-	if dev == nil {
-		return fmt.Errorf("target %q is not a simulated device; devices: %s", s.Target, strings.Join(r.deviceNames(), ", "))
-	}
-	a.device = dev.Name
-	switch s.Kind {
-	case FaultStopAnswering:
-		a.release = make(chan struct{})
-		a.Description = dev.Name + " stops answering (requests time out)"
-	case FaultDisconnect:
-		a.Description = dev.Name + " closes every connection"
-	case FaultSlow:
-		if s.Delay == 0 {
-			s.Delay = time.Second
-		}
-		if s.Delay < 0 || s.Delay > 10*time.Minute {
-			return fmt.Errorf("delay %v must be in (0, 10m]", s.Delay)
-		}
-		a.Description = fmt.Sprintf("%s answers %v late", dev.Name, s.Delay)
-	case FaultException:
-		if dev.Protocol != drivers.ProtocolModbusTCP {
-			return fmt.Errorf("target %q is an OPC UA device; exceptions are Modbus (use bad_status)", s.Target)
-		}
-		if s.Code == 0 {
-			s.Code = 4
-		}
-		err, ok := modbusExceptions[s.Code]
-		if !ok {
-			return fmt.Errorf("code %d is not a Modbus exception; allowed: 1, 2, 3, 4, 5, 6, 8, 10, 11", s.Code)
-		}
-		a.excepErr = err
-		a.Description = fmt.Sprintf("%s answers every request with exception %d (%v)", dev.Name, s.Code, err)
-	case FaultBadStatus:
-		if dev.Protocol != drivers.ProtocolOPCUA {
-			return fmt.Errorf("target %q is a Modbus device; bad status is OPC UA (use exception)", s.Target)
-		}
-		if s.Status == "" {
-			s.Status = "BadDeviceFailure"
-		}
-		st, err := parseStatus(s.Status)
-		if err != nil {
-			return err
-		}
-		a.status = st
-		what := dev.Name
-		if a.tag != "" {
-			what = a.tag + " on " + dev.Name
-		}
-		a.Description = fmt.Sprintf("%s reads with status %s", what, statusName(st))
-	}
-	return nil
 }
 
 // modbusExceptions maps exception codes to the errors simonvetter's server
@@ -655,81 +947,6 @@ func statusName(st ua.StatusCode) string {
 		return strings.TrimPrefix(d.Name, "Status")
 	}
 	return fmt.Sprintf("0x%08X", uint32(st))
-}
-
-// prepareSensor checks a sensor fault and fills in its defaults from the
-// point's configured range.
-func (r *Rig) prepareSensor(a *activeFault) error {
-	s := &a.Spec
-	role := s.Target
-	var pt *drivers.PointConfig
-	if _, p := r.pointByTag(s.Target); p != nil {
-		role, pt = p.EffectiveRole(), p
-	} else if p := r.pointByRole(s.Target); p != nil {
-		pt = p
-	}
-	r.mu.Lock()
-	isMeasurement := r.line.Measurement(role)
-	r.mu.Unlock()
-	if !isMeasurement {
-		return fmt.Errorf("target %q is not a measured tag or role (commands, setpoints and balance variables take no sensor faults)", s.Target)
-	}
-	a.role = role
-	span, lo, hi := 0.0, 0.0, 0.0
-	if pt != nil && pt.Max > pt.Min {
-		lo, hi = pt.Min, pt.Max
-		span = hi - lo
-	}
-	f := physics.SensorFault{Value: math.NaN()}
-	switch s.Kind {
-	case FaultSensorStuck:
-		f.Kind = physics.SensorStuck
-		if s.Value != nil {
-			f.Value = *s.Value
-			a.Description = fmt.Sprintf("%s sticks at %g", s.Target, *s.Value)
-		} else {
-			a.Description = s.Target + " sticks where it is"
-		}
-	case FaultSensorDrift:
-		f.Kind = physics.SensorDrift
-		if s.PerMinute == 0 {
-			s.PerMinute = 1
-			if span > 0 {
-				s.PerMinute = 0.05 * span
-			}
-		}
-		f.DriftPerS = s.PerMinute / 60
-		a.Description = fmt.Sprintf("%s drifts by %g per minute", s.Target, s.PerMinute)
-	case FaultSensorNoise:
-		f.Kind = physics.SensorNoise
-		if s.SD == 0 {
-			s.SD = 1
-			if span > 0 {
-				s.SD = 0.02 * span
-			}
-		}
-		f.NoiseSD = s.SD
-		a.Description = fmt.Sprintf("%s is noisy (sd %g)", s.Target, s.SD)
-	case FaultSensorOutOfRange:
-		f.Kind = physics.SensorOutOfRange
-		switch {
-		case s.Value != nil:
-			f.Value = *s.Value
-		case span > 0:
-			f.Value = hi + span
-		default:
-			f.Value = 1e6
-		}
-		v := f.Value
-		s.Value = &v
-		a.Description = fmt.Sprintf("%s reads %g (out of range)", s.Target, v)
-	}
-	if pt != nil && pt.Max > pt.Min && s.Kind == FaultSensorOutOfRange && f.Value >= lo && f.Value <= hi {
-		return fmt.Errorf("value %g is inside %s's range [%g, %g]", f.Value, s.Target, lo, hi)
-	}
-	a.applyFn = func(l *physics.Line) error { return l.SetSensorFault(role, f) }
-	a.undoModel = func(l *physics.Line) { l.ClearSensorFault(role) }
-	return nil
 }
 
 // device returns the simulated device named name, or nil.

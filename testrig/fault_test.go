@@ -695,7 +695,7 @@ func TestInjectRefusals(t *testing.T) {
 		{FaultSpec{Kind: FaultBadStatus, Target: "analyser", Status: "Good"}, "is good"},
 		{FaultSpec{Kind: FaultBadStatus, Target: "analyser", Status: "BadWhatever"}, "not an OPC UA status"},
 		{FaultSpec{Kind: FaultException, Target: "line_io", Code: 7}, "not a Modbus exception"},
-		{FaultSpec{Kind: FaultSlow, Target: "line_io", Code: 3}, "code does not apply"},
+		{FaultSpec{Kind: FaultSlow, Target: "line_io", Code: 3}, `fault slow: parameter "code" does not apply; allowed: delay`},
 		{FaultSpec{Kind: FaultSensorStuck, Target: "shredder.run_cmd"}, "not a measured"},
 		{FaultSpec{Kind: FaultSensorOutOfRange, Target: "pulper.level", Value: &v}, "inside"},
 		{FaultSpec{Kind: FaultOverloadTrip, Target: "hopper"}, "no motor"},

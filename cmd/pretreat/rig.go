@@ -18,7 +18,9 @@ import (
 	"github.com/pretreat/pretreat/testrig"
 )
 
-const rigUsage = `pretreat rig — the simulated line (test rig)
+// rigUsage is the help of `pretreat rig`; the fault kinds and their
+// flags come from the rig's table of fault kinds.
+var rigUsage = `pretreat rig — the simulated line (test rig)
 
   pretreat rig [--config FILE] [--speed N] [--seed N] [--class C] [--jams injected|random]
                [--ephemeral] [--control ADDR]
@@ -26,9 +28,7 @@ const rigUsage = `pretreat rig — the simulated line (test rig)
       with the rig control API (faults, model values) on ADDR
   pretreat rig --print-map [--config FILE]
       print the served register map and node ids as a table
-  pretreat rig fault inject KIND [--target T] [--delay D] [--code N] [--status S]
-               [--value V] [--per-minute R] [--sd S] [--per-tonne R] [--reversals N]
-               [--flow F] [--rig URL]
+` + wrapUsage("  pretreat rig fault inject KIND [--target T]", faultFlagsUsage()+" [--rig URL]", 15) + `
   pretreat rig fault clear ID|--all [--rig URL]
   pretreat rig fault list [--kinds] [--rig URL]
   pretreat rig scenario run FILE... [--junit OUT.xml] [--speed N] [--config FILE]
@@ -36,7 +36,83 @@ const rigUsage = `pretreat rig — the simulated line (test rig)
   pretreat rig scenario check FILE...
 
 --rig defaults to $PRETREAT_RIG, else http://127.0.0.1:8471.
-`
+
+Fault kinds (KIND), their targets (--target) and parameters:
+` + faultKindsUsage()
+
+// faultMetavar is how the help names a value of a parameter's type.
+var faultMetavar = map[testrig.ParamType]string{
+	testrig.ParamDuration: "D", testrig.ParamFloat: "X", testrig.ParamInt: "N", testrig.ParamString: "S",
+}
+
+// faultFlag is the command-line flag of a fault parameter.
+func faultFlag(name string) string { return strings.ReplaceAll(name, "_", "-") }
+
+// faultFlagsUsage lists the flags of every fault parameter: "[--delay D]
+// [--code N] …".
+func faultFlagsUsage() string {
+	var fl []string
+	for _, name := range testrig.FaultParamNames() {
+		_, ps := testrig.FaultParamKinds(name)
+		fl = append(fl, fmt.Sprintf("[--%s %s]", faultFlag(name), faultMetavar[ps[0].Type]))
+	}
+	return strings.Join(fl, " ")
+}
+
+// wrapUsage writes head and the words of rest, wrapped at 100 columns with
+// continuation lines indented by indent.
+func wrapUsage(head, rest string, indent int) string {
+	var b strings.Builder
+	line := head
+	for _, w := range strings.Fields(rest) {
+		if len(line)+1+len(w) > 100 {
+			b.WriteString(line + "\n")
+			line = strings.Repeat(" ", indent)
+		} else {
+			line += " "
+		}
+		line += w
+	}
+	return b.String() + line
+}
+
+// faultKindsUsage describes every fault kind: target, effect and flags.
+func faultKindsUsage() string {
+	var b strings.Builder
+	for _, d := range testrig.FaultKindDescs() {
+		fmt.Fprintf(&b, "  %-20s %s\n%23s target: %s\n", d.Kind, d.Doc, "", d.TargetText())
+		for _, p := range d.Params {
+			fmt.Fprintf(&b, "%23s --%s %s  %s\n", "", faultFlag(p.Name), faultMetavar[p.Type], strings.TrimPrefix(p.Text(), p.Name+" "))
+		}
+	}
+	return b.String()
+}
+
+// faultParamFlag sets a fault parameter of spec from the command line.
+type faultParamFlag struct {
+	p    testrig.FaultParam
+	spec *testrig.FaultSpec
+	text string
+}
+
+func (f *faultParamFlag) String() string { return f.text }
+
+func (f *faultParamFlag) Set(v string) error {
+	f.text = v
+	return f.p.Set(f.spec, v)
+}
+
+// addFaultFlags adds a flag for every fault parameter, setting it in spec.
+func addFaultFlags(fs *flag.FlagSet, spec *testrig.FaultSpec) {
+	for _, name := range testrig.FaultParamNames() {
+		kinds, ps := testrig.FaultParamKinds(name)
+		var use []string
+		for i, k := range kinds {
+			use = append(use, string(k)+": "+ps[i].Text())
+		}
+		fs.Var(&faultParamFlag{p: ps[0], spec: spec}, faultFlag(name), strings.Join(use, "; "))
+	}
+}
 
 // defaultControlAddr is where `pretreat rig` serves its control API.
 const defaultControlAddr = "127.0.0.1:8471"
@@ -181,27 +257,14 @@ func cmdRigFault(ctx context.Context, args []string) error {
 	}
 	sub := args[0]
 	fs := flag.NewFlagSet("rig fault "+sub, flag.ContinueOnError)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), rigUsage) }
 	url := fs.String("rig", rigURL(), "rig control API base URL")
 	var spec testrig.FaultSpec
-	var value float64
-	var valueSet bool
 	all, kinds := false, false
 	switch sub {
 	case "inject":
 		fs.StringVar(&spec.Target, "target", "", "device, tag, role or unit the fault acts on")
-		fs.DurationVar(&spec.Delay, "delay", 0, "slow: extra response time (wall)")
-		fs.IntVar(&spec.Code, "code", 0, "exception: Modbus exception code")
-		fs.StringVar(&spec.Status, "status", "", "bad_status: OPC UA status name or number")
-		fs.Func("value", "sensor_stuck, sensor_out_of_range: the reading", func(s string) error {
-			_, err := fmt.Sscanf(s, "%g", &value)
-			valueSet = err == nil
-			return err
-		})
-		fs.Float64Var(&spec.PerMinute, "per-minute", 0, "sensor_drift: units per minute")
-		fs.Float64Var(&spec.SD, "sd", 0, "sensor_noise: standard deviation")
-		fs.Float64Var(&spec.PerTonne, "per-tonne", 0, "jam_storm: hard objects per tonne")
-		fs.IntVar(&spec.Reversals, "reversals", 0, "jam: reversals needed to free it (0: random)")
-		fs.Float64Var(&spec.Flow, "flow", 0, "level_hh on the pulper: stuck water flow, kg/s")
+		addFaultFlags(fs, &spec)
 	case "clear":
 		fs.BoolVar(&all, "all", false, "clear every active fault")
 	case "list":
@@ -220,9 +283,6 @@ func cmdRigFault(ctx context.Context, args []string) error {
 			return usageError("rig fault inject: name one fault kind (pretreat rig fault list --kinds)")
 		}
 		spec.Kind = testrig.FaultKind(pos[0])
-		if valueSet {
-			spec.Value = &value
-		}
 		f, err := c.Inject(ctx, spec)
 		if err != nil {
 			return err

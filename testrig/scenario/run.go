@@ -336,66 +336,8 @@ func (x *run) sleepUntil(t, deadline time.Time) error {
 func (x *run) step(s *Step, deadline time.Time) (ok bool, msg string, err error) {
 	ctx, cancel := context.WithTimeout(x.ctx, 30*time.Second)
 	defer cancel()
-	switch {
-	case s.Command != "":
-		cmd := api.Command{Command: s.Command, Recipe: s.Recipe, Version: s.Version, Alarm: s.Alarm, Parameter: s.Parameter, User: s.User}
-		if s.Value != nil {
-			cmd.Value = *s.Value
-		}
-		if cmd.User == "" {
-			cmd.User = "scenario"
-		}
-		res, err := x.r.o.Line.Send(ctx, cmd)
-		if err != nil {
-			return false, "", fmt.Errorf("command %s: %w", s.Command, err)
-		}
-		switch {
-		case s.Refused && res.OK:
-			return false, "accepted; want refused", nil
-		case !s.Refused && !res.OK:
-			return false, "refused: " + res.Error, nil
-		case s.Refused:
-			return true, "refused: " + res.Error, nil
-		}
-		return true, "", nil
-	case s.Inject != nil:
-		f, err := x.r.o.Plant.Inject(ctx, *s.Inject)
-		if err != nil {
-			return false, "", fmt.Errorf("inject %s: %w", s.Inject.Kind, err)
-		}
-		id := s.ID
-		if id == "" {
-			id = string(s.Inject.Kind)
-		}
-		x.faults[id] = f.ID
-		return true, f.Description, nil
-	case s.Clear != "":
-		if s.Clear == "all" {
-			if _, err := x.r.o.Plant.ClearAll(ctx); err != nil {
-				return false, "", fmt.Errorf("clear all: %w", err)
-			}
-			clear(x.faults)
-			return true, "", nil
-		}
-		fid, ok := x.faults[s.Clear]
-		if !ok {
-			return false, fmt.Sprintf("no active fault %q to clear", s.Clear), nil
-		}
-		delete(x.faults, s.Clear)
-		if _, err := x.r.o.Plant.Clear(ctx, fid); err != nil {
-			return false, "", fmt.Errorf("clear %s: %w", s.Clear, err)
-		}
-		return true, "", nil
-	case s.Feed != nil:
-		if err := x.r.o.Plant.SetClass(ctx, s.Feed.Class, s.Feed.Kg); err != nil {
-			return false, "", fmt.Errorf("feed %s: %w", s.Feed.Class, err)
-		}
-		return true, "", nil
-	case s.Wait > 0:
-		return true, "", x.sleepUntil(x.now().Add(s.Wait), deadline.Add(time.Nanosecond))
-	case s.Expect != nil:
-		ok, msg := x.expect(s.Expect, deadline)
-		return ok, msg, x.ctx.Err()
+	if k := stepKindOf(s); k != nil {
+		return k.run(x, ctx, s, deadline)
 	}
 	return false, "", errors.New("empty step")
 }
@@ -670,19 +612,10 @@ func balance(ctx context.Context, p Plant) (residual, in float64, err error) {
 }
 
 func kindOf(s *Step) string {
-	switch {
-	case s.Command != "":
-		return "command"
-	case s.Inject != nil:
-		return "inject"
-	case s.Clear != "":
-		return "clear"
-	case s.Feed != nil:
-		return "feed"
-	case s.Wait > 0:
-		return "wait"
+	if k := stepKindOf(s); k != nil {
+		return k.name
 	}
-	return "expect"
+	return ""
 }
 
 // describe makes up a step's name from what it does, unless it has one.
@@ -690,32 +623,14 @@ func describe(s *Step) string {
 	if s.Name != "" {
 		return s.Name
 	}
-	switch {
-	case s.Command != "":
-		d := "command " + s.Command
-		if s.Recipe != "" {
-			d += " " + s.Recipe
-		}
-		if s.Alarm != "" {
-			d += " " + s.Alarm
-		}
-		if s.Refused {
-			d += " (refused)"
-		}
-		return d
-	case s.Inject != nil:
-		d := "inject " + string(s.Inject.Kind)
-		if s.Inject.Target != "" {
-			d += " on " + s.Inject.Target
-		}
-		return d
-	case s.Clear != "":
-		return "clear " + s.Clear
-	case s.Feed != nil:
-		return "feed " + s.Feed.Class
-	case s.Wait > 0:
-		return "wait " + s.Wait.String()
+	if k := stepKindOf(s); k != nil {
+		return k.describe(s)
 	}
+	return "(empty step)"
+}
+
+// describeExpect makes up an expect step's name from its conditions.
+func describeExpect(s *Step) string {
 	e := s.Expect
 	var c []string
 	if e.State != "" {

@@ -204,31 +204,18 @@ func (f *File) Name() string { return f.name }
 
 func checkStep(doc *yamlsrc.Doc, path string, s *Step, ids map[string]bool) {
 	var kinds []string
-	if s.Command != "" {
-		kinds = append(kinds, "command")
-	}
-	if s.Inject != nil {
-		kinds = append(kinds, "inject")
-	}
-	if s.Clear != "" {
-		kinds = append(kinds, "clear")
-	}
-	if s.Feed != nil {
-		kinds = append(kinds, "feed")
-	}
-	if s.Wait != 0 {
-		kinds = append(kinds, "wait")
-	}
-	if s.Expect != nil {
-		kinds = append(kinds, "expect")
+	for _, k := range stepKinds {
+		if k.given(s) {
+			kinds = append(kinds, k.name)
+		}
 	}
 	switch len(kinds) {
 	case 0:
-		doc.Addf(path, "a step does exactly one of command, inject, clear, feed, wait, expect; this one does none")
+		doc.Addf(path, "a step does exactly one of %s; this one does none", stepKindNames())
 		return
 	case 1:
 	default:
-		doc.Addf(path, "a step does exactly one of command, inject, clear, feed, wait, expect; this one does %d (%s)", len(kinds), strings.Join(kinds, ", "))
+		doc.Addf(path, "a step does exactly one of %s; this one does %d (%s)", stepKindNames(), len(kinds), strings.Join(kinds, ", "))
 		return
 	}
 	if s.At < 0 || s.After < 0 || s.Wait < 0 {
@@ -237,43 +224,16 @@ func checkStep(doc *yamlsrc.Doc, path string, s *Step, ids map[string]bool) {
 	if s.At != 0 && s.After != 0 {
 		doc.Addf(path+".after", "give at or after, not both")
 	}
-	args := s.Recipe != "" || s.Version != 0 || s.Alarm != "" || s.Parameter != "" || s.Value != nil || s.User != "" || s.Refused
-	if args && s.Command == "" {
-		doc.Addf(path, "recipe, version, alarm, parameter, value, user and refused go with a command")
+	k := stepKindOf(s)
+	for _, other := range stepKinds {
+		for _, key := range other.with {
+			if other.name != k.name && key.given(s) {
+				doc.Addf(path+"."+key.name, "%s goes with %s, not with %s", key.name, other.name, k.name)
+			}
+		}
 	}
-	if s.ID != "" && s.Inject == nil {
-		doc.Addf(path+".id", "id names an injected fault; it goes with inject")
-	}
-	switch kinds[0] {
-	case "command":
-		if s.Command == "start" && s.Recipe == "" {
-			doc.Addf(path+".recipe", "start needs the recipe to run")
-		}
-	case "inject":
-		if s.Inject.Kind == "" {
-			doc.Addf(path+".inject.kind", "inject needs a fault kind")
-		}
-		id := s.ID
-		if id == "" {
-			id = string(s.Inject.Kind)
-		}
-		if id == "all" {
-			doc.Addf(path+".id", `"all" is reserved for clear: all`)
-		}
-		ids[id] = true
-	case "clear":
-		if s.Clear != "all" && !ids[s.Clear] {
-			doc.Addf(path+".clear", "no fault %q was injected before this step (give inject steps an id, or use the fault's kind; or clear: all)", s.Clear)
-		}
-	case "feed":
-		if _, err := physics.ParseWasteClass(s.Feed.Class); err != nil {
-			doc.Addf(path+".feed.class", "%v", err)
-		}
-		if s.Feed.Kg < 0 {
-			doc.Addf(path+".feed.kg", "kg must be ≥ 0")
-		}
-	case "expect":
-		checkExpect(doc, path+".expect", s.Expect)
+	if k.check != nil {
+		k.check(doc, path, s, ids)
 	}
 }
 
