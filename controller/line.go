@@ -1389,7 +1389,9 @@ func (l *Line) execute() {
 		if p := speedParam[u.kind]; p != "" && u.speedSP != "" {
 			l.outputs[u.speedSP] = l.param(p)
 		}
-		if u.bpSP != "" {
+		if u.bpSP != "" && u.ctl == nil {
+			// A press without a module: its drive's own loop takes the
+			// recipe's set-point (a module writes its trimmed one).
 			l.outputs[u.bpSP] = l.param("press_back_pressure")
 		}
 		if !l.runs(u) {

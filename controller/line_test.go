@@ -94,6 +94,8 @@ func (p *fakePlant) step(out map[string]float64, dt time.Duration) {
 	// the press is full) with a 2 s lag.
 	bpTarget := 0.075 * p.v["press.cone_valve"] * (0.7 + 0.3*fill)
 	p.v["press.back_pressure"] += (bpTarget - p.v["press.back_pressure"]) * (1 - math.Exp(-s/2))
+	// The cake analyser: about 2.8 % DS per bar, 30 % at 3 bar.
+	p.v["press.cake_ds"] = 30 + 2.8*(p.v["press.back_pressure"]-3)
 	if p.v["filtrate.pump_running"] >= 0.5 {
 		if p.tank < 0.02*fakeTankKg {
 			p.dryRunS += s

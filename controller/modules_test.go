@@ -94,13 +94,17 @@ func TestPressBackPressureLoop(t *testing.T) {
 	l, p := newTestLine(t), newFakePlant()
 	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 	run(l, p, &now, 0, api.Command{Command: api.CommandStart, Recipe: "catering", User: "op"})
-	var worst float64
+	// The set-point in force: the recipe's, trimmed on the cake analyser.
+	sp := func() float64 { return l.unit("press").ctl.mod.(interface{ SetpointBar() float64 }).SetpointBar() }
+	var worst, spMin, spMax float64
+	spMin = math.Inf(1)
 	var n int
 	for i := 0; i < 5*60*10 && l.State == StateExecute; i++ {
 		run(l, p, &now, 100*time.Millisecond)
 		if l.batch.phase == "shred" && p.v["press.running"] == 1 && l.unit("press").ctl.last.Active {
 			if p.runSince["press.run_cmd"] > 40*time.Second {
-				worst = math.Max(worst, math.Abs(p.v["press.back_pressure"]-3.0))
+				worst = math.Max(worst, math.Abs(p.v["press.back_pressure"]-sp()))
+				spMin, spMax = math.Min(spMin, sp()), math.Max(spMax, sp())
 				n++
 			}
 		}
@@ -108,23 +112,33 @@ func TestPressBackPressureLoop(t *testing.T) {
 	if n < 100 {
 		t.Fatalf("only %d samples with the press running in shred", n)
 	}
-	// The press's fill now moves with the feed pump's level loop: a
-	// larger disturbance than a press drawing at capacity.
+	// The press's fill moves with the feed pump's level loop: a larger
+	// disturbance than a press drawing at capacity.
 	if worst > 0.2 {
-		t.Errorf("back-pressure strayed %.3f bar from 3.0 after settling, want ≤ 0.2", worst)
+		t.Errorf("back-pressure strayed %.3f bar from its set-point after settling, want ≤ 0.2", worst)
+	}
+	// The fake cake is at its 30 % target at 3 bar: the trim stays near
+	// the recipe's 3 bar.
+	if spMin < 2.7 || spMax > 3.3 {
+		t.Errorf("trimmed set-point %.2f..%.2f bar, want near the recipe's 3 bar (the cake is on target there)", spMin, spMax)
 	}
 	if v := p.v["press.cone_valve"]; v <= 0 || v >= 100 {
 		t.Errorf("cone valve %.1f %%, want between the limits", v)
 	}
+	before := sp()
 	res := run(l, p, &now, 0, api.Command{Command: api.CommandOverride, Parameter: "press_back_pressure", Value: 4, User: "sup"})
 	if !res[0].OK {
 		t.Fatalf("override: %s", res[0].Error)
 	}
-	run(l, p, &now, 30*time.Second)
-	if bp := p.v["press.back_pressure"]; math.Abs(bp-4) > 0.15 || l.State != StateExecute {
-		t.Errorf("30 s after the override to 4 bar: %.2f bar, state %s", bp, l.State)
+	run(l, p, &now, 100*time.Millisecond)
+	if d := sp() - before; math.Abs(d-1) > 0.1 {
+		t.Errorf("the override to 4 bar moved the set-point in force by %.2f bar, want about +1", d)
 	}
-	t.Logf("worst deviation %.3f bar over %d scans; valve %.1f %% at 4 bar", worst, n, p.v["press.cone_valve"])
+	run(l, p, &now, 30*time.Second)
+	if bp := p.v["press.back_pressure"]; math.Abs(bp-sp()) > 0.15 || l.State != StateExecute {
+		t.Errorf("30 s after the override: %.2f bar against %.2f, state %s", bp, sp(), l.State)
+	}
+	t.Logf("worst deviation %.3f bar over %d scans; trimmed set-point %.2f..%.2f bar; after the override %.2f bar, valve %.1f %%", worst, n, spMin, spMax, sp(), p.v["press.cone_valve"])
 }
 
 // Over-current on the press (above the recipe's 95 % FLA = 38 A for 3 s)

@@ -25,7 +25,7 @@ type unitControl struct {
 }
 
 // lineRoles are the signals the line writes itself, not the module.
-var lineRoles = map[string]bool{"run": true, "speed_sp": true, "back_pressure_sp": true, "water": true, "water_flow_sp": true, "door": true}
+var lineRoles = map[string]bool{"run": true, "speed_sp": true, "water": true, "water_flow_sp": true, "door": true}
 
 // tagIO binds a unit's signal roles to the scan's inputs and outputs.
 type tagIO struct {
