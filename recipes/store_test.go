@@ -31,7 +31,7 @@ func TestImportIsIdempotentAndVersioned(t *testing.T) {
 		t.Fatalf("second import: %+v created=%v err=%v, want the existing version 1", v, created, err)
 	}
 	// One value changed: a new version, and diff shows exactly that value.
-	changed := strings.Replace(strings.Replace(string(src), "version: 1\n", "version: 2\n", 1), "press_back_pressure: {value: 3.0, unit: bar}", "press_back_pressure: {value: 3.5, unit: bar}", 1)
+	changed := strings.Replace(strings.Replace(string(src), "version: 1\n", "version: 2\n", 1), "press_back_pressure: {value: 3.2, unit: bar}", "press_back_pressure: {value: 3.5, unit: bar}", 1)
 	v2, created, err := st.Import("catering-v2.yaml", []byte(changed), "bob", sampleLimits, now.Add(time.Hour))
 	if err != nil || !created || v2.Version != 2 {
 		t.Fatalf("changed import: %+v created=%v err=%v", v2, created, err)
@@ -45,8 +45,8 @@ func TestImportIsIdempotentAndVersioned(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := Diff(a, b)
-	if len(d) != 1 || d[0].Key != "parameters.press_back_pressure" || d[0].A != "3 bar" || d[0].B != "3.5 bar" {
-		t.Fatalf("diff = %+v, want exactly parameters.press_back_pressure 3 bar -> 3.5 bar", d)
+	if len(d) != 1 || d[0].Key != "parameters.press_back_pressure" || d[0].A != "3.2 bar" || d[0].B != "3.5 bar" {
+		t.Fatalf("diff = %+v, want exactly parameters.press_back_pressure 3.2 bar -> 3.5 bar", d)
 	}
 	// A file claiming a taken version with other content is refused.
 	clash := strings.Replace(string(src), "{value: 60, unit: s}", "{value: 70, unit: s}", 1)
