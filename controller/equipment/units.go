@@ -67,11 +67,13 @@ type pressUnit struct {
 // proportional kick on a noisy reading) settles in a few
 // minutes without upsetting the fast back-pressure loop under it. The
 // analyser sees cake only once the press has run a while: the trim waits
-// cakeTrimDelay after each start. cakeTrimHeadroomBar keeps the set-point
+// cakeTrimDelay after each start, and ignores a reading more than
+// cakeTrimBandPct from the target. cakeTrimHeadroomBar keeps the set-point
 // below the plant's limit, clear of the over-pressure alarm.
 var cakeTrimPI = PIDConfig{Kp: 0, Ki: 0.2 / 60, OutMin: -7, OutMax: 7, Action: ReverseActing, MaxStep: 5 * time.Second}
 
 const (
+	cakeTrimBandPct     = 8.0
 	cakeTrimDelay       = 60 * time.Second
 	cakeTrimHeadroomBar = 0.5
 )
@@ -120,7 +122,11 @@ func (p *pressUnit) SetpointBar() float64 { return p.Params().BackPressureBar }
 func (p *pressUnit) StepUnit(now time.Time, io IO) UnitOutputs {
 	if p.trim != nil {
 		ds := io.Get("cake_ds")
-		if p.State() == Running && now.Sub(p.motor.Since()) >= cakeTrimDelay && ds.usable() && p.targetDS > 0 {
+		// A reading far from the target is no cake (an analyser with
+		// nothing under it holds its last value or reads the bare
+		// chute): the trim holds.
+		plausible := ds.usable() && math.Abs(ds.Value-p.targetDS) <= cakeTrimBandPct
+		if p.State() == Running && now.Sub(p.motor.Since()) >= cakeTrimDelay && plausible && p.targetDS > 0 {
 			p.trim.Update(now, p.targetDS, ds.Value)
 		} else {
 			p.trim.Track(p.trim.Output()) // hold: the next start goes on from the trim it had
