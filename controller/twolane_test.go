@@ -23,17 +23,18 @@ type twoLanePlant struct {
 	since   map[string]time.Duration
 	pulper  float64
 	laneKgS float64
+	slip    float64 // fraction of its speed the conveyor's belt loses
 }
 
 func newTwoLanePlant() *twoLanePlant {
-	return &twoLanePlant{v: map[string]float64{"line.estop_ok": 1, "pulper.ds": 10}, fault: map[string]bool{}, since: map[string]time.Duration{}, laneKgS: 0.8}
+	return &twoLanePlant{v: map[string]float64{"line.estop_ok": 1, "pulper.ds": 10, "conveyor.pull_cord_ok": 1}, fault: map[string]bool{}, since: map[string]time.Duration{}, laneKgS: 0.8}
 }
 
 func (p *twoLanePlant) Get(tag string) (float64, drivers.Quality) {
 	return p.v[tag], drivers.QualityGood
 }
 
-var twoLaneMotors = []string{"feeder_a", "feeder_b", "shredder_a", "shredder_b", "depackager", "press_feed_a", "press_feed_b", "press_a", "press_b"}
+var twoLaneMotors = []string{"feeder_a", "feeder_b", "shredder_a", "shredder_b", "conveyor", "depackager", "press_feed_a", "press_feed_b", "press_a", "press_b"}
 
 func (p *twoLanePlant) step(out map[string]float64, dt time.Duration) {
 	for k, v := range out {
@@ -61,7 +62,7 @@ func (p *twoLanePlant) step(out map[string]float64, dt time.Duration) {
 	}
 	on := func(u string) bool { return p.v[u+".running"] >= 0.5 }
 	for _, lane := range []string{"a", "b"} {
-		if on("feeder_"+lane) && on("shredder_"+lane) && on("depackager") {
+		if on("feeder_"+lane) && on("shredder_"+lane) && on("conveyor") && on("depackager") {
 			f := math.Min(p.v["hopper.weight"], p.laneKgS*s)
 			p.v["hopper.weight"] -= f
 			p.v["depackager.rejects_weight"] += 0.1 * f
@@ -84,6 +85,7 @@ func (p *twoLanePlant) step(out map[string]float64, dt time.Duration) {
 		p.v["press_"+press+".current"] = 20 * p.v["press_"+press+".running"]
 	}
 	p.v["pulper.level"] = p.pulper / 40
+	p.v["conveyor.belt_speed"] = 100 * p.v["conveyor.running"] * (1 - p.slip)
 }
 
 func newTwoLaneLine(t *testing.T) *Line {
@@ -167,17 +169,21 @@ func TestTwoLaneStartsDownstreamFirstAndCompletes(t *testing.T) {
 		before(pr, "pulper")
 	}
 	before("pulper", "depackager")
+	before("depackager", "conveyor")
 	for _, lane := range []string{"a", "b"} {
-		before("depackager", "shredder_"+lane)
+		before("conveyor", "shredder_"+lane)
 		before("shredder_"+lane, "feeder_"+lane)
 	}
 	// The feed stops upstream first: feeders at once, shredders one purge
-	// (60 s) later, the depackager one more.
+	// (60 s) later, the conveyor one more, then the depackager.
 	if d := stopped["shredder_a"].Sub(stopped["feeder_a"]); d < 59*time.Second || d > 61*time.Second {
 		t.Errorf("shredder_a stopped %s after feeder_a, want one purge time (60 s)", d)
 	}
-	if d := stopped["depackager"].Sub(stopped["shredder_b"]); d < 59*time.Second || d > 61*time.Second {
-		t.Errorf("depackager stopped %s after shredder_b, want one purge time (60 s)", d)
+	if d := stopped["conveyor"].Sub(stopped["shredder_b"]); d < 59*time.Second || d > 61*time.Second {
+		t.Errorf("conveyor stopped %s after shredder_b, want one purge time (60 s)", d)
+	}
+	if d := stopped["depackager"].Sub(stopped["conveyor"]); d < 59*time.Second || d > 61*time.Second {
+		t.Errorf("depackager stopped %s after the conveyor, want one purge time (60 s)", d)
 	}
 	rec := l.LastBatch()
 	if rec.KgRejects < 0.09*rec.KgReceived || rec.KgCake <= 0 {
@@ -296,5 +302,47 @@ func TestTwoLanePressFaultKeepsTheOtherPress(t *testing.T) {
 	runTwoLane(l, p, &now, 3*time.Hour, nil)
 	if l.State != StateComplete {
 		t.Fatalf("state %s (%s), want Complete on one press", l.State, l.Message)
+	}
+}
+
+// TestTwoLaneBeltSlipHolds: the conveyor's belt slips (its speed falls to
+// 40 %); after the 3 s confirm the conveyor faults, both lanes stop (all
+// they make goes over it), the line holds and names the slip, and the
+// depackager, pulper and presses run empty.
+func TestTwoLaneBeltSlipHolds(t *testing.T) {
+	l, p := newTwoLaneLine(t), newTwoLanePlant()
+	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	runTwoLane(l, p, &now, 0, nil, api.Command{Command: api.CommandStart, Recipe: "catering", User: "op"})
+	for i := 0; i < 60*60*10 && !(l.batch != nil && l.batch.step == "feeding" && p.v["hopper.weight"] < 300); i++ {
+		runTwoLane(l, p, &now, 100*time.Millisecond, nil)
+	}
+	p.slip = 0.6
+	runTwoLane(l, p, &now, 2500*time.Millisecond, nil)
+	if l.State != StateExecute {
+		t.Fatalf("held %s after 2.5 s of slip (%s), want the 3 s confirm", l.State, l.Message)
+	}
+	runTwoLane(l, p, &now, time.Second, nil)
+	out := l.Outputs()
+	if l.State != StateHolding || !strings.Contains(l.Message, "belt slip") {
+		t.Fatalf("state %s (%s), want Holding on the belt slip", l.State, l.Message)
+	}
+	for _, tag := range []string{"conveyor.run_cmd", "shredder_a.run_cmd", "shredder_b.run_cmd", "feeder_a.run_cmd", "feeder_b.run_cmd"} {
+		if out[tag] != 0 {
+			t.Errorf("%s = %v after the slip, want 0", tag, out[tag])
+		}
+	}
+	if out["depackager.run_cmd"] != 1 || out["press_a.run_cmd"] != 1 {
+		t.Errorf("depackager %v, press_a %v: want them running empty", out["depackager.run_cmd"], out["press_a.run_cmd"])
+	}
+	// Repaired: unhold resets the conveyor and the batch goes on.
+	p.slip = 0
+	runTwoLane(l, p, &now, 5*time.Minute, nil)
+	res := runTwoLane(l, p, &now, 0, nil, api.Command{Command: api.CommandUnhold, User: "op"})
+	if !res[0].OK {
+		t.Fatalf("unhold: %s", res[0].Error)
+	}
+	runTwoLane(l, p, &now, 3*time.Hour, nil)
+	if l.State != StateComplete {
+		t.Fatalf("state %s (%s), want Complete after the repair", l.State, l.Message)
 	}
 }

@@ -88,7 +88,7 @@ func TestShippedPlantsCheck(t *testing.T) {
 		if name != "two-lane" {
 			continue
 		}
-		if got := strings.Join(f.Upstream("depackager"), " "); got != "shredder_a shredder_b feeder_a feeder_b reception" {
+		if got := strings.Join(f.Upstream("depackager"), " "); got != "conveyor shredder_a shredder_b feeder_a feeder_b reception" {
 			t.Errorf("upstream of the depackager: %q", got)
 		}
 		if got := strings.Join(f.Feeders("press_feed_b"), " "); got != "pulper" {
