@@ -192,7 +192,9 @@ func NewEngine(o EngineOptions) (*Engine, error) {
 // not be identified or was not allowed). Commands that reach the scan are
 // recorded there, accepted or refused: together they are the audit trail,
 // kept as command events in the append-only event store.
-func (e *Engine) audit(c api.Command, user, role, msg string) {
+// Audit records a command the API refused (who, what, why) in the audit
+// trail.
+func (e *Engine) Audit(c api.Command, user, role, msg string) {
 	if e.rec == nil {
 		return
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pretreat/pretreat/controller"
+	"github.com/pretreat/pretreat/controller/httpapi"
 	"github.com/pretreat/pretreat/controller/plant"
 	"github.com/pretreat/pretreat/drivers"
 	"github.com/pretreat/pretreat/drivers/modbus"
@@ -46,7 +47,7 @@ type controllerOptions struct {
 // controllerProcess is a running controller: devices, scan, historian, API.
 type controllerProcess struct {
 	Engine    *controller.Engine
-	Server    *controller.Server
+	Server    *httpapi.Server
 	Historian *historian.Historian
 	clock     *historian.PlantClock // may be nil
 
@@ -151,7 +152,7 @@ func startController(ctx context.Context, o controllerOptions) (*controllerProce
 		closeAll()
 		return nil, err
 	}
-	srv := controller.NewServer(eng)
+	srv := httpapi.New(eng, cfg.Users)
 	addr := cfg.API.Listen
 	if o.APIAddr != "" {
 		addr = o.APIAddr

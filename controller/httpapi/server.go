@@ -1,4 +1,4 @@
-package controller
+package httpapi
 
 import (
 	"context"
@@ -11,19 +11,31 @@ import (
 	"time"
 
 	"github.com/pretreat/pretreat/controller/api"
+	"github.com/pretreat/pretreat/controller/plant"
 )
+
+// Controller is what the server needs of the controller (controller.Engine
+// implements it): the last published status, the recipes that may run,
+// command submission to the scan, and the audit trail for refusals.
+type Controller interface {
+	Status() *api.Status
+	Recipes() ([]api.RecipeInfo, error)
+	Submit(ctx context.Context, c api.Command) api.CommandResult
+	Audit(c api.Command, user, role, msg string)
+}
 
 // Server serves the controller API (see package api) over HTTP+JSON.
 type Server struct {
-	engine *Engine
+	engine Controller
 	auth   authenticator
 	srv    *http.Server
 	ln     net.Listener
 }
 
-// NewServer returns an API server for the engine; Listen binds it.
-func NewServer(e *Engine) *Server {
-	s := &Server{engine: e, auth: authenticator{users: e.cfg.Users}}
+// New returns an API server for the controller, with the plant file's
+// users (none: the open mode); Listen binds it.
+func New(e Controller, users []plant.User) *Server {
+	s := &Server{engine: e, auth: authenticator{users: users}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/status", s.status)
 	mux.HandleFunc("GET /api/v1/recipes", s.recipes)
@@ -166,14 +178,14 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request) {
 	user, role, err := s.auth.identify(r, c.User)
 	if err != nil {
 		msg := c.Command + " refused: " + err.Error()
-		s.engine.audit(c, c.User, "", msg)
+		s.engine.Audit(c, c.User, "", msg)
 		writeJSON(w, http.StatusUnauthorized, api.CommandResult{Error: msg})
 		return
 	}
 	c.User = user
 	if err := authorize(role, c.Command); err != nil {
 		msg := c.Command + " refused: " + err.Error()
-		s.engine.audit(c, user, role, msg)
+		s.engine.Audit(c, user, role, msg)
 		writeJSON(w, http.StatusForbidden, api.CommandResult{Error: msg})
 		return
 	}

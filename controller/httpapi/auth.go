@@ -1,4 +1,4 @@
-package controller
+package httpapi
 
 import (
 	"crypto/sha256"
