@@ -17,6 +17,7 @@ import (
 	"github.com/pretreat/pretreat/controller/plant"
 	"github.com/pretreat/pretreat/drivers"
 	"github.com/pretreat/pretreat/historian"
+	"github.com/pretreat/pretreat/historian/records"
 	"github.com/pretreat/pretreat/recipes"
 )
 
@@ -25,7 +26,7 @@ import (
 type Recorder interface {
 	Samples(s []drivers.Sample)
 	Event(e historian.Event)
-	SaveBatch(r historian.BatchRecord)
+	SaveBatch(r records.Batch)
 	SetBatch(id string)
 }
 
@@ -141,7 +142,7 @@ type EngineOptions struct {
 	HistorianStats func() any
 	// Resume is the record of a batch that was running when the controller
 	// last stopped, if any: the line comes back Held with it.
-	Resume *historian.BatchRecord
+	Resume *records.Batch
 	// LastBatchSeq is the highest batch sequence number the data directory
 	// has used; the next batch gets a higher one, so that batch IDs never
 	// repeat across restarts.
@@ -201,12 +202,12 @@ func (e *Engine) Audit(c api.Command, user, role, msg string) {
 	if role != "" {
 		msg += " (role " + role + ")"
 	}
-	e.rec.Event(historian.Event{Time: e.clock.Now(), Kind: historian.EventCommand, Line: e.cfg.Line, Name: c.Command + ":refused", Message: msg, User: user})
+	e.rec.Event(records.Event{Time: e.clock.Now(), Kind: records.EventCommand, Line: e.cfg.Line, Name: c.Command + ":refused", Message: msg, User: user})
 }
 
 // restore takes up an interrupted batch; if it cannot be, the record is
 // closed as aborted with the reason and the line stays Stopped.
-func (e *Engine) restore(rec historian.BatchRecord) {
+func (e *Engine) restore(rec records.Batch) {
 	now := e.clock.Now()
 	r, err := e.recipes.Resolve(rec.Recipe, rec.RecipeVersion)
 	if err == nil {
@@ -215,9 +216,9 @@ func (e *Engine) restore(rec historian.BatchRecord) {
 	if err != nil {
 		e.log.Error("interrupted batch cannot be taken up", "batch", rec.ID, "err", err)
 		e.line.Message = fmt.Sprintf("batch %s was interrupted and could not be taken up: %v", rec.ID, err)
-		rec.State, rec.End, rec.Context = "aborted", now, nil
+		rec.State, rec.End, rec.Context = records.BatchAborted, now, nil
 		if e.rec != nil {
-			e.rec.Event(historian.Event{Time: now, Kind: historian.EventBatch, Line: e.cfg.Line, BatchID: rec.ID, Name: "aborted", Message: e.line.Message})
+			e.rec.Event(records.Event{Time: now, Kind: records.EventBatch, Line: e.cfg.Line, BatchID: rec.ID, Name: "aborted", Message: e.line.Message})
 			e.rec.SaveBatch(rec)
 		}
 		return
@@ -246,7 +247,7 @@ func (e *Engine) Submit(ctx context.Context, c api.Command) api.CommandResult {
 		if err != nil {
 			msg := "start refused: " + err.Error()
 			if e.rec != nil {
-				e.rec.Event(historian.Event{Time: e.clock.Now(), Kind: historian.EventCommand, Line: e.cfg.Line, Name: "start:refused", Message: msg, User: c.User})
+				e.rec.Event(records.Event{Time: e.clock.Now(), Kind: records.EventCommand, Line: e.cfg.Line, Name: "start:refused", Message: msg, User: c.User})
 			}
 			return api.CommandResult{Error: msg}
 		}
@@ -431,7 +432,7 @@ func (e *Engine) alarmCommand(now time.Time, c api.Command) api.CommandResult {
 	if err != nil {
 		msg := c.Command + " refused: " + err.Error()
 		if e.rec != nil {
-			e.rec.Event(historian.Event{Time: now, Kind: historian.EventCommand, Line: e.cfg.Line, Name: c.Command + ":refused", Message: msg, User: c.User})
+			e.rec.Event(records.Event{Time: now, Kind: records.EventCommand, Line: e.cfg.Line, Name: c.Command + ":refused", Message: msg, User: c.User})
 		}
 		return api.CommandResult{Error: msg}
 	}
@@ -440,7 +441,7 @@ func (e *Engine) alarmCommand(now time.Time, c api.Command) api.CommandResult {
 		e.line.NoteAlarm(trs[i].Time, trs[i].Alarm, trs[i].To.String(), trs[i].User)
 	}
 	if e.rec != nil {
-		e.rec.Event(historian.Event{Time: now, Kind: historian.EventCommand, Line: e.cfg.Line, Name: c.Command, Message: c.Alarm, User: c.User})
+		e.rec.Event(records.Event{Time: now, Kind: records.EventCommand, Line: e.cfg.Line, Name: c.Command, Message: c.Alarm, User: c.User})
 		for i := range trs {
 			e.rec.Event(trs[i].Event(e.cfg.Line))
 		}
@@ -504,7 +505,7 @@ func (e *Engine) record(events []Event) {
 	}
 	for _, ev := range events {
 		e.rec.Event(ev)
-		if ev.Kind == historian.EventBatch || ev.Kind == historian.EventPhase {
+		if ev.Kind == records.EventBatch || ev.Kind == records.EventPhase {
 			switch {
 			case e.line.Batch() != nil:
 				e.rec.SaveBatch(*e.line.BatchForSave())
@@ -531,8 +532,8 @@ func (e *Engine) shutdown() {
 	// with its totals so far; it is never resumed by itself.
 	if b := e.line.BatchForSave(); b != nil && e.rec != nil {
 		rec := *b
-		rec.State = "interrupted"
-		e.rec.Event(historian.Event{Time: rec.End, Kind: historian.EventBatch, Line: e.cfg.Line, BatchID: rec.ID, Name: "interrupted", Message: "controller shut down"})
+		rec.State = records.BatchInterrupted
+		e.rec.Event(records.Event{Time: rec.End, Kind: records.EventBatch, Line: e.cfg.Line, BatchID: rec.ID, Name: "interrupted", Message: "controller shut down"})
 		e.rec.SaveBatch(rec)
 	}
 	// Leave every output in its safe state on the way out.
@@ -591,20 +592,16 @@ func (e *Engine) publish() {
 		st.Devices = append(st.Devices, ds)
 	}
 	if b := e.line.Batch(); b != nil {
-		st.Batch = batchStatus(b, e.line.batch.phase, e.line.batch.step, e.line.batch.phaseStart)
+		pr := e.line.Progress()
+		st.Batch = batchStatus(b, pr.Phase, pr.Step, pr.PhaseStart)
 	}
 	if b := e.line.LastBatch(); b != nil {
-		st.LastBatch = batchStatus(b, b.State, "", time.Time{})
+		st.LastBatch = batchStatus(b, string(b.State), "", time.Time{})
 	}
 	for i := range st.Units {
 		st.Units[i].Why = e.line.Why(st.Units[i].Name)
 	}
-	st.Interlocks = []api.InterlockStatus{}
-	for _, s := range e.line.il.list {
-		st.Interlocks = append(st.Interlocks, api.InterlockStatus{Name: s.cfg.Name, Tag: s.cfg.Tag, Effect: s.cfg.Effect,
-			Units: s.cfg.Units, HoldLine: s.cfg.HoldLine, Active: s.active, Since: s.since, Value: s.value, Quality: s.quality, Message: s.cfg.Message})
-	}
-	st.FirstOut = e.line.il.firstOut
+	st.Interlocks, st.FirstOut = e.line.Interlocks()
 	if e.histStats != nil {
 		if time.Since(e.histAt) >= time.Second {
 			e.histLast, e.histAt = e.histStats(), time.Now()
@@ -654,7 +651,7 @@ func (e *Engine) indexTags() {
 	}
 }
 
-func batchStatus(b *historian.BatchRecord, phase, step string, phaseStart time.Time) *api.BatchStatus {
+func batchStatus(b *records.Batch, phase, step string, phaseStart time.Time) *api.BatchStatus {
 	return &api.BatchStatus{ID: b.ID, Recipe: b.Recipe, RecipeVersion: b.RecipeVersion, WasteClass: b.WasteClass,
 		Phase: phase, Step: step, Start: b.Start, PhaseStart: phaseStart, End: b.End, TargetKg: b.TargetKg,
 		KgReceived: b.KgReceived, KgCake: b.KgCake, KgWater: b.KgWater, KgRejects: b.KgRejects,

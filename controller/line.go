@@ -13,7 +13,7 @@ import (
 	"github.com/pretreat/pretreat/controller/packml"
 	"github.com/pretreat/pretreat/controller/plant"
 	"github.com/pretreat/pretreat/drivers"
-	"github.com/pretreat/pretreat/historian"
+	"github.com/pretreat/pretreat/historian/records"
 	"github.com/pretreat/pretreat/recipes"
 )
 
@@ -44,8 +44,8 @@ type Inputs interface {
 	Get(tag string) (float64, drivers.Quality)
 }
 
-// Event kinds are those of historian.Event.
-type Event = historian.Event
+// Event is a record of something that happened on the line.
+type Event = records.Event
 
 // unitRun is what the logic wants of one unit the sequence starts and
 // stops (plant.IsSequenced kinds).
@@ -110,7 +110,7 @@ type Line struct {
 	}
 
 	batch     *batchRun
-	lastBatch *historian.BatchRecord
+	lastBatch *records.Batch
 	il        *interlocks
 	signals   []phaseSignal
 	// critical are the inputs the running logic depends on: one not good
@@ -151,7 +151,7 @@ type Line struct {
 
 // batchRun is the context of the running batch.
 type batchRun struct {
-	rec        historian.BatchRecord
+	rec        records.Batch
 	recipe     *recipes.Recipe
 	phase      string
 	step       string
@@ -192,7 +192,7 @@ type signalAcc struct {
 }
 
 // batchContext is what a restarted controller needs to take a batch up
-// again; it travels in the batch record (historian.BatchRecord.Context).
+// again; it travels in the batch record (records.Batch.Context).
 type batchContext struct {
 	PhaseIdx   int                `json:"phase_index"`
 	PhaseStart time.Time          `json:"phase_start"`
@@ -388,13 +388,13 @@ func (l *Line) closePhaseStats() {
 	if n == 0 || len(b.acc) == 0 {
 		return
 	}
-	var out []historian.SignalStats
+	var out []records.SignalStats
 	for i, s := range l.signals {
 		a := b.acc[i]
 		if a.n == 0 {
 			continue
 		}
-		out = append(out, historian.SignalStats{Tag: s.tag, Setpoint: a.sp, HasSP: s.param != "", Min: a.min, Mean: a.sum / float64(a.n), Max: a.max, Samples: a.n})
+		out = append(out, records.SignalStats{Tag: s.tag, Setpoint: a.sp, HasSP: s.param != "", Min: a.min, Mean: a.sum / float64(a.n), Max: a.max, Samples: a.n})
 	}
 	b.rec.Phases[n-1].Signals = out
 	clear(b.acc)
@@ -423,12 +423,12 @@ func Limits(cfg *plant.File) recipes.Limits {
 func (l *Line) Outputs() map[string]float64 { return l.outputs }
 
 // LastBatch returns the record of the last finished batch, or nil.
-func (l *Line) LastBatch() *historian.BatchRecord { return l.lastBatch }
+func (l *Line) LastBatch() *records.Batch { return l.lastBatch }
 
 // BatchForSave returns a copy of the running batch's record with its
 // restart context filled in, or nil. It allocates; the engine calls it only
 // when it saves the record.
-func (l *Line) BatchForSave() *historian.BatchRecord {
+func (l *Line) BatchForSave() *records.Batch {
 	b := l.batch
 	if b == nil {
 		return nil
@@ -440,10 +440,10 @@ func (l *Line) BatchForSave() *historian.BatchRecord {
 		Cake0: b.cake0, Water0: b.water0, Filtrate0: b.filtrate0, Energy0: b.energy0, Rejects0: b.reject0, Holdup0: b.holdup0, Overrides: b.overrides, Seq: l.seq})
 	rec := b.rec
 	rec.Context = ctx
-	rec.Phases = append([]historian.PhaseRecord(nil), b.rec.Phases...)
-	rec.Overrides = append([]historian.Override(nil), b.rec.Overrides...)
-	rec.Actions = append([]historian.Action(nil), b.rec.Actions...)
-	rec.Alarms = append([]historian.AlarmNote(nil), b.rec.Alarms...)
+	rec.Phases = append([]records.Phase(nil), b.rec.Phases...)
+	rec.Overrides = append([]records.Override(nil), b.rec.Overrides...)
+	rec.Actions = append([]records.Action(nil), b.rec.Actions...)
+	rec.Alarms = append([]records.AlarmNote(nil), b.rec.Alarms...)
 	return &rec
 }
 
@@ -451,7 +451,7 @@ func (l *Line) BatchForSave() *historian.BatchRecord {
 // (crash, kill, power loss or shutdown): the line comes back Held with
 // every output off and the batch context intact, and waits for an operator
 // to unhold, stop or abort. r must be the recipe version the record names.
-func (l *Line) Restore(now time.Time, rec historian.BatchRecord, r *recipes.Recipe) error {
+func (l *Line) Restore(now time.Time, rec records.Batch, r *recipes.Recipe) error {
 	if l.State != StateStopped || l.batch != nil {
 		return fmt.Errorf("restore: the line is %s, not freshly started", l.State)
 	}
@@ -468,7 +468,7 @@ func (l *Line) Restore(now time.Time, rec historian.BatchRecord, r *recipes.Reci
 	if c.Overrides == nil {
 		c.Overrides = map[string]float64{}
 	}
-	rec.State, rec.End, rec.Context = "held", time.Time{}, nil
+	rec.State, rec.End, rec.Context = records.BatchHeld, time.Time{}, nil
 	l.now = now
 	l.batch = &batchRun{rec: rec, recipe: r, phase: r.Procedure[c.PhaseIdx].Phase, step: "start", stepStart: now,
 		phaseStart: c.PhaseStart, tareKg: c.TareKg, receivedKg: c.ReceivedKg, cake0: c.Cake0, water0: c.Water0,
@@ -481,7 +481,7 @@ func (l *Line) Restore(now time.Time, rec historian.BatchRecord, r *recipes.Reci
 	}
 	l.sync()
 	l.Message = fmt.Sprintf("controller restarted during batch %s (phase %s): every output is off; unhold to continue, or stop or abort", rec.ID, l.batch.phase)
-	l.emit(historian.EventBatch, "restored", "", l.Message, "")
+	l.emit(records.EventBatch, "restored", "", l.Message, "")
 	return nil
 }
 
@@ -489,7 +489,7 @@ func (l *Line) Restore(now time.Time, rec historian.BatchRecord, r *recipes.Reci
 // running batch's record.
 func (l *Line) NoteAlarm(now time.Time, alarm, state, user string) {
 	if l.batch != nil {
-		l.batch.rec.Alarms = append(l.batch.rec.Alarms, historian.AlarmNote{Time: now, Alarm: alarm, State: state, User: user})
+		l.batch.rec.Alarms = append(l.batch.rec.Alarms, records.AlarmNote{Time: now, Alarm: alarm, State: state, User: user})
 	}
 }
 
@@ -497,12 +497,38 @@ func (l *Line) NoteAlarm(now time.Time, alarm, state, user string) {
 // alarm command) to the running batch's record.
 func (l *Line) NoteAction(now time.Time, user, command, detail string) {
 	if l.batch != nil {
-		l.batch.rec.Actions = append(l.batch.rec.Actions, historian.Action{Time: now, User: user, Command: command, Detail: detail})
+		l.batch.rec.Actions = append(l.batch.rec.Actions, records.Action{Time: now, User: user, Command: command, Detail: detail})
 	}
 }
 
+// Progress is where the running batch is: its phase, its step and when
+// the phase started.
+type Progress struct {
+	Phase, Step string
+	PhaseStart  time.Time
+}
+
+// Progress returns where the running batch is (zero without a batch).
+func (l *Line) Progress() Progress {
+	if l.batch == nil {
+		return Progress{}
+	}
+	return Progress{Phase: l.batch.phase, Step: l.batch.step, PhaseStart: l.batch.phaseStart}
+}
+
+// Interlocks returns every interlock's state as of the last scan and the
+// first-out: the first to become active while none was.
+func (l *Line) Interlocks() ([]api.InterlockStatus, string) {
+	out := make([]api.InterlockStatus, 0, len(l.il.list))
+	for _, s := range l.il.list {
+		out = append(out, api.InterlockStatus{Name: s.cfg.Name, Tag: s.cfg.Tag, Effect: s.cfg.Effect,
+			Units: s.cfg.Units, HoldLine: s.cfg.HoldLine, Active: s.active, Since: s.since, Value: s.value, Quality: s.quality, Message: s.cfg.Message})
+	}
+	return out, l.il.firstOut
+}
+
 // Batch returns the record of the running batch, or nil.
-func (l *Line) Batch() *historian.BatchRecord {
+func (l *Line) Batch() *records.Batch {
 	if l.batch == nil {
 		return nil
 	}
@@ -604,7 +630,7 @@ func (l *Line) Step(now time.Time, in Inputs, reqs []Request, results []api.Comm
 		l.allOff()
 		l.complete()
 	case StateCompleting:
-		l.finish("complete")
+		l.finish(records.BatchComplete)
 		l.complete()
 	case StateStopping:
 		if l.batch == nil {
@@ -621,14 +647,14 @@ func (l *Line) Step(now time.Time, in Inputs, reqs []Request, results []api.Comm
 			// fault: everything off now.
 			l.allOff()
 			l.Message = "stop completed early: " + bad
-			l.finish("stopped")
+			l.finish(records.BatchStopped)
 			l.complete()
 			break
 		}
 		l.stopping()
 	case StateAborting:
 		l.allOff()
-		l.finish("aborted")
+		l.finish(records.BatchAborted)
 		l.complete()
 	}
 	l.writeUnits()
@@ -763,7 +789,7 @@ func (l *Line) writeUnits() {
 		}
 		l.outputs[p.run] = b2f(run)
 		if run != was && fault == "" {
-			l.emit(historian.EventCommand, map[bool]string{true: "start", false: "stop"}[run], p.name, why, "")
+			l.emit(records.EventCommand, map[bool]string{true: "start", false: "stop"}[run], p.name, why, "")
 		}
 		if fault != "" && (running || l.State == StateHolding) {
 			// Nothing may flow towards a pump that cannot run: the units
@@ -886,14 +912,14 @@ func (l *Line) unitFailed(node int, reason string) {
 		// what only it fed stop now.
 		if l.runEmpty {
 			l.Message += "; " + reason
-			l.emit(historian.EventBatch, "held", name, reason, "")
+			l.emit(records.EventBatch, "held", name, reason, "")
 		}
 		return
 	}
 	if !l.blocked[l.reception] && l.batch != nil {
 		// Another branch still runs: the batch goes on without this one.
 		msg := fmt.Sprintf("%s dropped, the line runs on without it: %s", name, reason)
-		l.emit(historian.EventBatch, "unit_dropped", name, msg, "")
+		l.emit(records.EventBatch, "unit_dropped", name, msg, "")
 		if l.Message == "" {
 			l.Message = msg
 		}
@@ -905,7 +931,7 @@ func (l *Line) unitFailed(node int, reason string) {
 	}
 	l.runEmpty, l.drainFrom = true, l.now
 	l.Message = reason
-	l.emit(historian.EventBatch, "held", name, reason, "")
+	l.emit(records.EventBatch, "held", name, reason, "")
 }
 
 // drainStep runs one Holding scan of the run-empty after a unit fault: the
@@ -944,7 +970,7 @@ func (l *Line) runDown(in func(*unitRun) bool, from time.Time, purge func(*unitR
 			continue
 		}
 		u.want, u.stoppedAt = false, l.now
-		l.emit(historian.EventCommand, "stop", u.name, why, "")
+		l.emit(records.EventCommand, "stop", u.name, why, "")
 	}
 	return done
 }
@@ -953,8 +979,8 @@ func (l *Line) emit(kind, name, unit, msg, user string) {
 	e := Event{Time: l.now, Kind: kind, Line: l.cfg.Line, Unit: unit, Name: name, Message: msg, User: user}
 	if l.batch != nil {
 		e.BatchID = l.batch.rec.ID
-		if kind == historian.EventCommand && user != "" {
-			l.batch.rec.Actions = append(l.batch.rec.Actions, historian.Action{Time: l.now, User: user, Command: name, Detail: msg})
+		if kind == records.EventCommand && user != "" {
+			l.batch.rec.Actions = append(l.batch.rec.Actions, records.Action{Time: l.now, User: user, Command: name, Detail: msg})
 		}
 	}
 	l.events = append(l.events, e)
@@ -964,7 +990,7 @@ func (l *Line) command(req Request) api.CommandResult {
 	c := req.Command
 	refuse := func(format string, args ...any) api.CommandResult {
 		msg := fmt.Sprintf(format, args...)
-		l.emit(historian.EventCommand, c.Command+":refused", "", msg, c.User)
+		l.emit(records.EventCommand, c.Command+":refused", "", msg, c.User)
 		return api.CommandResult{Error: msg}
 	}
 	switch c.Command {
@@ -1019,7 +1045,7 @@ func (l *Line) command(req Request) api.CommandResult {
 			return refuse("%v", err)
 		}
 		l.Message = "held by " + c.User
-		l.emit(historian.EventBatch, "held", "", l.Message, c.User)
+		l.emit(records.EventBatch, "held", "", l.Message, c.User)
 	case api.CommandStop:
 		if err := l.apply(packml.Stop); err != nil {
 			return refuse("%v", err)
@@ -1064,7 +1090,7 @@ func (l *Line) command(req Request) api.CommandResult {
 	default:
 		return refuse("command %q is not known; allowed: start, hold, unhold, stop, abort, reset, clear, confirm, override", c.Command)
 	}
-	l.emit(historian.EventCommand, c.Command, "", "", c.User)
+	l.emit(records.EventCommand, c.Command, "", "", c.User)
 	return api.CommandResult{OK: true}
 }
 
@@ -1079,8 +1105,8 @@ func (l *Line) startBatch(r *recipes.Recipe, user string) {
 	l.seq++
 	id := fmt.Sprintf("%s-%s-%d", l.cfg.Line, l.now.UTC().Format("20060102T150405"), l.seq)
 	b := &batchRun{recipe: r, overrides: map[string]float64{}}
-	b.rec = historian.BatchRecord{ID: id, Line: l.cfg.Line, Recipe: r.Name, RecipeVersion: r.Version, RecipeHash: r.Hash,
-		WasteClass: r.WasteClass, State: "running", User: user, Start: l.now}
+	b.rec = records.Batch{ID: id, Line: l.cfg.Line, Recipe: r.Name, RecipeVersion: r.Version, RecipeHash: r.Hash,
+		WasteClass: r.WasteClass, State: records.BatchRunning, User: user, Start: l.now}
 	if rp := r.PhaseByName("receive"); rp != nil && rp.End.MassReceived != nil {
 		b.rec.TargetKg = rp.End.MassReceived.Value
 	}
@@ -1100,7 +1126,7 @@ func (l *Line) startBatch(r *recipes.Recipe, user string) {
 			u.ctl.setParams(r.Param)
 		}
 	}
-	l.emit(historian.EventBatch, "started", "", r.Name, user)
+	l.emit(records.EventBatch, "started", "", r.Name, user)
 	l.setPhase(0)
 }
 
@@ -1130,7 +1156,7 @@ func (l *Line) override(c api.Command) string {
 	}
 	old := l.param(d.Name)
 	b.overrides[d.Name] = c.Value
-	b.rec.Overrides = append(b.rec.Overrides, historian.Override{Time: l.now, User: c.User, Parameter: d.Name, Unit: d.Unit, Old: old, New: c.Value})
+	b.rec.Overrides = append(b.rec.Overrides, records.Override{Time: l.now, User: c.User, Parameter: d.Name, Unit: d.Unit, Old: old, New: c.Value})
 	return ""
 }
 
@@ -1172,8 +1198,8 @@ func (l *Line) setPhase(idx int) {
 	p := b.recipe.Procedure[idx].Phase
 	b.phaseIdx, b.confirmed, b.timeoutFrom = idx, false, l.now
 	b.phase, b.phaseStart = p, l.now
-	b.rec.Phases = append(b.rec.Phases, historian.PhaseRecord{Name: p, Start: l.now})
-	l.emit(historian.EventPhase, "phase:"+p, "", "", "")
+	b.rec.Phases = append(b.rec.Phases, records.Phase{Name: p, Start: l.now})
+	l.emit(records.EventPhase, "phase:"+p, "", "", "")
 	l.setStep("start")
 }
 
@@ -1230,12 +1256,12 @@ func (l *Line) hold(reason string) {
 		return
 	}
 	l.Message = reason
-	l.emit(historian.EventBatch, "held", "", reason, "")
+	l.emit(records.EventBatch, "held", "", reason, "")
 }
 
 // finish closes the batch record (complete, stopped, aborted) with every
 // output off. The state model moves separately.
-func (l *Line) finish(recState string) {
+func (l *Line) finish(recState records.BatchState) {
 	l.allOff()
 	b := l.batch
 	if b == nil {
@@ -1247,7 +1273,7 @@ func (l *Line) finish(recState string) {
 		l.closePhaseStats()
 	}
 	b.rec.State, b.rec.End = recState, l.now
-	l.emit(historian.EventBatch, recState, "", "", "")
+	l.emit(records.EventBatch, string(recState), "", "", "")
 	rec := b.rec
 	l.lastBatch = &rec
 	l.batch = nil
@@ -1340,7 +1366,7 @@ func (l *Line) startUnits() bool {
 			continue
 		}
 		u.want, u.since = true, l.now
-		l.emit(historian.EventCommand, "start", u.name, "start sequence", "")
+		l.emit(records.EventCommand, "start", u.name, "start sequence", "")
 	}
 	return all
 }
@@ -1591,7 +1617,7 @@ func (l *Line) stopping() {
 		l.setStep("stop")
 	}
 	if l.runDown(func(*unitRun) bool { return true }, b.stepStart, l.purgeOf(seconds(l.param("purge_time"))), "stop: ran empty") {
-		l.finish("stopped")
+		l.finish(records.BatchStopped)
 		l.complete()
 	}
 }

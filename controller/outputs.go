@@ -8,7 +8,7 @@ import (
 	"github.com/pretreat/pretreat/controller/api"
 	"github.com/pretreat/pretreat/controller/plant"
 	"github.com/pretreat/pretreat/drivers"
-	"github.com/pretreat/pretreat/historian"
+	"github.com/pretreat/pretreat/historian/records"
 )
 
 // Outputs are state, not events. The scan owns an outputSet: for every
@@ -209,7 +209,7 @@ func readbackTolerance(p *drivers.PointConfig) float64 {
 }
 
 func (s *outputSet) emit(now time.Time, name, unit, msg string) {
-	s.events = append(s.events, Event{Time: now, Kind: historian.EventDevice, Line: s.line, Unit: unit, Name: name, Message: msg})
+	s.events = append(s.events, Event{Time: now, Kind: records.EventDevice, Line: s.line, Unit: unit, Name: name, Message: msg})
 }
 
 // observe follows every device's connection generation and marks, in the
