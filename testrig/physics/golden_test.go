@@ -130,6 +130,15 @@ func goldenTrace(t testing.TB, name string) string {
 	l := New(3, ClassCatering)
 	h := sha256.New()
 	roles := l.Roles()
+	var dump *os.File
+	if dir := os.Getenv("GOLDEN_DUMP"); dir != "" {
+		f, err := os.Create(dir + "/" + name + ".txt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		dump = f
+	}
 	var since time.Duration
 	var buf [8]byte
 	tick := func(d time.Duration) {
@@ -142,6 +151,9 @@ func goldenTrace(t testing.TB, name string) string {
 			v, _ := l.Get(r)
 			binary.LittleEndian.PutUint64(buf[:], math.Float64bits(v))
 			h.Write(buf[:])
+			if dump != nil {
+				fmt.Fprintf(dump, "%s %v %s %v\n", name, l.Elapsed(), r, v)
+			}
 		}
 	}
 	goldenScenarios[name](t, l, tick)
