@@ -222,3 +222,21 @@ func (l *Line) namesOf(kinds ...string) string {
 	}
 	return strings.Join(names, ", ")
 }
+
+// BackPressureControlOf returns the cone control of the press named unit.
+func (l *Line) BackPressureControlOf(unit string) (BackPressureControl, error) {
+	u, ok := l.unit(unit, KindScrewPress)
+	if !ok {
+		return 0, fmt.Errorf("unit %q is not a screw press; allowed: %s", unit, l.namesOf(KindScrewPress))
+	}
+	return u.(*press).backPressureBy, nil
+}
+
+// PressFeedControlOf returns the mode of the feed pump named unit.
+func (l *Line) PressFeedControlOf(unit string) (PressFeedControl, error) {
+	u, ok := l.unit(unit, KindPump)
+	if !ok || u.(*pump).press == nil {
+		return 0, fmt.Errorf("unit %q is not a pump feeding a screw press", unit)
+	}
+	return u.(*pump).feedBy, nil
+}
