@@ -98,6 +98,11 @@ type Options struct {
 	// tls: the rig's certificate and the CAs its clients' certificates
 	// must chain to. Required when such a device is simulated.
 	ModbusTLS *ModbusTLS
+	// Units is the line's layout, as the plant file's units list gives it
+	// (name, kind, fed_by, suction). Empty means the sample plant's line
+	// (physics.DefaultLayout); the model's roles are then the sample
+	// plant's tag names, and on any layout "<unit>.<variable>".
+	Units []physics.UnitSpec
 }
 
 // Endpoint is where one simulated device is served.
@@ -183,7 +188,9 @@ type Rig struct {
 // pulper and press (physics.PressFeedPump: the press draws what the pump
 // delivers, up to its capacity) instead of the press drawing straight from
 // the pulper. Without them the model runs as before: the cone follows its
-// set-point, the pump its floats and the press draws at capacity.
+// set-point, the pump its floats and the press draws at capacity. On a
+// layout with several presses and pumps (Options.Units) each unit's mode
+// follows its own roles ("<press>.cone_valve", "<pump>.run_cmd").
 func New(opts Options) (*Rig, error) {
 	className := opts.WasteClass
 	if className == "" {
@@ -197,12 +204,20 @@ func New(opts Options) (*Rig, error) {
 	if err != nil {
 		return nil, fmt.Errorf("testrig: %w", err)
 	}
+	var layout []physics.UnitSpec // nil: the default layout
+	if len(opts.Units) > 0 {
+		layout = opts.Units
+	}
+	line, err := physics.NewPlant(opts.Seed, class, layout)
+	if err != nil {
+		return nil, fmt.Errorf("testrig: %w", err)
+	}
 	r := &Rig{
 		clock:  opts.Clock,
 		logger: opts.Logger,
 		seed:   opts.Seed,
 		jams:   jams,
-		line:   physics.New(opts.Seed, class),
+		line:   line,
 
 		watchdogOf:   map[string]*watchdog{},
 		cmdWatchdogs: map[string][]*watchdog{},
@@ -225,7 +240,11 @@ func New(opts Options) (*Rig, error) {
 	}
 	gatewayByAddr := map[string]*gateway{}
 	simulated := 0
-	coneValve, pumpCommanded, feedPump := false, false, false
+	// Roles whose mapping on a writable point says which kind of
+	// equipment a unit is (physics.Line.ModeSwitch), applied once the
+	// configuration is known to be good.
+	var modeRoles []string
+	modeSet := map[string]func(){}
 	for i := range opts.Devices {
 		dev := &opts.Devices[i]
 		if !dev.Simulated {
@@ -302,15 +321,9 @@ func New(opts Options) (*Rig, error) {
 				bad = true
 				continue
 			}
-			if sp.writable {
-				switch sp.role {
-				case physics.RoleConeValve:
-					coneValve = true
-				case physics.RoleFiltratePumpCmd:
-					pumpCommanded = true
-				case physics.RolePressFeedRunCmd:
-					feedPump = true
-				}
+			if fn, ok := r.line.ModeSwitch(sp.role); ok && sp.writable && modeSet[sp.role] == nil {
+				modeRoles = append(modeRoles, sp.role)
+				modeSet[sp.role] = fn
 			}
 			points = append(points, sp)
 		}
@@ -377,14 +390,8 @@ func New(opts Options) (*Rig, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	if coneValve {
-		r.line.SetBackPressureControl(physics.BackPressureFromValve)
-	}
-	if pumpCommanded {
-		r.line.SetFiltratePumpControl(physics.FiltratePumpCommanded)
-	}
-	if feedPump {
-		r.line.SetPressFeedControl(physics.PressFeedPump)
+	for _, role := range modeRoles {
+		modeSet[role]()
 	}
 	return r, nil
 }

@@ -96,7 +96,7 @@ func benchOne(ctx context.Context, size int, period, d time.Duration) (*benchRes
 		points += len(dv.Points)
 	}
 	clock := drivers.NewScaledClock(time.Now(), 1)
-	rig, err := testrig.New(testrig.Options{Devices: cfg.Devices, Clock: clock, Seed: 1, Ephemeral: true})
+	rig, err := testrig.New(testrig.Options{Devices: cfg.Devices, Units: rigUnits(cfg), Clock: clock, Seed: 1, Ephemeral: true})
 	if err != nil {
 		return nil, err
 	}

@@ -74,7 +74,7 @@ func cmdDemo(ctx context.Context, args []string) error {
 		return err
 	}
 
-	rig, err := testrig.New(testrig.Options{Devices: cfg.Devices, Clock: clock, Seed: *seed, Ephemeral: true})
+	rig, err := testrig.New(testrig.Options{Devices: cfg.Devices, Units: rigUnits(cfg), Clock: clock, Seed: *seed, Ephemeral: true})
 	if err != nil {
 		return err
 	}

@@ -41,7 +41,7 @@ func startLineWith(t *testing.T, o lineOptions) (*controllerProcess, *testrig.Ri
 		t.Fatal(err)
 	}
 	clock := drivers.NewScaledClock(time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC), speed)
-	rig, err := testrig.New(testrig.Options{Devices: cfg.Devices, Clock: clock, Seed: 7, Ephemeral: true, WasteClass: o.wasteClass})
+	rig, err := testrig.New(testrig.Options{Devices: cfg.Devices, Units: rigUnits(cfg), Clock: clock, Seed: 7, Ephemeral: true, WasteClass: o.wasteClass})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -261,7 +261,7 @@ func rigLine(t *testing.T, speed float64, seed int64) (rig *testrig.Rig, dir, pl
 	if err != nil {
 		t.Fatal(err)
 	}
-	rig, err = testrig.New(testrig.Options{Devices: cfg.Devices, Clock: drivers.NewScaledClock(time.Now(), speed), Seed: seed, Ephemeral: true})
+	rig, err = testrig.New(testrig.Options{Devices: cfg.Devices, Units: rigUnits(cfg), Clock: drivers.NewScaledClock(time.Now(), speed), Seed: seed, Ephemeral: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -152,7 +152,7 @@ func cmdRig(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	rig, err := testrig.New(testrig.Options{Devices: cfg.Devices, Clock: drivers.NewScaledClock(time.Now(), *speed), Seed: *seed,
+	rig, err := testrig.New(testrig.Options{Devices: cfg.Devices, Units: rigUnits(cfg), Clock: drivers.NewScaledClock(time.Now(), *speed), Seed: *seed,
 		WasteClass: *class, Jams: testrig.JamMode(*jams), Ephemeral: *ephemeral})
 	if err != nil {
 		return err

@@ -168,7 +168,7 @@ func runScenario(ctx context.Context, f *scenario.File, o scenarioOptions) (*sce
 		seed = 1
 	}
 	clock := drivers.NewScaledClock(time.Date(2026, 1, 5, 6, 0, 0, 0, time.UTC), speed)
-	rig, err := testrig.New(testrig.Options{Devices: cfg.Devices, Clock: clock, Seed: seed, WasteClass: f.Rig.Class,
+	rig, err := testrig.New(testrig.Options{Devices: cfg.Devices, Units: rigUnits(cfg), Clock: clock, Seed: seed, WasteClass: f.Rig.Class,
 		Jams: testrig.JamMode(f.Rig.Jams), Ephemeral: true})
 	if err != nil {
 		return nil, err

@@ -148,7 +148,7 @@ func TestRigFaultCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rig, err := testrig.New(testrig.Options{Devices: cfg.Devices, Ephemeral: true})
+	rig, err := testrig.New(testrig.Options{Devices: cfg.Devices, Units: rigUnits(cfg), Ephemeral: true})
 	if err != nil {
 		t.Fatal(err)
 	}

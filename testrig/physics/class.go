@@ -34,6 +34,12 @@ type ClassProperties struct {
 	// RejectFraction is the mass fraction of shredded waste removed by the
 	// screen as rejects (packaging, grit) before the pulper.
 	RejectFraction float64
+	// PackagingFraction is the mean mass fraction a depackager separates
+	// from this class as rejects (packaging with the food stuck to it);
+	// PackagingMin and PackagingMax bound the fraction of one load, which
+	// varies around the mean. The shredder's reject screen on a line
+	// without a depackager uses RejectFraction instead.
+	PackagingFraction, PackagingMin, PackagingMax float64
 	// PH is the mean pH of the slurry made from this class.
 	PH float64
 	// HardObjectsPerTonne is how many hard objects (bones, cutlery, cans,
@@ -46,12 +52,21 @@ type ClassProperties struct {
 // current at the shipped recipes' feed rates: below the recipes' feed-pause
 // currents (80–90 % FLA), as a line sized for its duty runs. Catering waste
 // brings the most hard objects (bones, cutlery); bakery waste the fewest.
+//
+// Packaging (est.): source-separated catering, market and bakery waste
+// brings little (under 2 %), household collections a few % of bags,
+// expired packaged food 10–30 %.
 var classProperties = map[WasteClass]ClassProperties{
-	ClassCatering:  {DSPercent: 28, HardnessFactor: 1.0, SpecificEnergyKWhPerT: 2.5, RejectFraction: 0.01, PH: 4.8, HardObjectsPerTonne: 1.5},
-	ClassMarketVeg: {DSPercent: 12, HardnessFactor: 0.8, SpecificEnergyKWhPerT: 2.5, RejectFraction: 0.005, PH: 5.2, HardObjectsPerTonne: 0.8},
-	ClassBakery:    {DSPercent: 55, HardnessFactor: 1.2, SpecificEnergyKWhPerT: 3.0, RejectFraction: 0.01, PH: 5.4, HardObjectsPerTonne: 0.2},
-	ClassHousehold: {DSPercent: 25, HardnessFactor: 0.9, SpecificEnergyKWhPerT: 3.0, RejectFraction: 0.05, PH: 5.0, HardObjectsPerTonne: 1.0},
-	ClassPackaged:  {DSPercent: 30, HardnessFactor: 0.7, SpecificEnergyKWhPerT: 5.0, RejectFraction: 0.20, PH: 5.0, HardObjectsPerTonne: 0.8},
+	ClassCatering: {DSPercent: 28, HardnessFactor: 1.0, SpecificEnergyKWhPerT: 2.5, RejectFraction: 0.01, PH: 4.8, HardObjectsPerTonne: 1.5,
+		PackagingFraction: 0.012, PackagingMin: 0.006, PackagingMax: 0.018},
+	ClassMarketVeg: {DSPercent: 12, HardnessFactor: 0.8, SpecificEnergyKWhPerT: 2.5, RejectFraction: 0.005, PH: 5.2, HardObjectsPerTonne: 0.8,
+		PackagingFraction: 0.008, PackagingMin: 0.004, PackagingMax: 0.012},
+	ClassBakery: {DSPercent: 55, HardnessFactor: 1.2, SpecificEnergyKWhPerT: 3.0, RejectFraction: 0.01, PH: 5.4, HardObjectsPerTonne: 0.2,
+		PackagingFraction: 0.01, PackagingMin: 0.005, PackagingMax: 0.015},
+	ClassHousehold: {DSPercent: 25, HardnessFactor: 0.9, SpecificEnergyKWhPerT: 3.0, RejectFraction: 0.05, PH: 5.0, HardObjectsPerTonne: 1.0,
+		PackagingFraction: 0.04, PackagingMin: 0.02, PackagingMax: 0.06},
+	ClassPackaged: {DSPercent: 30, HardnessFactor: 0.7, SpecificEnergyKWhPerT: 5.0, RejectFraction: 0.20, PH: 5.0, HardObjectsPerTonne: 0.8,
+		PackagingFraction: 0.20, PackagingMin: 0.10, PackagingMax: 0.30},
 }
 
 // WasteClasses returns every known class, in a fixed order.

@@ -1,7 +1,10 @@
 // Package physics is the process model behind the test rig: a deterministic,
-// lumped model of one food-waste pretreatment line (reception hopper, feeder,
-// twin-shaft shredder with reject screen, pulper, dewatering screw press,
-// cake bin, filtrate tank).
+// lumped model of a food-waste pretreatment line built as a graph of unit
+// models (NewPlant, UnitSpec): receptions, feeders, belt conveyors,
+// twin-shaft shredders with reject screens, depackagers, pulpers, pumps,
+// dewatering screw presses with their cake bins, and tanks, any number of
+// each. New builds the sample plant's line, one of each (DefaultLayout).
+// Each kind is one file that registers its model (see unitModel).
 //
 // It owns the state of the simulated plant and the equations that advance it.
 // It must not start goroutines, do I/O or read the wall clock: plant time only
@@ -10,8 +13,9 @@
 // over Modbus TCP and OPC UA, pacing it against a clock and keeping the list
 // of injected faults is the job of package testrig.
 //
-// Variables are addressed by role names equal to the tag names of the sample
-// plant file (e.g. "hopper.weight", "shredder.run_cmd"); Roles lists them.
+// Variables are addressed by role names "<unit>.<variable>"; the sample
+// plant's units keep the tag names of the sample plant file (e.g.
+// "hopper.weight", "shredder.run_cmd"); Roles lists them.
 // Commands and setpoints are settable; measurements and the internal balance
 // variables (e.g. "waste_in.total", "pulper.mass") are read-only.
 //
@@ -25,7 +29,10 @@
 // (SetFiltratePumpControl).
 //
 // The model keeps exact total-mass and dry-mass balances, jams, faults and
-// overflows included:
+// overflows included: on any layout what came in (waste tipped, dilution
+// water) equals what the units hold plus what left the line (cake,
+// rejects, filtrate pumped on or spilled), see Line.Balance. On the
+// default layout:
 //
 //	waste_in.total + pulper.water_total =
 //	    cake.total + filtrate.total + hopper.mass + shredder.holdup +

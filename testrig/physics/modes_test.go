@@ -64,12 +64,12 @@ func TestConeValveUnderPI(t *testing.T) {
 	settled, _, bp := closeLoop(t, l, pi, sp, tol, 60*time.Second)
 	valve := mustGet(t, l, RoleConeValve)
 	t.Logf("from rest: within %.1f ± %.1f bar after %v of plant time, %.3f bar at 60 s, valve %.1f %%, fill %.2f",
-		sp, tol, settled, bp, valve, l.pressFill)
+		sp, tol, settled, bp, valve, l.first(KindScrewPress).(*press).fill)
 	if settled < 0 || settled > 30*time.Second {
 		t.Fatalf("back-pressure settled within %g ± %g bar after %v (−1: never), want within 30 s; %.3f bar at the end", sp, tol, settled, bp)
 	}
-	if l.pressFill < 0.99 {
-		t.Fatalf("press fill %.2f: the test needs the screw running full", l.pressFill)
+	if l.first(KindScrewPress).(*press).fill < 0.99 {
+		t.Fatalf("press fill %.2f: the test needs the screw running full", l.first(KindScrewPress).(*press).fill)
 	}
 	if want := sp / coneBarPerPct; math.Abs(valve-want) > 0.5 {
 		t.Errorf("valve settled at %.2f %%, want about %.1f %% (3 bar at %g bar/%% with the screw full)", valve, want, coneBarPerPct)
@@ -117,7 +117,7 @@ func TestConeValveFixed(t *testing.T) {
 	// pulper run down.
 	mustSet(t, l, "shredder.run_cmd", 0)
 	mustSet(t, l, "pulper.water_cmd", 0)
-	for l.pulper > 0 && l.Elapsed() < 2*time.Hour {
+	for l.first(KindPulper).(*pulper).slurry.mass > 0 && l.Elapsed() < 2*time.Hour {
 		l.Step(10 * time.Second)
 	}
 	l.Step(30 * time.Second)
