@@ -117,9 +117,13 @@ func (b *belt) flow(h float64) {
 
 func (b *belt) meters(h float64) { b.motor.updateCurrent(h, b.l.k.current, b.l.k.cool, b.load) }
 
+// beltSpeedPct is the belt's speed in % of its nominal speed (beltMaxMPS),
+// as a belt-speed monitor on the tail pulley reports it.
+func (b *belt) beltSpeedPct() float64 { return 100 * b.beltSpeed() / beltMaxMPS }
+
 func (b *belt) vars() []variable {
 	return append(driveVars(&b.motor),
-		meas("belt_speed", b.beltSpeed),
+		meas("belt_speed", b.beltSpeedPct),
 		meas("pull_cord_ok", func() float64 { return b2f(b.pullCordOK) }),
 		intern("holdup", func() float64 { return b.held().m }),
 		intern("holdup_dry", func() float64 { return b.held().d }),

@@ -132,8 +132,8 @@ func TestTwoLaneBatch(t *testing.T) {
 	}
 	delivered(20 * time.Second)
 	slipping := delivered(30 * time.Second)
-	if v := get("belt.belt_speed"); math.Abs(v-0.3) > 1e-9 || get("belt.speed") != 100 {
-		t.Fatalf("slipping belt: belt_speed %g m/s, drive %g %%; want 0.3, 100", v, get("belt.speed"))
+	if v := get("belt.belt_speed"); math.Abs(v-30) > 1e-9 || get("belt.speed") != 100 {
+		t.Fatalf("slipping belt: belt_speed %g %%, drive %g %%; want 30, 100", v, get("belt.speed"))
 	}
 	if slipping >= 0.75*before {
 		t.Fatalf("slipping belt delivered %.1f kg in 30 s, %.1f before; want clearly less", slipping, before)
