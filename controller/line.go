@@ -566,7 +566,7 @@ func (l *Line) allOff() {
 // and wash phases, on a stop, and while units run empty after a fault.
 // While the batch feeds the pulper (shred) the level is held.
 func (l *Line) draining() bool {
-	if l.State == StateStopping || l.State == StateHolding || (l.batch != nil && l.batch.step == "purge") {
+	if l.State == StateStopping || l.State == StateHolding {
 		return true
 	}
 	return l.batch == nil || (l.batch.phase != "shred" && l.batch.phase != "pulp")

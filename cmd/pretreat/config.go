@@ -15,11 +15,19 @@ import (
 
 func cmdConfig(args []string) error {
 	if len(args) == 0 {
-		return usageError("config needs a subcommand: check FILE | sample")
+		return usageError("config needs a subcommand: check FILE | sample [NAME]")
 	}
 	switch args[0] {
 	case "sample":
-		_, err := os.Stdout.Write(plant.Sample())
+		name := "sample"
+		if len(args) > 1 {
+			name = args[1]
+		}
+		src, ok := plant.Shipped()[name]
+		if !ok || len(args) > 2 {
+			return usageError("usage: pretreat config sample [sample|two-lane]")
+		}
+		_, err := os.Stdout.Write(src)
 		return err
 	case "check":
 		if len(args) != 2 {

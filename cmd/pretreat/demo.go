@@ -125,7 +125,7 @@ func cmdDemo(ctx context.Context, args []string) error {
 	}
 	var runErr error
 	if *headless {
-		runErr = headlessLoop(runCtx, client, *duration, clock)
+		runErr = headlessLoop(runCtx, client, *duration, clock, cfg)
 	} else {
 		runErr = hmi.Run(runCtx, hmi.Options{Client: client, User: "operator"})
 	}
@@ -173,7 +173,7 @@ func autoOperator(ctx context.Context, c *api.Client, recipe string) {
 	}
 }
 
-func headlessLoop(ctx context.Context, c *api.Client, duration time.Duration, clock drivers.Clock) error {
+func headlessLoop(ctx context.Context, c *api.Client, duration time.Duration, clock drivers.Clock, cfg *plant.File) error {
 	every := 2 * time.Second
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -192,11 +192,13 @@ func headlessLoop(ctx context.Context, c *api.Client, duration time.Duration, cl
 			fmt.Println("status:", err)
 			continue
 		}
-		fmt.Println(statusLine(st, st.Time.Sub(start)))
+		fmt.Println(statusLine(cfg, st, st.Time.Sub(start)))
 	}
 }
 
-func statusLine(st *api.Status, elapsed time.Duration) string {
+// statusLine is one line of the headless demo: the line's state, the
+// batch, the hopper, the pulper's level and every shredder's current.
+func statusLine(cfg *plant.File, st *api.Status, elapsed time.Duration) string {
 	get := func(tag string) string {
 		for _, t := range st.Tags {
 			if t.Tag == tag {
@@ -214,8 +216,14 @@ func statusLine(st *api.Status, elapsed time.Duration) string {
 	} else if st.LastBatch != nil {
 		b = fmt.Sprintf("last batch %s %s", st.LastBatch.ID, st.LastBatch.Phase)
 	}
-	return fmt.Sprintf("t+%-8s %-8s %s | hopper %s kg, pulper %s %%, shredder %s A", elapsed.Truncate(time.Second), st.State, b,
-		get("hopper.weight"), get("pulper.level"), get("shredder.current"))
+	line := fmt.Sprintf("t+%-8s %-8s %s | hopper %s kg, pulper %s %%", elapsed.Truncate(time.Second), st.State, b,
+		get(cfg.Unit(plant.KindReception).Signals["weight"]), get(cfg.Unit(plant.KindPulper).Signals["level"]))
+	for _, u := range cfg.UnitsOf(plant.KindShredder) {
+		if tag := u.Signals["current"]; tag != "" {
+			line += fmt.Sprintf(", %s %s A", u.Name, get(tag))
+		}
+	}
+	return line
 }
 
 func host(addr string) string {

@@ -14,7 +14,7 @@
 //	pretreat batch start --recipe NAME[@VERSION] --user USER
 //	pretreat recipe validate|import|approve|list|show|diff|export|audit|reference
 //	pretreat config check FILE
-//	pretreat config sample
+//	pretreat config sample [two-lane]
 package main
 
 import (
@@ -39,7 +39,7 @@ Commands:
   audit --data DIR     every command sent to the controller, with its user
   bench scan           measure scan time and lateness (sample and 10x plant, 100 ms and 10 ms)
   config check FILE    check a plant file without connecting to anything
-  config sample        print the sample plant file
+  config sample [NAME] print a shipped plant file: sample (default) or two-lane
 
 Run 'pretreat COMMAND -h' for a command's options.
 `
