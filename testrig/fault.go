@@ -65,6 +65,11 @@ type FaultKindDesc struct {
 	// which the prepare function checks.
 	Targets       []string
 	TargetRefusal string
+	// UnitKinds, when set, makes the target any unit of these kinds on the
+	// rig's line (a shredder of two: shredder_a): it is checked against
+	// the line's layout when the fault is injected, and Targets lists the
+	// sample line's names (and aliases such as mixer) for the docs.
+	UnitKinds []string
 	// Params are the parameters the kind takes; no other is accepted.
 	Params []FaultParam
 	// Doc says what the fault does, in a line.
@@ -276,6 +281,8 @@ type FaultSpec struct {
 	Reversals int `yaml:"reversals,omitempty"`
 	// Flow is the stuck water valve's flow of a pulper level_hh fault, kg/s.
 	Flow float64 `yaml:"flow,omitempty"`
+	// Keep is the share of its speed a slipping belt keeps (belt_slip).
+	Keep float64 `yaml:"keep,omitempty"`
 }
 
 // specParamFields maps a parameter name to its FaultSpec field (by yaml
@@ -534,6 +541,8 @@ func normalize(s *FaultSpec) (*FaultKindDesc, []*SpecError) {
 		switch {
 		case len(d.Targets) == 0 && s.Target != "":
 			add("target", "target %q: %s takes no target", s.Target, d.Kind)
+		case len(d.UnitKinds) > 0:
+			// A unit of the rig's line: checked when injected.
 		case len(d.Targets) > 0 && !slices.Contains(d.Targets, s.Target):
 			add("target", "target %q%s; allowed: %s", s.Target, d.TargetRefusal, strings.Join(d.Targets, ", "))
 		}
@@ -886,11 +895,29 @@ func (r *Rig) prepare(spec FaultSpec) (*activeFault, error) {
 	if len(errs) > 0 {
 		return nil, errs[0]
 	}
+	if len(d.UnitKinds) > 0 {
+		var units []string
+		for _, k := range d.UnitKinds {
+			units = append(units, r.line.UnitsOfKind(k)...)
+		}
+		if !slices.Contains(units, a.Spec.Target) && !slices.Contains(d.Targets, a.Spec.Target) {
+			for _, t := range d.Targets { // aliases such as mixer
+				if !slices.Contains(units, t) && len(r.line.UnitsOfKind(t)) == 0 && slices.Contains(physicsAliases, t) {
+					units = append(units, t)
+				}
+			}
+			return nil, fmt.Errorf("fault %s: target %q%s; allowed (this line): %s", spec.Kind, a.Spec.Target, d.TargetRefusal, strings.Join(units, ", "))
+		}
+	}
 	if err := d.prepare(r, a); err != nil {
 		return nil, fmt.Errorf("fault %s: %w", spec.Kind, err)
 	}
 	return a, nil
 }
+
+// physicsAliases are target names the model takes besides unit names (the
+// pulper's mixer motor).
+var physicsAliases = []string{physics.UnitMixer}
 
 // setModel sets the fault's change of the model and its undoing.
 func (a *activeFault) setModel(apply, undo func(l *physics.Line)) {

@@ -698,11 +698,11 @@ func TestInjectRefusals(t *testing.T) {
 		{FaultSpec{Kind: FaultSlow, Target: "line_io", Code: 3}, `fault slow: parameter "code" does not apply; allowed: delay`},
 		{FaultSpec{Kind: FaultSensorStuck, Target: "shredder.run_cmd"}, "not a measured"},
 		{FaultSpec{Kind: FaultSensorOutOfRange, Target: "pulper.level", Value: &v}, "inside"},
-		{FaultSpec{Kind: FaultOverloadTrip, Target: "hopper"}, "no motor"},
+		{FaultSpec{Kind: FaultOverloadTrip, Target: "hopper"}, `target "hopper" has no motor to trip; allowed (this line): shredder, press, feeder, mixer`},
 		{FaultSpec{Kind: FaultVFDFault, Target: "feeder"}, "no VFD"},
 		{FaultSpec{Kind: FaultEStop, Target: "x"}, "no target"},
 		{FaultSpec{Kind: FaultLevelHH, Target: "hopper"}, "allowed: pulper, filtrate"},
-		{FaultSpec{Kind: FaultJam, Target: "press"}, "acts on the shredder"},
+		{FaultSpec{Kind: FaultJam, Target: "press"}, `target "press": this fault acts on a shredder; allowed (this line): shredder`},
 	}
 	for _, tc := range tests {
 		if _, err := r.Inject(tc.spec); err == nil || !strings.Contains(err.Error(), tc.want) {

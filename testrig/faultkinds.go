@@ -95,19 +95,19 @@ var faultKinds = []FaultKindDesc{
 		// With reversals > 0 exactly that many reversals free it; else
 		// each one frees it with probability 0.7. Clearing takes the
 		// object out by hand.
-		Kind: FaultJam, Group: GroupPlant, Target: "shredder", TargetDefault: physics.UnitShredder,
-		Targets: []string{physics.UnitShredder}, TargetRefusal: ": this fault acts on the shredder",
+		Kind: FaultJam, Group: GroupPlant, Target: "a shredder", TargetDefault: physics.UnitShredder,
+		Targets: []string{physics.UnitShredder}, UnitKinds: []string{physics.KindShredder}, TargetRefusal: ": this fault acts on a shredder",
 		Params: []FaultParam{{Name: "reversals", Type: ParamInt, Range: "≥ 0", DefaultDoc: "0: each frees it with p 0.7",
 			Doc: "reversals that free it"}},
-		Doc:     "a hard object jams the shredder now",
+		Doc:     "a hard object jams the shredder now (a shredder of several: name it)",
 		prepare: prepareJam,
 	},
 	{
 		// 300 per tonne is one every ~3 kg, so the shredder jams again
 		// soon after every reversal. Clearing restores the normal rate
 		// and frees the shredder.
-		Kind: FaultJamStorm, Group: GroupPlant, Target: "shredder", TargetDefault: physics.UnitShredder,
-		Targets: []string{physics.UnitShredder}, TargetRefusal: ": this fault acts on the shredder",
+		Kind: FaultJamStorm, Group: GroupPlant, Target: "a shredder", TargetDefault: physics.UnitShredder,
+		Targets: []string{physics.UnitShredder}, UnitKinds: []string{physics.KindShredder}, TargetRefusal: ": this fault acts on a shredder",
 		Params: []FaultParam{{Name: "per_tonne", Type: ParamFloat, Unit: "objects/t", Default: "300", Range: "> 0",
 			Doc: "hard objects per tonne shredded"}},
 		Doc:     "hard objects keep coming",
@@ -117,6 +117,7 @@ var faultKinds = []FaultKindDesc{
 		// The drive stops and reports a fault until cleared.
 		Kind: FaultOverloadTrip, Group: GroupPlant, Target: "unit with a motor",
 		Targets:       []string{physics.UnitShredder, physics.UnitPress, physics.UnitFeeder, physics.UnitMixer},
+		UnitKinds:     []string{physics.KindShredder, physics.KindScrewPress, physics.KindFeeder, physics.KindBeltConveyor, physics.KindDepackager},
 		TargetRefusal: " has no motor to trip",
 		Doc:           "the motor's overload trips: stops, fault bit",
 		prepare:       prepareOverloadTrip,
@@ -124,8 +125,9 @@ var faultKinds = []FaultKindDesc{
 	{
 		Kind: FaultVFDFault, Group: GroupPlant, Target: "unit with a VFD",
 		Targets: []string{physics.UnitShredder, physics.UnitPress}, TargetRefusal: " has no VFD",
-		Doc:     "the VFD faults: stops, fault bit",
-		prepare: prepareVFDFault,
+		UnitKinds: []string{physics.KindShredder, physics.KindScrewPress, physics.KindBeltConveyor, physics.KindDepackager},
+		Doc:       "the VFD faults: stops, fault bit",
+		prepare:   prepareVFDFault,
 	},
 	{
 		// Clearing releases it; drives need a new run command.
@@ -134,9 +136,9 @@ var faultKinds = []FaultKindDesc{
 		prepare: prepareEStop,
 	},
 	{
-		Kind: FaultGuardOpen, Group: GroupPlant, Target: "shredder", TargetDefault: physics.UnitShredder,
-		Targets: []string{physics.UnitShredder}, TargetRefusal: ": this fault acts on the shredder",
-		Doc:     "shredder and feeder stop, `shredder.guard_closed` = 0",
+		Kind: FaultGuardOpen, Group: GroupPlant, Target: "a shredder", TargetDefault: physics.UnitShredder,
+		Targets: []string{physics.UnitShredder}, UnitKinds: []string{physics.KindShredder}, TargetRefusal: ": this fault acts on a shredder",
+		Doc:     "the shredder and its feeder stop, `<shredder>.guard_closed` = 0",
 		prepare: prepareGuardOpen,
 	},
 	{
@@ -149,6 +151,21 @@ var faultKinds = []FaultKindDesc{
 		Doc: "pulper: the water valve sticks open and the pulper fills over high-high to its weir; " +
 			"filtrate: the transfer pump fails (a commanded pump then needs a new command once cleared)",
 		prepare: prepareLevelHH,
+	},
+	{
+		// The drive runs on; the belt slips on its pulley and carries
+		// that much less. Clearing restores the grip.
+		Kind: FaultBeltSlip, Group: GroupPlant, Target: "a belt conveyor", UnitKinds: []string{physics.KindBeltConveyor},
+		Params: []FaultParam{{Name: "keep", Type: ParamFloat, Default: "0.4", Range: "[0, 1)",
+			Doc: "share of its speed the belt keeps"}},
+		Doc:     "the belt slips: it runs at that share of its speed and carries that much less",
+		prepare: prepareBeltSlip,
+	},
+	{
+		// Clearing resets the cord; the drive needs a new run command.
+		Kind: FaultPullCord, Group: GroupPlant, Target: "a belt conveyor", UnitKinds: []string{physics.KindBeltConveyor},
+		Doc:     "someone pulls the belt's pull cord: it stops at once, `pull_cord_ok` = 0",
+		prepare: preparePullCord,
 	},
 }
 
@@ -167,6 +184,8 @@ const (
 	FaultJamStorm         FaultKind = "jam_storm"
 	FaultOverloadTrip     FaultKind = "overload_trip"
 	FaultVFDFault         FaultKind = "vfd_fault"
+	FaultBeltSlip         FaultKind = "belt_slip"
+	FaultPullCord         FaultKind = "pull_cord"
 	FaultEStop            FaultKind = "estop"
 	FaultGuardOpen        FaultKind = "guard_open"
 	FaultLevelHH          FaultKind = "level_hh"
@@ -321,9 +340,9 @@ func prepareSensorOutOfRange(r *Rig, a *activeFault) error {
 }
 
 func prepareJam(_ *Rig, a *activeFault) error {
-	n := a.Spec.Reversals
-	a.setModel(func(l *physics.Line) { l.StartJam(n) }, func(l *physics.Line) { l.ClearJam() })
-	a.Description = "a hard object jams the shredder; "
+	n, unit := a.Spec.Reversals, a.Spec.Target
+	a.setModel(func(l *physics.Line) { _ = l.StartJamOn(unit, n) }, func(l *physics.Line) { _ = l.ClearJamOn(unit) })
+	a.Description = "a hard object jams " + unit + "; "
 	if n > 0 {
 		a.Description += fmt.Sprintf("%d reversal(s) free it", n)
 	} else {
@@ -332,11 +351,25 @@ func prepareJam(_ *Rig, a *activeFault) error {
 	return nil
 }
 
-func prepareJamStorm(r *Rig, a *activeFault) error {
-	rate := a.Spec.PerTonne
-	a.setModel(func(l *physics.Line) { l.SetHardObjectRate(rate) },
-		func(l *physics.Line) { l.SetHardObjectRate(r.baseHardObjectRate()); l.ClearJam() })
-	a.Description = fmt.Sprintf("jam storm: %g hard objects per tonne shredded", rate)
+func prepareJamStorm(_ *Rig, a *activeFault) error {
+	rate, unit := a.Spec.PerTonne, a.Spec.Target
+	a.setModel(func(l *physics.Line) { _ = l.SetHardObjectRateOn(unit, rate) },
+		func(l *physics.Line) { _ = l.SetHardObjectRateOn(unit, 0); _ = l.ClearJamOn(unit) })
+	a.Description = fmt.Sprintf("jam storm on %s: %g hard objects per tonne shredded", unit, rate)
+	return nil
+}
+
+func prepareBeltSlip(_ *Rig, a *activeFault) error {
+	keep, unit := a.Spec.Keep, a.Spec.Target
+	a.setModel(func(l *physics.Line) { _ = l.SetBeltSlip(unit, keep) }, func(l *physics.Line) { _ = l.SetBeltSlip(unit, 1) })
+	a.Description = fmt.Sprintf("the belt of %s slips: it keeps %.0f %% of its speed", unit, 100*keep)
+	return nil
+}
+
+func preparePullCord(_ *Rig, a *activeFault) error {
+	unit := a.Spec.Target
+	a.setModel(func(l *physics.Line) { _ = l.SetPullCord(unit, true) }, func(l *physics.Line) { _ = l.SetPullCord(unit, false) })
+	a.Description = "the pull cord of " + unit + " is pulled"
 	return nil
 }
 
@@ -361,8 +394,9 @@ func prepareEStop(_ *Rig, a *activeFault) error {
 }
 
 func prepareGuardOpen(_ *Rig, a *activeFault) error {
-	a.setModel(func(l *physics.Line) { l.SetGuardOpen(true) }, func(l *physics.Line) { l.SetGuardOpen(false) })
-	a.Description = "the shredder's guard door is open: shredder and feeder stop"
+	unit := a.Spec.Target
+	a.setModel(func(l *physics.Line) { _ = l.SetGuardOpenOn(unit, true) }, func(l *physics.Line) { _ = l.SetGuardOpenOn(unit, false) })
+	a.Description = "the guard door of " + unit + " is open: it and its feeder stop"
 	return nil
 }
 

@@ -212,6 +212,31 @@ func (l *Line) SetHardObjectRate(perTonne float64) {
 	}
 }
 
+// SetHardObjectRateOn sets how many hard objects per tonne arrive at one
+// shredder (a storm on one lane); 0 returns it to the line's rate. It draws
+// that shredder's next object afresh.
+func (l *Line) SetHardObjectRateOn(unit string, perTonne float64) error {
+	s, err := l.shredderNamed(unit)
+	if err != nil {
+		return err
+	}
+	if math.IsNaN(perTonne) || perTonne < 0 {
+		perTonne = 0
+	}
+	s.ownRate = perTonne
+	s.drawNextObject()
+	return nil
+}
+
+// UnitsOfKind returns the names of the units of a kind, upstream first.
+func (l *Line) UnitsOfKind(kind string) []string {
+	var out []string
+	for _, u := range l.unitsOf(kind) {
+		out = append(out, u.base().name)
+	}
+	return out
+}
+
 // HardObjectRate returns the hard objects per tonne now in force.
 func (l *Line) HardObjectRate() float64 { return l.hardObjectRate }
 

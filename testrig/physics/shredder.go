@@ -34,6 +34,7 @@ type shredder struct {
 	rejects         compartment
 	rejectNoise     float64 // kg, current error of the reject bin's load cell
 	toNextObjectKg  float64 // kg to shred until the next hard object
+	ownRate         float64 // hard objects per tonne for this shredder alone (SetHardObjectRateOn); 0: the line's
 	hardObjects     int     // arrived since New (random and injected)
 	jam             jamState
 	jamFrac         float64 // torque build-up of a jam in this substep, 0..1
@@ -134,7 +135,7 @@ func (s *shredder) noise() { s.rejectNoise = s.l.rejectRng.NormFloat64() * loadC
 // in shredded mass, so how many a batch brings depends on the seed and the
 // mass, not on how fast or in what steps it is shredded.
 func (s *shredder) hardObjectsIn(m float64) {
-	if m <= 0 || s.l.hardObjectRate <= 0 {
+	if m <= 0 || s.rate() <= 0 {
 		return
 	}
 	s.toNextObjectKg -= m
@@ -147,11 +148,19 @@ func (s *shredder) hardObjectsIn(m float64) {
 
 // drawNextObject draws the mass to shred until the next hard object.
 func (s *shredder) drawNextObject() {
-	if s.l.hardObjectRate <= 0 {
+	if s.rate() <= 0 {
 		s.toNextObjectKg = math.Inf(1)
 		return
 	}
-	s.toNextObjectKg = s.l.jamRng.ExpFloat64() * 1000 / s.l.hardObjectRate
+	s.toNextObjectKg = s.l.jamRng.ExpFloat64() * 1000 / s.rate()
+}
+
+// rate is the hard objects per tonne in force for this shredder.
+func (s *shredder) rate() float64 {
+	if s.ownRate > 0 {
+		return s.ownRate
+	}
+	return s.l.hardObjectRate
 }
 
 // startJam jams the shredder: the torque builds to stall over a time drawn

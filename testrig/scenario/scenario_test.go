@@ -82,14 +82,14 @@ steps:
   - inject: {kind: earthquake}
     id: quake
   - inject: {kind: slow, target: line_io, delay: 1h}
-  - inject: {kind: overload_trip, target: hopper}
+  - inject: {kind: estop, target: press}
   - wait: 5s
     id: w
     recipe: r
 `, []string{`x.yaml:4:36: $.steps[0].inject.per_tonne: fault jam: parameter "per_tonne" does not apply; allowed: reversals`,
 			`x.yaml:5:20: $.steps[1].inject.kind: fault earthquake: kind "earthquake" is not known; allowed: stop_answering, disconnect,`,
 			`$.steps[2].inject.delay: fault slow: delay 1h0m0s must be in (0, 10m]`,
-			`$.steps[3].inject.target: fault overload_trip: target "hopper" has no motor to trip; allowed: shredder, press, feeder, mixer`,
+			`$.steps[3].inject.target: fault estop: target "press": estop takes no target`,
 			`$.steps[4].recipe: recipe goes with command, not with wait`, `$.steps[4].id: id goes with inject, not with wait`}},
 		{"no name, no steps", `rig: {seed: 3}`, []string{"$.scenario: a scenario needs a name", "$.steps: a scenario needs at least one step"}},
 	}
