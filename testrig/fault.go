@@ -539,10 +539,12 @@ func normalize(s *FaultSpec) (*FaultKindDesc, []*SpecError) {
 	}
 	if d.Group == GroupPlant {
 		switch {
-		case len(d.Targets) == 0 && s.Target != "":
-			add("target", "target %q: %s takes no target", s.Target, d.Kind)
+		case len(d.UnitKinds) > 0 && s.Target == "":
+			add("target", "%s needs a target: a %s of the line", d.Kind, strings.Join(d.UnitKinds, " or "))
 		case len(d.UnitKinds) > 0:
 			// A unit of the rig's line: checked when injected.
+		case len(d.Targets) == 0 && s.Target != "":
+			add("target", "target %q: %s takes no target", s.Target, d.Kind)
 		case len(d.Targets) > 0 && !slices.Contains(d.Targets, s.Target):
 			add("target", "target %q%s; allowed: %s", s.Target, d.TargetRefusal, strings.Join(d.Targets, ", "))
 		}

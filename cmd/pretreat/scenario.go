@@ -9,6 +9,7 @@ import (
 	stdlog "log"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/pretreat/pretreat/controller/api"
@@ -152,7 +153,7 @@ func runScenario(ctx context.Context, f *scenario.File, o scenarioOptions) (*sce
 		return runner.Run(ctx, f), nil
 	}
 
-	cfg, err := loadPlant(o.Plant)
+	cfg, err := scenarioPlant(f, o.Plant)
 	if err != nil {
 		return nil, err
 	}
@@ -199,6 +200,23 @@ func runScenario(ctx context.Context, f *scenario.File, o scenarioOptions) (*sce
 		return nil, err
 	}
 	return runner.Run(ctx, f), nil
+}
+
+// scenarioPlant is the plant a scenario runs on: the command line's
+// --config, else the scenario's plant (a shipped plant's name, or a path
+// relative to the scenario file), else the sample.
+func scenarioPlant(f *scenario.File, override string) (*plant.File, error) {
+	switch {
+	case override != "" || f.Plant == "":
+		return loadPlant(override)
+	case plant.Shipped()[f.Plant] != nil:
+		return plant.Parse("<"+f.Plant+">", plant.Shipped()[f.Plant])
+	}
+	path := f.Plant
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(filepath.Dir(f.Name()), path)
+	}
+	return plant.Load(path)
 }
 
 // pointAtRig points the plant file's simulated devices at the ports the rig

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/xml"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -29,12 +31,23 @@ func TestShippedScenarios(t *testing.T) {
 	}
 	var results []*scenario.Result
 	started := time.Now()
+	var runs []*scenario.File
 	for _, path := range files {
 		f, err := scenario.Load(path)
 		if err != nil {
 			t.Errorf("%s: %v", path, err)
 			continue
 		}
+		// Each scenario on its own plant, then on every other plant it
+		// also holds on (its units renamed).
+		runs = append(runs, f)
+		for _, name := range slices.Sorted(maps.Keys(f.Also)) {
+			g, _ := f.OnPlant(name)
+			runs = append(runs, g)
+		}
+	}
+	for _, f := range runs {
+		path := f.Name()
 		t.Run(f.Scenario, func(t *testing.T) {
 			if f.Speed < 20 {
 				t.Fatalf("%s runs at %g×; shipped scenarios must run at ≥ 20× (set speed)", path, f.Speed)

@@ -26,7 +26,18 @@ type File struct {
 	// Limit bounds the whole scenario in plant time (default 1h): steps
 	// not reached by then are reported as not run.
 	Limit time.Duration `yaml:"limit,omitempty"`
-	Steps []Step        `yaml:"steps"`
+	// Plant is the plant the runner starts the rig and the controller
+	// with when it starts them: a shipped plant's name (sample, two-lane)
+	// or a plant file's path relative to the scenario (default sample).
+	Plant string `yaml:"plant,omitempty"`
+	// Also names other plants the scenario holds on, each with the units
+	// the scenario names mapped onto that plant's (shredder: shredder_a
+	// turns tag shredder.current into shredder_a.current, unit shredder
+	// into shredder_a and a fault on shredder onto shredder_a; a full
+	// name maps one tag or role: rejects.total: depackager.rejects_total).
+	// OnPlant gives the scenario as it runs there.
+	Also  map[string]map[string]string `yaml:"also,omitempty"`
+	Steps []Step                       `yaml:"steps"`
 
 	name string // file name, for reports
 }
@@ -201,6 +212,45 @@ func Parse(name string, src []byte) (*File, error) {
 
 // Name returns the file the scenario came from.
 func (f *File) Name() string { return f.name }
+
+// OnPlant returns the scenario as it runs on another plant listed under
+// Also: its units, tags, roles and fault targets renamed, and Plant set.
+// It returns false for a plant the scenario does not list.
+func (f *File) OnPlant(plant string) (*File, bool) {
+	names, ok := f.Also[plant]
+	if !ok {
+		return nil, false
+	}
+	rename := func(s string) string {
+		if to, ok := names[s]; ok {
+			return to
+		}
+		if unit, rest, dot := strings.Cut(s, "."); dot {
+			if to, ok := names[unit]; ok {
+				return to + "." + rest
+			}
+		}
+		return s
+	}
+	g := *f
+	g.Plant, g.Also = plant, nil
+	g.Scenario = f.Scenario + "@" + plant
+	g.Steps = make([]Step, len(f.Steps))
+	for i, st := range f.Steps {
+		if st.Inject != nil {
+			in := *st.Inject
+			in.Target = rename(in.Target)
+			st.Inject = &in
+		}
+		if st.Expect != nil {
+			e := *st.Expect
+			e.Tag, e.Rig, e.Unit = rename(e.Tag), rename(e.Rig), rename(e.Unit)
+			st.Expect = &e
+		}
+		g.Steps[i] = st
+	}
+	return &g, true
+}
 
 func checkStep(doc *yamlsrc.Doc, path string, s *Step, ids map[string]bool) {
 	var kinds []string
