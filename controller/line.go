@@ -444,6 +444,7 @@ func (l *Line) BatchForSave() *records.Batch {
 	rec.Overrides = append([]records.Override(nil), b.rec.Overrides...)
 	rec.Actions = append([]records.Action(nil), b.rec.Actions...)
 	rec.Alarms = append([]records.AlarmNote(nil), b.rec.Alarms...)
+	rec.Notes = append([]records.Note(nil), b.rec.Notes...)
 	return &rec
 }
 
@@ -920,6 +921,7 @@ func (l *Line) unitFailed(node int, reason string) {
 		// Another branch still runs: the batch goes on without this one.
 		msg := fmt.Sprintf("%s dropped, the line runs on without it: %s", name, reason)
 		l.emit(records.EventBatch, "unit_dropped", name, msg, "")
+		l.batch.rec.Notes = append(l.batch.rec.Notes, records.Note{Time: l.now, Unit: name, Text: msg})
 		if l.Message == "" {
 			l.Message = msg
 		}
@@ -1127,6 +1129,12 @@ func (l *Line) startBatch(r *recipes.Recipe, user string) {
 		}
 	}
 	l.emit(records.EventBatch, "started", "", r.Name, user)
+	if r.Param("depackager") >= 1 && len(l.cfg.UnitsOf(plant.KindDepackager)) == 0 {
+		// The recipe expects its packaging separated; this line cannot.
+		msg := fmt.Sprintf("recipe %s expects a depackager (depackager = 1); line %s has none, so packaging is not separated from the slurry (only the shredder's screen takes rejects)", r.Name, l.cfg.Line)
+		b.rec.Notes = append(b.rec.Notes, records.Note{Time: l.now, Text: msg})
+		l.emit(records.EventBatch, "no_depackager", "", msg, "")
+	}
 	l.setPhase(0)
 }
 

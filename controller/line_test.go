@@ -727,3 +727,19 @@ func TestResetClearsALatchedFault(t *testing.T) {
 		t.Fatalf("next batch: %s (%s), shredder %v feeder %v; want feeding", l.State, l.Message, l.Outputs()["shredder.run_cmd"], l.Outputs()["feeder.run_cmd"])
 	}
 }
+
+// A recipe that expects a depackager (packaged-bakery) on the sample line,
+// which has none, runs, and its batch record says the packaging was not
+// separated.
+func TestRecipeExpectingADepackagerIsNoted(t *testing.T) {
+	l, p := newTestLine(t), newFakePlant()
+	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	res := run(l, p, &now, time.Second, api.Command{Command: api.CommandStart, Recipe: "packaged-bakery", User: "op"})
+	if !res[0].OK {
+		t.Fatal(res[0].Error)
+	}
+	b := l.Batch()
+	if len(b.Notes) != 1 || !strings.Contains(b.Notes[0].Text, "expects a depackager") {
+		t.Fatalf("notes %+v, want the missing depackager noted", b.Notes)
+	}
+}

@@ -243,8 +243,12 @@ func TestTwoLaneShredderFaultDropsItsLaneOnly(t *testing.T) {
 	if out := l.Outputs(); out["shredder_a.run_cmd"] != 0 || out["feeder_a.run_cmd"] != 0 {
 		t.Fatal("the dropped lane restarted by itself in a later phase")
 	}
-	if rec := l.LastBatch(); rec.KgReceived < 390 || rec.KgCake <= 0 {
+	rec := l.LastBatch()
+	if rec.KgReceived < 390 || rec.KgCake <= 0 {
 		t.Errorf("batch on one lane: %.1f kg in, %.1f kg cake", rec.KgReceived, rec.KgCake)
+	}
+	if len(rec.Notes) != 1 || rec.Notes[0].Unit != "shredder_a" || !strings.Contains(rec.Notes[0].Text, "dropped") {
+		t.Errorf("batch notes %+v, want one saying shredder_a was dropped", rec.Notes)
 	}
 }
 

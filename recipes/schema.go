@@ -47,7 +47,7 @@ var Definitions = []Definition{
 	{Name: "max_reversals", Unit: "n", Min: 1, Max: 5, Default: 3, Description: "reversals allowed inside the reversal window before a fault"},
 	{Name: "reversal_window", Unit: "s", Min: 15, Max: 300, Default: 60, Description: "window in which reversals are counted"},
 	{Name: "feed_pause_current", Unit: "%FLA", Min: 70, Max: 95, Default: 85, Description: "shredder current that pauses the feeder"},
-	{Name: "depackager", Unit: "on/off", Min: 0, Max: 1, Default: 0, Description: "run the depackager (1) or bypass it (0)"},
+	{Name: "depackager", Unit: "on/off", Min: 0, Max: 1, Default: 0, Description: "the waste needs its packaging separated (1): the line's depackagers run it, and on a line without one the batch record notes that the packaging stayed in; 0: no need (a depackager in the line's flow runs all the same)"},
 	{Name: "h2s_warn", Unit: "ppm", Min: 1, Max: 15, Default: 5, Description: "H2S warning level at reception"},
 	{Name: "h2s_alarm", Unit: "ppm", Min: 1, Max: 15, Default: 10, Description: "H2S alarm level at reception (stops tipping)"},
 

@@ -123,6 +123,11 @@ type Batch struct {
 	Actions []Action `json:"actions,omitempty"`
 	// Alarms are the alarm transitions during the batch.
 	Alarms []AlarmNote `json:"alarms,omitempty"`
+	// Notes are what the controller noted of the batch for the people
+	// who read its record: a unit dropped for a fault while the batch
+	// went on without it, a recipe that expects a depackager on a line
+	// without one.
+	Notes []Note `json:"notes,omitempty"`
 	// Context is what a restarted controller needs to take the batch up
 	// again (its phase, starting totals, overrides). The controller writes
 	// and reads it; the historian stores it as is.
@@ -153,4 +158,11 @@ type Override struct {
 	Unit      string    `json:"unit"`
 	Old       float64   `json:"old"`
 	New       float64   `json:"new"`
+}
+
+// Note is one remark the controller made about a batch.
+type Note struct {
+	Time time.Time `json:"time"`
+	Unit string    `json:"unit,omitempty"`
+	Text string    `json:"text"`
 }
