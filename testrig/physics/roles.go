@@ -61,6 +61,12 @@ func (l *Line) buildRoles() error {
 	}{
 		{"line.estop_ok", role{get: func() float64 { return b2f(l.estopOK) }}},
 		{"line.time_s", role{get: func() float64 { return l.elapsed.Seconds() }, internal: true}},
+		// The whole line's total-mass balance (Balance), for any layout:
+		// what came in (waste tipped, water added), what its units hold,
+		// what has left it.
+		{"line.mass_in", role{get: func() float64 { return l.Balance().In }, internal: true}},
+		{"line.mass_held", role{get: func() float64 { return l.Balance().Held }, internal: true}},
+		{"line.mass_out", role{get: func() float64 { return l.Balance().Out }, internal: true}},
 	}
 	for _, v := range line {
 		if err := add(v.name, "the line", &role{get: v.r.get, internal: v.r.internal}); err != nil {

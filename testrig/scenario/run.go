@@ -589,26 +589,19 @@ func wantText(e *Expect) string {
 	return strings.Join(w, ", ")
 }
 
-// balanceRoles are the rig's balance variables: what came in, then every
-// place it can be.
-var balanceIn = []string{"waste_in.total", "pulper.water_total"}
-var balanceOut = []string{"cake.total", "filtrate.total", "hopper.mass", "shredder.holdup", "pulper.mass", "rejects.total"}
+// balanceRoles are the rig's whole-line balance variables (any layout):
+// what came in, what the units hold, what has left the line.
+var balanceRoles = []string{"line.mass_in", "line.mass_held", "line.mass_out"}
 
-// balance returns the rig's total-mass residual (in − out − hold-up) and
-// what came in, in kg.
+// balance returns the rig's total-mass residual (in − held − out) and
+// what came in.
 func balance(ctx context.Context, p Plant) (residual, in float64, err error) {
-	vals, err := p.Values(ctx, append(slices.Clone(balanceIn), balanceOut...)...)
+	vals, err := p.Values(ctx, balanceRoles...)
 	if err != nil {
 		return 0, 0, err
 	}
-	for _, r := range balanceIn {
-		in += vals[r]
-	}
-	out := 0.0
-	for _, r := range balanceOut {
-		out += vals[r]
-	}
-	return in - out, in, nil
+	in = vals["line.mass_in"]
+	return in - vals["line.mass_held"] - vals["line.mass_out"], in, nil
 }
 
 func kindOf(s *Step) string {
