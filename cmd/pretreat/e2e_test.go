@@ -25,6 +25,7 @@ type lineOptions struct {
 	noRecipes  bool              // do not import and approve the shipped recipes
 	plant      func(*plant.File) // edits the controller's plant file (not the rig's)
 	dataDir    string            // default: a temp dir
+	plantName  string            // a shipped plant (plant.Shipped); default the sample
 }
 
 // startLine starts the rig on free loopback ports and a controller against
@@ -36,7 +37,10 @@ func startLine(t *testing.T, speed float64, influxURL string) (*controllerProces
 func startLineWith(t *testing.T, o lineOptions) (*controllerProcess, *testrig.Rig, string) {
 	t.Helper()
 	speed, influxURL := o.speed, o.influxURL
-	cfg, err := plant.Parse("<sample>", plant.Sample())
+	if o.plantName == "" {
+		o.plantName = "sample"
+	}
+	cfg, err := plant.Parse("<"+o.plantName+">", plant.Shipped()[o.plantName])
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,74 +16,82 @@ import (
 	"github.com/pretreat/pretreat/recipes"
 )
 
-// TestShippedRecipesPassTheSamplePlant validates the shipped recipes
-// against the real sample plant file's limits.
-func TestShippedRecipesPassTheSamplePlant(t *testing.T) {
-	cfg, err := plant.Parse("<sample>", plant.Sample())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rs, err := recipes.Shipped(controller.Limits(cfg))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rs) < 3 {
-		t.Fatalf("%d shipped recipes", len(rs))
+// TestShippedRecipesPassTheShippedPlants validates the shipped recipes
+// against each shipped plant file's limits.
+func TestShippedRecipesPassTheShippedPlants(t *testing.T) {
+	for name, src := range plant.Shipped() {
+		cfg, err := plant.Parse("<"+name+">", src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs, err := recipes.Shipped(controller.Limits(cfg))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(rs) < 3 {
+			t.Fatalf("%d shipped recipes", len(rs))
+		}
 	}
 }
 
 // TestShippedRecipesRunOnTheRig drives a batch of each shipped recipe to
-// Complete against the rig tipping that recipe's waste class.
+// Complete on each shipped plant, against the rig tipping that recipe's
+// waste class, and checks the batch record's received mass and mass
+// balance.
 func TestShippedRecipesRunOnTheRig(t *testing.T) {
 	if testing.Short() {
-		t.Skip("three end-to-end batches; skipped with -short")
+		t.Skip("six end-to-end batches; skipped with -short")
 	}
 	rs, err := recipes.Shipped(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range rs {
-		t.Run(r.Name, func(t *testing.T) {
-			p, rig, dir := startLineWith(t, lineOptions{speed: 20, wasteClass: r.WasteClass})
-			st := runRecipe(t, api.NewClient(p.Server.URL()), r.Name, 4*time.Minute)
-			b := st.LastBatch
-			tipped, _ := rig.Truth("waste_in.total") // the rig starts empty: all of it is this batch's
-			t.Logf("%s: %.1f kg in (rig: %.1f tipped), %.1f kg cake, %.1f kg water, %.1f kg filtrate, %.1f kg rejects, hold-up %.1f → %.1f kg: closure %.2f %%, in %s plant time",
-				r.Name, b.KgReceived, tipped, b.KgCake, b.KgWater, b.KgFiltrate, b.KgRejects, b.KgHoldupStart, b.KgHoldupEnd, b.ClosurePct, b.End.Sub(b.Start).Round(time.Second))
-			// The received mass is taken once tipping has stopped, so it is
-			// what the trucks tipped, to the load cell's noise.
-			if d := b.KgReceived - tipped; d < -1 || d > 1 {
-				t.Errorf("received %.1f kg, the rig tipped %.1f kg: off by %.1f kg, want within 1 kg", b.KgReceived, tipped, d)
-			}
-			if b.ClosurePct < 99.5 || b.ClosurePct > 100.5 {
-				t.Errorf("mass balance closes at %.2f %%, want 100 ± 0.5 %%", b.ClosurePct)
-			}
-			if err := p.Stop(); err != nil {
-				t.Fatal(err)
-			}
-			hs, err := historian.OpenStore(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer hs.Close()
-			bs, err := hs.Batches()
-			if err != nil || len(bs) != 1 {
-				t.Fatalf("batches %+v %v", bs, err)
-			}
-			got := bs[0]
-			if got.State != "complete" || got.Recipe != r.Name || got.RecipeVersion != 1 || got.RecipeHash != r.Hash {
-				t.Errorf("record %s %s@%d %s, want complete %s@1 %s", got.State, got.Recipe, got.RecipeVersion, got.RecipeHash, r.Name, r.Hash)
-			}
-			if len(got.Phases) != len(r.Procedure) {
-				t.Errorf("record has %d phases, recipe %d", len(got.Phases), len(r.Procedure))
-			}
-			want := r.PhaseByName("receive").End.MassReceived.Value
-			// The door shuts on the noisy load cell's reading: the settled
-			// mass may be a fraction of a kg below the target.
-			if got.KgReceived < want-1 || got.KgReceived > want*1.1 {
-				t.Errorf("received %.1f kg, recipe asks %.0f kg", got.KgReceived, want)
-			}
-		})
+	for _, plantName := range []string{"sample", "two-lane"} {
+		for _, r := range rs {
+			t.Run(plantName+"/"+r.Name, func(t *testing.T) { runShippedRecipe(t, plantName, r) })
+		}
+	}
+}
+
+func runShippedRecipe(t *testing.T, plantName string, r *recipes.Recipe) {
+	p, rig, dir := startLineWith(t, lineOptions{speed: 20, wasteClass: r.WasteClass, plantName: plantName})
+	st := runRecipe(t, api.NewClient(p.Server.URL()), r.Name, 4*time.Minute)
+	b := st.LastBatch
+	tipped, _ := rig.Truth("waste_in.total") // the rig starts empty: all of it is this batch's
+	t.Logf("%s on %s: %.1f kg in (rig: %.1f tipped), %.1f kg cake, %.1f kg water, %.1f kg filtrate, %.1f kg rejects, hold-up %.1f → %.1f kg: closure %.2f %%, in %s plant time",
+		r.Name, plantName, b.KgReceived, tipped, b.KgCake, b.KgWater, b.KgFiltrate, b.KgRejects, b.KgHoldupStart, b.KgHoldupEnd, b.ClosurePct, b.End.Sub(b.Start).Round(time.Second))
+	// The received mass is taken once tipping has stopped, so it is
+	// what the trucks tipped, to the load cell's noise.
+	if d := b.KgReceived - tipped; d < -1 || d > 1 {
+		t.Errorf("received %.1f kg, the rig tipped %.1f kg: off by %.1f kg, want within 1 kg", b.KgReceived, tipped, d)
+	}
+	if b.ClosurePct < 99.5 || b.ClosurePct > 100.5 {
+		t.Errorf("mass balance closes at %.2f %%, want 100 ± 0.5 %%", b.ClosurePct)
+	}
+	if err := p.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	hs, err := historian.OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hs.Close()
+	bs, err := hs.Batches()
+	if err != nil || len(bs) != 1 {
+		t.Fatalf("batches %+v %v", bs, err)
+	}
+	got := bs[0]
+	if got.State != "complete" || got.Recipe != r.Name || got.RecipeVersion != 1 || got.RecipeHash != r.Hash {
+		t.Errorf("record %s %s@%d %s, want complete %s@1 %s", got.State, got.Recipe, got.RecipeVersion, got.RecipeHash, r.Name, r.Hash)
+	}
+	if len(got.Phases) != len(r.Procedure) {
+		t.Errorf("record has %d phases, recipe %d", len(got.Phases), len(r.Procedure))
+	}
+	want := r.PhaseByName("receive").End.MassReceived.Value
+	// The door shuts on the noisy load cell's reading: the settled
+	// mass may be a fraction of a kg below the target.
+	if got.KgReceived < want-1 || got.KgReceived > want*1.1 {
+		t.Errorf("received %.1f kg, recipe asks %.0f kg", got.KgReceived, want)
 	}
 }
 
