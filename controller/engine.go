@@ -14,6 +14,7 @@ import (
 
 	"github.com/pretreat/pretreat/controller/alarm"
 	"github.com/pretreat/pretreat/controller/api"
+	"github.com/pretreat/pretreat/controller/line"
 	"github.com/pretreat/pretreat/controller/plant"
 	"github.com/pretreat/pretreat/drivers"
 	"github.com/pretreat/pretreat/historian"
@@ -36,7 +37,7 @@ type Engine struct {
 	cfg     *plant.File
 	clock   drivers.Clock
 	table   *TagTable
-	line    *Line
+	line    *line.Line
 	alarms  *alarm.Set
 	rec     Recorder
 	log     *slog.Logger
@@ -53,8 +54,8 @@ type Engine struct {
 	snap        []drivers.Sample
 	lastTime    []time.Time
 	changed     []drivers.Sample
-	pending     []Request
-	lineReqs    []Request
+	pending     []line.Request
+	lineReqs    []line.Request
 	lineIdx     []int
 	lineRes     []api.CommandResult
 	unitRunning func(string) bool
@@ -91,7 +92,7 @@ const publishEvery = 100 * time.Millisecond
 const batchSaveEvery = time.Second
 
 type cmdRequest struct {
-	req   Request
+	req   line.Request
 	reply chan api.CommandResult
 }
 
@@ -160,14 +161,14 @@ func NewEngine(o EngineOptions) (*Engine, error) {
 	if o.Recipes == nil {
 		o.Recipes = StaticRecipes(nil)
 	}
-	line, err := NewLine(o.Plant, nil)
+	ln, err := line.NewLine(o.Plant, nil)
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{cfg: o.Plant, clock: o.Clock, table: o.Table, line: line, rec: o.Recorder, log: o.Logger,
-		recipes: o.Recipes, limits: Limits(o.Plant), devices: o.Devices, results: o.Results,
+	e := &Engine{cfg: o.Plant, clock: o.Clock, table: o.Table, line: ln, rec: o.Recorder, log: o.Logger,
+		recipes: o.Recipes, limits: line.Limits(o.Plant), devices: o.Devices, results: o.Results,
 		cmds: make(chan cmdRequest, 16)}
-	if e.outs, err = newOutputSet(o.Plant, o.Table, o.Devices, line.Outputs(), line.SafeOutputs()); err != nil {
+	if e.outs, err = newOutputSet(o.Plant, o.Table, o.Devices, ln.Outputs(), ln.SafeOutputs()); err != nil {
 		return nil, err
 	}
 	e.histStats = o.HistorianStats
@@ -175,9 +176,7 @@ func NewEngine(o EngineOptions) (*Engine, error) {
 		return nil, err
 	}
 	e.unitRunning = e.line.UnitRunning
-	if o.LastBatchSeq > e.line.seq {
-		e.line.seq = o.LastBatchSeq
-	}
+	e.line.ContinueNumbering(o.LastBatchSeq)
 	if o.Resume != nil {
 		e.restore(*o.Resume)
 	}
@@ -210,8 +209,9 @@ func (e *Engine) Audit(c api.Command, user, role, msg string) {
 func (e *Engine) restore(rec records.Batch) {
 	now := e.clock.Now()
 	r, err := e.recipes.Resolve(rec.Recipe, rec.RecipeVersion)
+	var events []line.Event
 	if err == nil {
-		err = e.line.Restore(now, rec, r)
+		events, err = e.line.Restore(now, rec, r)
 	}
 	if err != nil {
 		e.log.Error("interrupted batch cannot be taken up", "batch", rec.ID, "err", err)
@@ -224,7 +224,7 @@ func (e *Engine) restore(rec records.Batch) {
 		return
 	}
 	if e.rec != nil {
-		for _, ev := range e.line.events {
+		for _, ev := range events {
 			e.rec.Event(ev)
 		}
 		e.rec.SaveBatch(*e.line.BatchForSave())
@@ -236,7 +236,7 @@ func (e *Engine) restore(rec records.Batch) {
 // outside the scan: only an approved version that passes validation against
 // this plant's limits may start a batch.
 func (e *Engine) Submit(ctx context.Context, c api.Command) api.CommandResult {
-	r := Request{Command: c}
+	r := line.Request{Command: c}
 	if c.Command == api.CommandStart {
 		rec, err := e.recipes.Resolve(c.Recipe, c.Version)
 		if err == nil {
@@ -381,7 +381,7 @@ func (e *Engine) scan() {
 	e.outs.step(now, time.Now(), e.line.Outputs(), e.snap)
 	if len(e.outs.events) > 0 {
 		for i := range e.outs.events {
-			e.line.noteDeviceEvent(&e.outs.events[i])
+			e.line.NoteDeviceEvent(&e.outs.events[i])
 		}
 		events = append(events, e.outs.events...)
 		e.outs.events = e.outs.events[:0]
@@ -485,7 +485,7 @@ func (e *Engine) drainResults() {
 	}
 }
 
-func (e *Engine) record(events []Event) {
+func (e *Engine) record(events []line.Event) {
 	if e.rec == nil {
 		return
 	}
@@ -537,7 +537,7 @@ func (e *Engine) shutdown() {
 		e.rec.SaveBatch(rec)
 	}
 	// Leave every output in its safe state on the way out.
-	e.line.allOff()
+	e.line.AllOff()
 	for _, o := range e.outs.points {
 		if o.kind == outLogic {
 			_ = o.writable.Write(o.tag, e.line.Outputs()[o.tag])

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pretreat/pretreat/controller/api"
+	"github.com/pretreat/pretreat/controller/line"
 	"github.com/pretreat/pretreat/controller/plant"
 	"github.com/pretreat/pretreat/drivers"
 	"github.com/pretreat/pretreat/historian/records"
@@ -116,7 +117,7 @@ type outputSet struct {
 	byTag   map[string]*outputPoint
 	devs    []*deviceSync
 	devOf   map[string]*deviceSync // device of every tag (readable or not)
-	events  []Event
+	events  []line.Event
 	line    string
 	started time.Time // wall
 }
@@ -209,7 +210,7 @@ func readbackTolerance(p *drivers.PointConfig) float64 {
 }
 
 func (s *outputSet) emit(now time.Time, name, unit, msg string) {
-	s.events = append(s.events, Event{Time: now, Kind: records.EventDevice, Line: s.line, Unit: unit, Name: name, Message: msg})
+	s.events = append(s.events, line.Event{Time: now, Kind: records.EventDevice, Line: s.line, Unit: unit, Name: name, Message: msg})
 }
 
 // observe follows every device's connection generation and marks, in the

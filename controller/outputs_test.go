@@ -3,6 +3,8 @@ package controller
 import (
 	"context"
 	"fmt"
+	"github.com/pretreat/pretreat/controller/line"
+	"github.com/pretreat/pretreat/controller/line/linetest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -88,7 +90,7 @@ type engineRig struct {
 	t     *testing.T
 	cfg   *plant.File
 	clock *manualClock
-	plant *fakePlant
+	plant *linetest.SamplePlant
 	devs  map[string]*fakeDevice
 	table *TagTable
 	e     *Engine
@@ -136,7 +138,7 @@ func newEngineRig(t *testing.T, edits ...func(*plant.File)) *engineRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &engineRig{t: t, cfg: cfg, rec: &memRecorder{}, clock: &manualClock{t: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)}, plant: newFakePlant(), devs: map[string]*fakeDevice{}}
+	r := &engineRig{t: t, cfg: cfg, rec: &memRecorder{}, clock: &manualClock{t: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)}, plant: linetest.NewSamplePlant(), devs: map[string]*fakeDevice{}}
 	results := make(chan drivers.WriteResult, 1024)
 	var tags []string
 	var devs []drivers.Device
@@ -171,7 +173,7 @@ func (r *engineRig) scan() {
 		}
 		d.mu.Unlock()
 	}
-	r.plant.step(out, dt)
+	r.plant.Step(out, dt)
 	now := r.clock.Now()
 	for _, d := range r.devs {
 		var ss []drivers.Sample
@@ -204,7 +206,7 @@ func (r *engineRig) run(d time.Duration) {
 func (r *engineRig) command(c api.Command) api.CommandResult {
 	r.t.Helper()
 	ch := make(chan api.CommandResult, 1)
-	req := Request{Command: c}
+	req := line.Request{Command: c}
 	if c.Command == api.CommandStart {
 		rec, err := r.e.recipes.Resolve(c.Recipe, 0)
 		if err != nil {
@@ -344,7 +346,7 @@ func TestDriveRestartReassertsEveryOutputAndNeverStartsByItself(t *testing.T) {
 		t.Fatalf("press_vfd while away: %s, want lost", st.Sync)
 	}
 	r.run(time.Second)
-	if r.e.line.State != StateHeld && r.e.line.State != StateHolding {
+	if r.e.line.State != line.StateHeld && r.e.line.State != line.StateHolding {
 		t.Fatalf("line %s while the press drive is away, want Held", r.e.line.State)
 	}
 	if !strings.Contains(r.e.line.Message, "press_vfd not answering") {
@@ -396,7 +398,7 @@ func TestCommandsHeldSafeUntilTheLogicHasSeenTheLoss(t *testing.T) {
 		}
 	}
 	r.run(2 * time.Second)
-	if r.e.line.State != StateHeld {
+	if r.e.line.State != line.StateHeld {
 		t.Fatalf("line %s (%s) after line_io reconnected, want Held", r.e.line.State, r.e.line.Message)
 	}
 	if !strings.Contains(r.e.line.Message, "line_io reconnected") {
@@ -412,7 +414,7 @@ func TestCommLossAlarmAndTrueCause(t *testing.T) {
 	r.feeding()
 	r.devs["line_io"].gen.Store(0)
 	r.run(time.Second)
-	if r.e.line.State != StateHeld {
+	if r.e.line.State != line.StateHeld {
 		t.Fatalf("line %s, want Held", r.e.line.State)
 	}
 	want := "line_io not answering: interlock estop cannot be evaluated"
@@ -439,7 +441,7 @@ func TestWatchdogHeartbeatAndReset(t *testing.T) {
 	// The press drive tripped on its watchdog while no controller ran: at
 	// start-up it shows a fault, which the controller resets once every
 	// output is written and every command is off.
-	r.plant.v["press.fault"] = 1
+	r.plant.V["press.fault"] = 1
 	r.scan()
 	r.scan()
 	hb := r.devs["press_vfd"].reg("press.heartbeat")
@@ -458,11 +460,11 @@ func TestWatchdogHeartbeatAndReset(t *testing.T) {
 	if got := r.devs["press_vfd"].reg("press.fault_reset"); got != 0 {
 		t.Errorf("reset left at %g after the pulse", got)
 	}
-	r.plant.v["press.fault"] = 0
+	r.plant.V["press.fault"] = 0
 	r.run(time.Second)
 	// A fault that appears on a healthy connection is the operator's.
 	before := r.devs["press_vfd"].writes["press.fault_reset"]
-	r.plant.v["press.fault"] = 1
+	r.plant.V["press.fault"] = 1
 	r.run(3 * time.Second)
 	if n := r.devs["press_vfd"].writes["press.fault_reset"]; n != before {
 		t.Errorf("a fault on a healthy connection was reset by the controller (%d writes)", n-before)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/pretreat/pretreat/controller/line"
 	"log/slog"
 	"os"
 	"sync"
@@ -65,7 +66,7 @@ func startController(ctx context.Context, o controllerOptions) (*controllerProce
 	log := o.Logger
 	store := recipes.OpenStore(o.DataDir)
 	if o.ImportShipped {
-		if err := importShipped(store, controller.Limits(cfg), "pretreat-demo"); err != nil {
+		if err := importShipped(store, line.Limits(cfg), "pretreat-demo"); err != nil {
 			return nil, fmt.Errorf("shipped recipes: %w", err)
 		}
 	}

@@ -6,13 +6,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/pretreat/pretreat/controller/line"
 	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/pretreat/pretreat/controller"
 	"github.com/pretreat/pretreat/controller/api"
 	"github.com/pretreat/pretreat/controller/plant"
 	"github.com/pretreat/pretreat/internal/yamlsrc"
@@ -80,7 +80,7 @@ func plantLimits(config string) (recipes.Limits, error) {
 	if err != nil {
 		return nil, err
 	}
-	return controller.Limits(cfg), nil
+	return line.Limits(cfg), nil
 }
 
 const recipeUsage = `usage:

@@ -3,13 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/pretreat/pretreat/controller/line"
 	"io"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/pretreat/pretreat/controller"
 	"github.com/pretreat/pretreat/controller/api"
 	"github.com/pretreat/pretreat/controller/plant"
 	"github.com/pretreat/pretreat/historian"
@@ -24,7 +24,7 @@ func TestShippedRecipesPassTheShippedPlants(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rs, err := recipes.Shipped(controller.Limits(cfg))
+		rs, err := recipes.Shipped(line.Limits(cfg))
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -108,7 +108,7 @@ func TestStartRefusesDraftAndOutOfLimits(t *testing.T) {
 	now := time.Now()
 	// catering: imported and approved against the sample plant (press up to 40 rpm).
 	cfg, _ := plant.Parse("<sample>", plant.Sample())
-	info, _, err := st.Import("catering.yaml", files["catering.yaml"], "ann", controller.Limits(cfg), now)
+	info, _, err := st.Import("catering.yaml", files["catering.yaml"], "ann", line.Limits(cfg), now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestStartRefusesDraftAndOutOfLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	// market-veg: imported, left a draft.
-	if _, _, err := st.Import("market-veg.yaml", files["market-veg.yaml"], "ann", controller.Limits(cfg), now); err != nil {
+	if _, _, err := st.Import("market-veg.yaml", files["market-veg.yaml"], "ann", line.Limits(cfg), now); err != nil {
 		t.Fatal(err)
 	}
 	// This controller's plant has a press limited to 12 rpm: catering's 15 rpm is out.

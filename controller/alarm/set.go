@@ -11,7 +11,7 @@ import (
 )
 
 // Inputs gives the scan's view of one tag: its value in engineering units
-// and its quality. controller.Inputs satisfies it.
+// and its quality. line.Inputs satisfies it.
 type Inputs interface {
 	Get(tag string) (float64, drivers.Quality)
 }

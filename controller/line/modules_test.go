@@ -1,6 +1,7 @@
-package controller
+package line
 
 import (
+	"github.com/pretreat/pretreat/controller/line/linetest"
 	"math"
 	"strings"
 	"testing"
@@ -13,7 +14,7 @@ import (
 // runBatch starts a catering batch on the sample line against the fake
 // plant and runs it until it leaves Execute or limit passes, calling each
 // (if not nil) after every scan.
-func runBatch(t *testing.T, l *Line, p *fakePlant, now *time.Time, limit time.Duration, each func()) {
+func runBatch(t *testing.T, l *Line, p *linetest.SamplePlant, now *time.Time, limit time.Duration, each func()) {
 	t.Helper()
 	res := run(l, p, now, 0, api.Command{Command: api.CommandStart, Recipe: "catering", User: "op"})
 	if !res[0].OK {
@@ -50,11 +51,11 @@ func TestDilutionTrimFollowsTheAnalyser(t *testing.T) {
 		{"drier, analyser bad: the recipe's ratio", 33, false, 0.98, 1.02},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			l, p := newTestLine(t), newFakePlant()
-			p.wasteDS = c.wasteDS
-			p.pressKgS = 1.5 // slower than the feed and water: the pulper fills and the analyser sees the slurry
+			l, p := newTestLine(t), linetest.NewSamplePlant()
+			p.WasteDS = c.wasteDS
+			p.PressKgS = 1.5 // slower than the feed and water: the pulper fills and the analyser sees the slurry
 			if !c.analyser {
-				p.bad["pulper.ds"] = drivers.QualityBadCommFailure
+				p.Bad["pulper.ds"] = drivers.QualityBadCommFailure
 			}
 			now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 			// The slurry's DS when the top-up has ended (the press
@@ -64,7 +65,7 @@ func TestDilutionTrimFollowsTheAnalyser(t *testing.T) {
 			runBatch(t, l, p, &now, 30*time.Minute, func() {
 				if l.batch != nil && l.batch.phase == "dewater" && l.batch.step == "draining" && !inShred {
 					inShred = true
-					ds = p.v["pulper.ds"]
+					ds = p.V["pulper.ds"]
 				}
 			})
 			b := l.LastBatch()
@@ -91,7 +92,7 @@ func TestDilutionTrimFollowsTheAnalyser(t *testing.T) {
 // the recipe's set-point while the press load changes, and follows an
 // operator's override.
 func TestPressBackPressureLoop(t *testing.T) {
-	l, p := newTestLine(t), newFakePlant()
+	l, p := newTestLine(t), linetest.NewSamplePlant()
 	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 	run(l, p, &now, 0, api.Command{Command: api.CommandStart, Recipe: "catering", User: "op"})
 	// The set-point in force: the recipe's, trimmed on the cake analyser.
@@ -101,9 +102,9 @@ func TestPressBackPressureLoop(t *testing.T) {
 	var n int
 	for i := 0; i < 5*60*10 && l.State == StateExecute; i++ {
 		run(l, p, &now, 100*time.Millisecond)
-		if l.batch.phase == "shred" && p.v["press.running"] == 1 && l.unit("press").ctl.last.Active {
-			if p.runSince["press.run_cmd"] > 40*time.Second {
-				worst = math.Max(worst, math.Abs(p.v["press.back_pressure"]-sp()))
+		if l.batch.phase == "shred" && p.V["press.running"] == 1 && l.unit("press").ctl.last.Active {
+			if p.RunSince["press.run_cmd"] > 40*time.Second {
+				worst = math.Max(worst, math.Abs(p.V["press.back_pressure"]-sp()))
 				spMin, spMax = math.Min(spMin, sp()), math.Max(spMax, sp())
 				n++
 			}
@@ -122,7 +123,7 @@ func TestPressBackPressureLoop(t *testing.T) {
 	if spMin < 2.8 || spMax > 3.3 {
 		t.Errorf("trimmed set-point %.2f..%.2f bar, want near 3 bar (the fake cake is on target there)", spMin, spMax)
 	}
-	if v := p.v["press.cone_valve"]; v <= 0 || v >= 100 {
+	if v := p.V["press.cone_valve"]; v <= 0 || v >= 100 {
 		t.Errorf("cone valve %.1f %%, want between the limits", v)
 	}
 	before, base := sp(), l.param("press_back_pressure")
@@ -135,26 +136,26 @@ func TestPressBackPressureLoop(t *testing.T) {
 		t.Errorf("the override to %g bar moved the set-point in force by %.2f bar, want about +1", base+1, d)
 	}
 	run(l, p, &now, 30*time.Second)
-	if bp := p.v["press.back_pressure"]; math.Abs(bp-sp()) > 0.15 || l.State != StateExecute {
+	if bp := p.V["press.back_pressure"]; math.Abs(bp-sp()) > 0.15 || l.State != StateExecute {
 		t.Errorf("30 s after the override: %.2f bar against %.2f, state %s", bp, sp(), l.State)
 	}
-	t.Logf("worst deviation %.3f bar over %d scans; trimmed set-point %.2f..%.2f bar; after the override %.2f bar, valve %.1f %%", worst, n, spMin, spMax, sp(), p.v["press.cone_valve"])
+	t.Logf("worst deviation %.3f bar over %d scans; trimmed set-point %.2f..%.2f bar; after the override %.2f bar, valve %.1f %%", worst, n, spMin, spMax, sp(), p.V["press.cone_valve"])
 }
 
 // Over-current on the press (above the recipe's 95 % FLA = 38 A for 3 s)
 // trips it; the press is the most downstream unit, so everything stops at
 // once and the line is Held until the operator unholds.
 func TestPressOverCurrentTripsTheLine(t *testing.T) {
-	l, p := newTestLine(t), newFakePlant()
+	l, p := newTestLine(t), linetest.NewSamplePlant()
 	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 	run(l, p, &now, 0, api.Command{Command: api.CommandStart, Recipe: "catering", User: "op"})
 	run(l, p, &now, 3*time.Minute)
 	if l.Outputs()["feeder.run_cmd"] != 1 {
 		t.Fatalf("not feeding after 3 min: %s %s", l.State, l.Message)
 	}
-	p.v["press.current"] = 30
+	p.V["press.current"] = 30
 	run(l, p, &now, 10*time.Second)
-	p.v["press.current"] = 45
+	p.V["press.current"] = 45
 	run(l, p, &now, 2*time.Second)
 	if l.State != StateExecute {
 		t.Fatalf("tripped after 2 s above the limit (confirm time 3 s): %s", l.Message)
@@ -163,7 +164,7 @@ func TestPressOverCurrentTripsTheLine(t *testing.T) {
 	if l.State != StateHeld || !strings.Contains(l.Message, "press faulted") || !strings.Contains(l.Message, "current") {
 		t.Fatalf("state %s (%s), want Held by a press over-current", l.State, l.Message)
 	}
-	for _, m := range motors {
+	for _, m := range linetest.Motors {
 		if l.Outputs()[m[0]] != 0 {
 			t.Errorf("%s on after the press tripped", m[0])
 		}
@@ -174,7 +175,7 @@ func TestPressOverCurrentTripsTheLine(t *testing.T) {
 	if l.Outputs()["press.cone_valve"] != 0 {
 		t.Errorf("cone valve %.1f %% after the trip, want open (0)", l.Outputs()["press.cone_valve"])
 	}
-	p.v["press.current"] = 30
+	p.V["press.current"] = 30
 	res := run(l, p, &now, 0, api.Command{Command: api.CommandUnhold, User: "op"})
 	if !res[0].OK {
 		t.Fatalf("unhold: %s", res[0].Error)
@@ -190,14 +191,14 @@ func TestPressOverCurrentTripsTheLine(t *testing.T) {
 // press and everything upstream pause until the level falls, and the batch
 // still completes. The record counts the rejects.
 func TestFiltratePumpAndTank(t *testing.T) {
-	l, p := newTestLine(t), newFakePlant()
+	l, p := newTestLine(t), linetest.NewSamplePlant()
 	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 	var starts, hhPauses int
 	var maxLevel, minRunning float64 = 0, 100
 	wasRunning, wasPaused := false, false
-	p.pumpKgS = 1 // slower than the press makes filtrate (2.8 kg/s)
+	p.PumpKgS = 1 // slower than the press makes filtrate (2.8 kg/s)
 	runBatch(t, l, p, &now, 40*time.Minute, func() {
-		lv := p.v["filtrate.level"]
+		lv := p.V["filtrate.level"]
 		maxLevel = math.Max(maxLevel, lv)
 		on := l.Outputs()["filtrate.pump_cmd"] == 1
 		if on && !wasRunning {
@@ -229,12 +230,12 @@ func TestFiltratePumpAndTank(t *testing.T) {
 		t.Fatalf("state %s (%s), want Complete", l.State, l.Message)
 	}
 	t.Logf("pump starts %d, high-high pauses %d, level max %.1f %%, lowest while pumping %.1f %%, dry run %.1f s, rejects %.2f kg of %.1f kg",
-		starts, hhPauses, maxLevel, minRunning, p.dryRunS, b.KgRejects, b.KgReceived)
+		starts, hhPauses, maxLevel, minRunning, p.DryRunS, b.KgRejects, b.KgReceived)
 	if starts == 0 || hhPauses == 0 {
 		t.Errorf("pump starts %d, high-high pauses %d: want both > 0", starts, hhPauses)
 	}
-	if p.dryRunS > 0 || minRunning < 5 {
-		t.Errorf("the pump ran dry for %.1f s (lowest level while running %.1f %%)", p.dryRunS, minRunning)
+	if p.DryRunS > 0 || minRunning < 5 {
+		t.Errorf("the pump ran dry for %.1f s (lowest level while running %.1f %%)", p.DryRunS, minRunning)
 	}
 	if maxLevel > 95 {
 		t.Errorf("filtrate level reached %.1f %%; the press should stop at 90 %%", maxLevel)
@@ -250,37 +251,37 @@ func TestFiltratePumpAndTank(t *testing.T) {
 // At low-low the pump is stopped and refused (dry-run protection); a pump
 // that fails to start stops the whole line (everything is upstream of it).
 func TestFiltratePumpDryRunAndFault(t *testing.T) {
-	l, p := newTestLine(t), newFakePlant()
+	l, p := newTestLine(t), linetest.NewSamplePlant()
 	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
-	p.pumpKgS = 2
+	p.PumpKgS = 2
 	run(l, p, &now, time.Second) // the tank is empty
 	if why := strings.Join(l.Why("filtrate_pump"), "; "); !strings.Contains(why, "dry-run protection") {
 		t.Errorf("why can the pump not start with the tank empty: %q, want the dry-run protection", why)
 	}
 	runBatch(t, l, p, &now, 10*time.Minute, func() {
-		if l.Outputs()["filtrate.pump_cmd"] == 1 && p.v["filtrate.pump_running"] == 1 && p.tank > 0.1*fakeTankKg {
+		if l.Outputs()["filtrate.pump_cmd"] == 1 && p.V["filtrate.pump_running"] == 1 && p.Tank > 0.1*linetest.TankKg {
 			// The level transmitter suddenly reads low-low (a drained
 			// tank): the pump must stop at once.
-			p.tank = 0.01 * fakeTankKg
+			p.Tank = 0.01 * linetest.TankKg
 		}
 	})
 	pc := l.pumps[0]
 	// Each time, the pump may run one scan (0.1 s) before it sees the level.
-	if p.dryRunS > 0.15*float64(pc.dryRunStops) {
-		t.Errorf("the pump ran %.1f s with the tank below 2 %% over %d stops; want at most one scan each", p.dryRunS, pc.dryRunStops)
+	if p.DryRunS > 0.15*float64(pc.dryRunStops) {
+		t.Errorf("the pump ran %.1f s with the tank below 2 %% over %d stops; want at most one scan each", p.DryRunS, pc.dryRunStops)
 	}
 	if pc.dryRunStops == 0 {
 		t.Errorf("dry-run protection never stopped the pump")
 	}
-	t.Logf("dry-run stops %d, dry running %.1f s", pc.dryRunStops, p.dryRunS)
+	t.Logf("dry-run stops %d, dry running %.1f s", pc.dryRunStops, p.DryRunS)
 
-	l, p = newTestLine(t), newFakePlant()
-	p.noStart["filtrate.pump_cmd"] = true
+	l, p = newTestLine(t), linetest.NewSamplePlant()
+	p.NoStart["filtrate.pump_cmd"] = true
 	runBatch(t, l, p, &now, 20*time.Minute, nil)
 	if l.State != StateHolding && l.State != StateHeld || !strings.Contains(l.Message, "filtrate_pump") || !strings.Contains(l.Message, "failed to start") {
 		t.Fatalf("state %s (%s), want held by the pump failing to start", l.State, l.Message)
 	}
-	for _, m := range motors {
+	for _, m := range linetest.Motors {
 		if l.Outputs()[m[0]] != 0 {
 			t.Errorf("%s on after the pump fault", m[0])
 		}
@@ -291,9 +292,9 @@ func TestFiltratePumpDryRunAndFault(t *testing.T) {
 // pump at once, and the pump stays off until an operator unholds, even with
 // the tank above its high level.
 func TestPumpOffInAHoldUntilUnhold(t *testing.T) {
-	l, p := newTestLine(t), newFakePlant()
+	l, p := newTestLine(t), linetest.NewSamplePlant()
 	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
-	p.pumpKgS = 1
+	p.PumpKgS = 1
 	run(l, p, &now, 0, api.Command{Command: api.CommandStart, Recipe: "catering", User: "op"})
 	for i := 0; i < 20*60*10 && l.Outputs()["filtrate.pump_cmd"] != 1; i++ {
 		run(l, p, &now, 100*time.Millisecond)
@@ -301,25 +302,25 @@ func TestPumpOffInAHoldUntilUnhold(t *testing.T) {
 	if l.Outputs()["filtrate.pump_cmd"] != 1 {
 		t.Fatalf("the pump never ran: %s %s", l.State, l.Message)
 	}
-	p.bad["hopper.weight"] = drivers.QualityBadCommFailure
+	p.Bad["hopper.weight"] = drivers.QualityBadCommFailure
 	for i := 0; i < 600; i++ { // every scan's outputs
-		p.step(l.Outputs(), 100*time.Millisecond)
+		p.Step(l.Outputs(), 100*time.Millisecond)
 		now = now.Add(100 * time.Millisecond)
 		l.Step(now, p, nil, nil)
 		if l.Outputs()["filtrate.pump_cmd"] != 0 {
 			t.Fatalf("pump commanded on %d scans after the device was lost (state %s)", i+1, l.State)
 		}
 	}
-	delete(p.bad, "hopper.weight")
+	delete(p.Bad, "hopper.weight")
 	run(l, p, &now, time.Minute)
-	if l.State != StateHeld || l.Outputs()["filtrate.pump_cmd"] != 0 || p.v["filtrate.level"] < 30 {
-		t.Fatalf("device back: state %s pump %v level %.1f %%; want Held, pump off with the tank above high", l.State, l.Outputs()["filtrate.pump_cmd"], p.v["filtrate.level"])
+	if l.State != StateHeld || l.Outputs()["filtrate.pump_cmd"] != 0 || p.V["filtrate.level"] < 30 {
+		t.Fatalf("device back: state %s pump %v level %.1f %%; want Held, pump off with the tank above high", l.State, l.Outputs()["filtrate.pump_cmd"], p.V["filtrate.level"])
 	}
 	if res := run(l, p, &now, 0, api.Command{Command: api.CommandUnhold, User: "op"}); !res[0].OK {
 		t.Fatalf("unhold: %s", res[0].Error)
 	}
 	run(l, p, &now, 2*time.Second)
 	if l.Outputs()["filtrate.pump_cmd"] != 1 {
-		t.Errorf("pump not running after the unhold with the tank at %.1f %%", p.v["filtrate.level"])
+		t.Errorf("pump not running after the unhold with the tank at %.1f %%", p.V["filtrate.level"])
 	}
 }

@@ -1,4 +1,4 @@
-package controller
+package line
 
 import (
 	"encoding/json"
@@ -452,7 +452,15 @@ func (l *Line) BatchForSave() *records.Batch {
 // (crash, kill, power loss or shutdown): the line comes back Held with
 // every output off and the batch context intact, and waits for an operator
 // to unhold, stop or abort. r must be the recipe version the record names.
-func (l *Line) Restore(now time.Time, rec records.Batch, r *recipes.Recipe) error {
+// The events it returns (the batch restored) are valid until the next Step.
+func (l *Line) Restore(now time.Time, rec records.Batch, r *recipes.Recipe) ([]Event, error) {
+	if err := l.restore(now, rec, r); err != nil {
+		return nil, err
+	}
+	return l.events, nil
+}
+
+func (l *Line) restore(now time.Time, rec records.Batch, r *recipes.Recipe) error {
 	if l.State != StateStopped || l.batch != nil {
 		return fmt.Errorf("restore: the line is %s, not freshly started", l.State)
 	}
@@ -535,6 +543,18 @@ func (l *Line) Batch() *records.Batch {
 	}
 	return &l.batch.rec
 }
+
+// AllOff sets every command to its safe value (the engine's shutdown):
+// motors off, door shut, water off, cone open.
+func (l *Line) AllOff() { l.allOff() }
+
+// ContinueNumbering makes the next batch's sequence number follow seq at
+// least: batch IDs stay unique for the life of the data directory.
+func (l *Line) ContinueNumbering(seq int) { l.seq = max(l.seq, seq) }
+
+// NoteDeviceEvent ties an event of the engine's output set (comm loss,
+// reconnect, output corrected) to the running batch.
+func (l *Line) NoteDeviceEvent(e *Event) { l.noteDeviceEvent(e) }
 
 // allOff sets every command to its safe value: motors off, door shut, water off.
 func (l *Line) allOff() {

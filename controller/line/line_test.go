@@ -1,7 +1,8 @@
-package controller
+package line
 
 import (
 	"fmt"
+	"github.com/pretreat/pretreat/controller/line/linetest"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -14,103 +15,6 @@ import (
 	"github.com/pretreat/pretreat/drivers"
 	"github.com/pretreat/pretreat/recipes"
 )
-
-// fakePlant is a crude process for logic tests: motors follow their run
-// command after a delay, the door fills the hopper, the feeder empties it
-// into the pulper, water adds to the pulper and the press drains it.
-type fakePlant struct {
-	v        map[string]float64
-	bad      map[string]drivers.Quality
-	runSince map[string]time.Duration
-	noStart  map[string]bool
-	dry      float64 // kg of dry solids in the pulper
-	wasteDS  float64 // % DS of the waste fed
-	tank     float64 // kg in the filtrate tank (fakeTankKg full)
-	pumpKgS  float64 // filtrate pump flow
-	pressKgS float64 // press slurry flow while running
-	pumped   float64 // kg pumped on
-	dryRunS  float64 // s the pump ran with the tank below 2 %
-}
-
-const fakeTankKg = 500.0
-
-func newFakePlant() *fakePlant {
-	return &fakePlant{v: map[string]float64{"line.estop_ok": 1}, bad: map[string]drivers.Quality{}, runSince: map[string]time.Duration{}, noStart: map[string]bool{}, wasteDS: 28, pumpKgS: 6, pressKgS: 4}
-}
-
-func (p *fakePlant) Get(tag string) (float64, drivers.Quality) {
-	if q, ok := p.bad[tag]; ok {
-		return p.v[tag], q
-	}
-	return p.v[tag], drivers.QualityGood
-}
-
-var motors = [][2]string{{"press.run_cmd", "press.running"}, {"pulper.mixer_cmd", "pulper.mixer_running"}, {"shredder.run_cmd", "shredder.running"}, {"feeder.run_cmd", "feeder.running"}}
-
-func (p *fakePlant) step(out map[string]float64, dt time.Duration) {
-	for k, v := range out {
-		p.v[k] = v
-	}
-	s := dt.Seconds()
-	for _, m := range append(motors[:len(motors):len(motors)], [2]string{"filtrate.pump_cmd", "filtrate.pump_running"}, [2]string{"press_feed.run_cmd", "press_feed.running"}) {
-		if p.v[m[0]] >= 0.5 && !p.noStart[m[0]] {
-			p.runSince[m[0]] += dt
-			if p.runSince[m[0]] >= time.Second {
-				p.v[m[1]] = 1
-			}
-		} else {
-			p.runSince[m[0]], p.v[m[1]] = 0, 0
-		}
-	}
-	if p.v["reception.door_cmd"] >= 0.5 {
-		p.v["hopper.weight"] += 5 * s
-	}
-	pulperMass := p.v["pulper.level"] * 40
-	if p.v["feeder.running"] >= 0.5 && p.v["shredder.running"] >= 0.5 {
-		f := math.Min(p.v["hopper.weight"], 1.6*s)
-		p.v["hopper.weight"] -= f
-		pulperMass += f * 0.99
-		p.dry += f * 0.99 * p.wasteDS / 100
-		p.v["rejects.weight"] += f * 0.01 // the screen takes 1 %
-	}
-	if p.v["pulper.water_cmd"] >= 0.5 {
-		w := p.v["pulper.water_flow_sp"] * s
-		p.v["pulper.water_total"] += w
-		pulperMass += w
-	}
-	fill := 0.0
-	if p.v["press.running"] >= 0.5 && p.v["press_feed.running"] >= 0.5 && pulperMass > 0 {
-		// The feed pump delivers 8 kg/s at 100 %; the press takes up to
-		// its capacity of it.
-		d := math.Min(pulperMass, math.Min(p.pressKgS, 8*p.v["press_feed.speed_sp"]/100)*s)
-		fill = d / (p.pressKgS * s)
-		p.dry -= p.dry * d / pulperMass
-		pulperMass -= d
-		p.v["cake_bin.weight"] += d * 0.3
-		p.v["filtrate.total"] += d * 0.7
-		p.tank += d * 0.7
-	}
-	// The cone: back-pressure follows the valve (0.075 bar/%, more when
-	// the press is full) with a 2 s lag.
-	bpTarget := 0.075 * p.v["press.cone_valve"] * (0.7 + 0.3*fill)
-	p.v["press.back_pressure"] += (bpTarget - p.v["press.back_pressure"]) * (1 - math.Exp(-s/2))
-	// The cake analyser: about 2.8 % DS per bar, 30 % at 3 bar.
-	p.v["press.cake_ds"] = 30 + 2.8*(p.v["press.back_pressure"]-3)
-	if p.v["filtrate.pump_running"] >= 0.5 {
-		if p.tank < 0.02*fakeTankKg {
-			p.dryRunS += s
-		}
-		out := math.Min(p.tank, p.pumpKgS*s)
-		p.tank -= out
-		p.pumped += out
-	}
-	p.v["filtrate.level"] = p.tank / fakeTankKg * 100
-	p.v["pulper.level"] = pulperMass / 40
-	p.v["pulper.ds"] = 0
-	if pulperMass > 0 {
-		p.v["pulper.ds"] = p.dry / pulperMass * 100
-	}
-}
 
 func newTestLine(t *testing.T) *Line {
 	t.Helper()
@@ -131,8 +35,8 @@ func newTestLine(t *testing.T) *Line {
 	}
 	// Reset to Idle, as an operator does after power-up.
 	res := make([]api.CommandResult, 1)
-	l.Step(time.Date(2026, 11, 27, 7, 59, 0, 0, time.UTC), newFakePlant(), []Request{{Command: api.Command{Command: api.CommandReset, User: "op"}}}, res)
-	l.Step(time.Date(2026, 11, 27, 7, 59, 1, 0, time.UTC), newFakePlant(), nil, nil)
+	l.Step(time.Date(2026, 11, 27, 7, 59, 0, 0, time.UTC), linetest.NewSamplePlant(), []Request{{Command: api.Command{Command: api.CommandReset, User: "op"}}}, res)
+	l.Step(time.Date(2026, 11, 27, 7, 59, 1, 0, time.UTC), linetest.NewSamplePlant(), nil, nil)
 	if !res[0].OK || l.State != StateIdle {
 		t.Fatalf("reset: %+v, state %s", res[0], l.State)
 	}
@@ -140,7 +44,7 @@ func newTestLine(t *testing.T) *Line {
 }
 
 // run steps the line against the fake plant with a fake clock.
-func run(l *Line, p *fakePlant, now *time.Time, d time.Duration, cmds ...api.Command) []api.CommandResult {
+func run(l *Line, p *linetest.SamplePlant, now *time.Time, d time.Duration, cmds ...api.Command) []api.CommandResult {
 	const dt = 100 * time.Millisecond
 	res := make([]api.CommandResult, len(cmds))
 	reqs := make([]Request, len(cmds))
@@ -149,7 +53,7 @@ func run(l *Line, p *fakePlant, now *time.Time, d time.Duration, cmds ...api.Com
 	}
 	l.Step(*now, p, reqs, res)
 	for t := time.Duration(0); t < d; t += dt {
-		p.step(l.Outputs(), dt)
+		p.Step(l.Outputs(), dt)
 		*now = now.Add(dt)
 		l.Step(*now, p, nil, nil)
 	}
@@ -157,7 +61,7 @@ func run(l *Line, p *fakePlant, now *time.Time, d time.Duration, cmds ...api.Com
 }
 
 func TestBatchRunsToComplete(t *testing.T) {
-	l, p := newTestLine(t), newFakePlant()
+	l, p := newTestLine(t), linetest.NewSamplePlant()
 	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 	res := run(l, p, &now, 0, api.Command{Command: api.CommandStart, Recipe: "catering", User: "op"})
 	if !res[0].OK {
@@ -167,7 +71,7 @@ func TestBatchRunsToComplete(t *testing.T) {
 	seen := map[string]bool{}
 	for i := 0; i < 20*60*10 && (l.State == StateExecute || l.State == StateCompleting); i++ {
 		run(l, p, &now, 100*time.Millisecond)
-		for _, m := range motors {
+		for _, m := range linetest.Motors {
 			if l.Outputs()[m[0]] == 1 && !seen[m[0]] {
 				seen[m[0]] = true
 				order = append(order, m[0])
@@ -201,7 +105,7 @@ func TestBatchRunsToComplete(t *testing.T) {
 	if len(b.Phases) != 3 || b.Phases[2].End.IsZero() {
 		t.Errorf("phases %+v", b.Phases)
 	}
-	for _, m := range motors {
+	for _, m := range linetest.Motors {
 		if l.Outputs()[m[0]] != 0 {
 			t.Errorf("%s still commanded after Complete", m[0])
 		}
@@ -209,7 +113,7 @@ func TestBatchRunsToComplete(t *testing.T) {
 }
 
 func TestStopIsUpstreamFirst(t *testing.T) {
-	l, p := newTestLine(t), newFakePlant()
+	l, p := newTestLine(t), linetest.NewSamplePlant()
 	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 	run(l, p, &now, 0, api.Command{Command: api.CommandStart, Recipe: "catering", User: "op"})
 	run(l, p, &now, 3*time.Minute) // received, shredding
@@ -232,18 +136,18 @@ func TestStopIsUpstreamFirst(t *testing.T) {
 }
 
 func TestBadInputHoldsAndNeverRestartsByItself(t *testing.T) {
-	l, p := newTestLine(t), newFakePlant()
+	l, p := newTestLine(t), linetest.NewSamplePlant()
 	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 	run(l, p, &now, 0, api.Command{Command: api.CommandStart, Recipe: "catering", User: "op"})
 	run(l, p, &now, 3*time.Minute)
-	p.bad["shredder.running"] = drivers.QualityBadCommFailure
+	p.Bad["shredder.running"] = drivers.QualityBadCommFailure
 	run(l, p, &now, time.Second)
 	if l.State != StateHeld {
 		t.Fatalf("state %s, want Held", l.State)
 	}
-	delete(p.bad, "shredder.running") // device back
+	delete(p.Bad, "shredder.running") // device back
 	run(l, p, &now, time.Minute)
-	for _, m := range motors {
+	for _, m := range linetest.Motors {
 		if l.Outputs()[m[0]] != 0 {
 			t.Fatalf("%s commanded on after reconnection without an operator", m[0])
 		}
@@ -262,8 +166,8 @@ func TestBadInputHoldsAndNeverRestartsByItself(t *testing.T) {
 }
 
 func TestFailedToStartHolds(t *testing.T) {
-	l, p := newTestLine(t), newFakePlant()
-	p.noStart["shredder.run_cmd"] = true
+	l, p := newTestLine(t), linetest.NewSamplePlant()
+	p.NoStart["shredder.run_cmd"] = true
 	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 	run(l, p, &now, 0, api.Command{Command: api.CommandStart, Recipe: "catering", User: "op"})
 	// Receiving takes 80 s, the shredder fails 10 s after its start, then
@@ -272,7 +176,7 @@ func TestFailedToStartHolds(t *testing.T) {
 	if l.State != StateHeld || l.Outputs()["feeder.run_cmd"] != 0 || !strings.Contains(l.Message, "failed to start") {
 		t.Fatalf("state %s (%s), feeder %v; want Held with feeder never started", l.State, l.Message, l.Outputs()["feeder.run_cmd"])
 	}
-	for _, m := range motors {
+	for _, m := range linetest.Motors {
 		if l.Outputs()[m[0]] != 0 {
 			t.Errorf("%s on in Held", m[0])
 		}
@@ -282,14 +186,14 @@ func TestFailedToStartHolds(t *testing.T) {
 // A start while an input the logic needs is bad is refused with the input
 // named; once it is good the start is accepted.
 func TestStartRefusedWithABadInput(t *testing.T) {
-	l, p := newTestLine(t), newFakePlant()
+	l, p := newTestLine(t), linetest.NewSamplePlant()
 	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
-	p.bad["pulper.level"] = drivers.QualityBadCommFailure
+	p.Bad["pulper.level"] = drivers.QualityBadCommFailure
 	res := run(l, p, &now, time.Second, api.Command{Command: api.CommandStart, Recipe: "catering", User: "op"})
 	if res[0].OK || !strings.Contains(res[0].Error, "analyser not answering: input pulper.level cannot be read") || l.State != StateIdle {
 		t.Fatalf("start with the level bad: %+v, state %s; want refused naming the input, Idle", res[0], l.State)
 	}
-	delete(p.bad, "pulper.level")
+	delete(p.Bad, "pulper.level")
 	res = run(l, p, &now, time.Second, api.Command{Command: api.CommandStart, Recipe: "catering", User: "op"})
 	if !res[0].OK || l.State != StateExecute {
 		t.Fatalf("start with every input good: %+v, state %s", res[0], l.State)
@@ -297,7 +201,7 @@ func TestStartRefusedWithABadInput(t *testing.T) {
 }
 
 func TestCommandsRefusedWithReason(t *testing.T) {
-	l, p := newTestLine(t), newFakePlant()
+	l, p := newTestLine(t), linetest.NewSamplePlant()
 	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 	for _, c := range []api.Command{{Command: api.CommandClear}, {Command: api.CommandResume}, {Command: api.CommandConfirm}, {Command: api.CommandOverride, Parameter: "press_speed", Value: 10}, {Command: api.CommandStart, Recipe: "nope"}, {Command: "dance"}} {
 		res := run(l, p, &now, 0, c)
@@ -343,7 +247,7 @@ procedure:
 `
 
 func TestEveryPhaseKindRunsAndWaitsForConfirmation(t *testing.T) {
-	l, p := newTestLine(t), newFakePlant()
+	l, p := newTestLine(t), linetest.NewSamplePlant()
 	l.recipes["full"] = testRecipe(t, fullProcedure)
 	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 	run(l, p, &now, 0, api.Command{Command: api.CommandStart, Recipe: "full", User: "op"})
@@ -367,7 +271,7 @@ func TestEveryPhaseKindRunsAndWaitsForConfirmation(t *testing.T) {
 	if l.batch.phase != "discharge" {
 		t.Fatalf("discharge ended without the operator's confirmation (phase %s)", l.batch.phase)
 	}
-	for _, m := range motors {
+	for _, m := range linetest.Motors {
 		if l.Outputs()[m[0]] != 0 {
 			t.Errorf("%s runs during discharge", m[0])
 		}
@@ -398,7 +302,7 @@ func TestEveryPhaseKindRunsAndWaitsForConfirmation(t *testing.T) {
 }
 
 func TestPhaseTimeoutHolds(t *testing.T) {
-	l, p := newTestLine(t), newFakePlant()
+	l, p := newTestLine(t), linetest.NewSamplePlant()
 	l.recipes["slow"] = testRecipe(t, strings.Replace(fullProcedure, "end: {mass_received: {value: 100, unit: kg}}", "end: {mass_received: {value: 100, unit: kg}}\n    timeout: {value: 10, unit: s}", 1))
 	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 	run(l, p, &now, 0, api.Command{Command: api.CommandStart, Recipe: "slow", User: "op"})
@@ -409,7 +313,7 @@ func TestPhaseTimeoutHolds(t *testing.T) {
 }
 
 func TestOverrideIsBoundedAndRecorded(t *testing.T) {
-	l, p := newTestLine(t), newFakePlant()
+	l, p := newTestLine(t), linetest.NewSamplePlant()
 	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 	run(l, p, &now, 0, api.Command{Command: api.CommandStart, Recipe: "catering", User: "op"})
 	run(l, p, &now, 2*time.Minute)
@@ -440,14 +344,14 @@ func TestOverrideIsBoundedAndRecorded(t *testing.T) {
 }
 
 func TestEstopInterlockHoldsAndWaitsForOperator(t *testing.T) {
-	l, p := newTestLine(t), newFakePlant()
+	l, p := newTestLine(t), linetest.NewSamplePlant()
 	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 	run(l, p, &now, 0, api.Command{Command: api.CommandStart, Recipe: "catering", User: "op"})
 	run(l, p, &now, 3*time.Minute)
 	if l.Outputs()["feeder.run_cmd"] != 1 {
 		t.Fatalf("not feeding before the e-stop: %s %s", l.State, l.Message)
 	}
-	p.v["line.estop_ok"] = 0
+	p.V["line.estop_ok"] = 0
 	run(l, p, &now, time.Second)
 	if l.State != StateHeld || !strings.Contains(l.Message, "interlock estop") {
 		t.Fatalf("state %s (%s), want Held by interlock estop", l.State, l.Message)
@@ -458,9 +362,9 @@ func TestEstopInterlockHoldsAndWaitsForOperator(t *testing.T) {
 	if res := run(l, p, &now, 0, api.Command{Command: api.CommandUnhold, User: "op"}); res[0].OK || !strings.Contains(res[0].Error, "interlock estop") {
 		t.Fatalf("unhold while the e-stop is pressed: %+v, want refused naming the interlock", res[0])
 	}
-	p.v["line.estop_ok"] = 1 // released
+	p.V["line.estop_ok"] = 1 // released
 	run(l, p, &now, time.Minute)
-	for _, m := range motors {
+	for _, m := range linetest.Motors {
 		if l.Outputs()[m[0]] != 0 {
 			t.Fatalf("%s on after the e-stop was released, without an operator", m[0])
 		}
@@ -476,12 +380,12 @@ func TestEstopInterlockHoldsAndWaitsForOperator(t *testing.T) {
 }
 
 func TestHHLevelStopsFeedOnly(t *testing.T) {
-	l, p := newTestLine(t), newFakePlant()
+	l, p := newTestLine(t), linetest.NewSamplePlant()
 	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 	run(l, p, &now, 0, api.Command{Command: api.CommandStart, Recipe: "catering", User: "op"})
 	run(l, p, &now, 3*time.Minute)
-	p.bad["pulper.level"] = drivers.QualityGood // keep quality good while forcing a value
-	p.v["pulper.level"] = 95
+	p.Bad["pulper.level"] = drivers.QualityGood // keep quality good while forcing a value
+	p.V["pulper.level"] = 95
 	res := make([]api.CommandResult, 0)
 	l.Step(now, p, nil, res)
 	if l.Outputs()["feeder.run_cmd"] != 0 || l.Outputs()["reception.door_cmd"] != 0 {
@@ -494,7 +398,7 @@ func TestHHLevelStopsFeedOnly(t *testing.T) {
 	if len(why) != 1 || !strings.Contains(why[0], "interlock pulper_level_hh") {
 		t.Fatalf("why feeder: %q", why)
 	}
-	p.v["pulper.level"] = 40
+	p.V["pulper.level"] = 40
 	l.Step(now.Add(100*time.Millisecond), p, nil, res)
 	if l.Outputs()["feeder.run_cmd"] != 1 {
 		t.Fatal("feed did not resume after the level fell (within the running batch)")
@@ -521,32 +425,32 @@ func newJamLine(t *testing.T) *Line {
 		t.Fatal("jam handling not active with the reverse signal bound")
 	}
 	res := make([]api.CommandResult, 1)
-	l.Step(time.Date(2026, 11, 27, 7, 59, 0, 0, time.UTC), newFakePlant(), []Request{{Command: api.Command{Command: api.CommandReset, User: "op"}}}, res)
-	l.Step(time.Date(2026, 11, 27, 7, 59, 1, 0, time.UTC), newFakePlant(), nil, nil)
+	l.Step(time.Date(2026, 11, 27, 7, 59, 0, 0, time.UTC), linetest.NewSamplePlant(), []Request{{Command: api.Command{Command: api.CommandReset, User: "op"}}}, res)
+	l.Step(time.Date(2026, 11, 27, 7, 59, 1, 0, time.UTC), linetest.NewSamplePlant(), nil, nil)
 	return l
 }
 
 // runJam steps the line against the fake plant with a shredder that jams:
 // while jammed and running forward it draws 60 A (146 % FLA); each reverse
 // run clears the jam when clears says so.
-func runJam(l *Line, p *fakePlant, now *time.Time, d time.Duration, jammed *bool, clears func() bool) (maxReversals int) {
+func runJam(l *Line, p *linetest.SamplePlant, now *time.Time, d time.Duration, jammed *bool, clears func() bool) (maxReversals int) {
 	const dt = 100 * time.Millisecond
 	reversing := false
 	for t := time.Duration(0); t < d; t += dt {
 		out := l.Outputs()
-		p.step(out, dt)
-		rev := out["shredder.reverse_cmd"] == 1 && p.v["shredder.running"] == 1
+		p.Step(out, dt)
+		rev := out["shredder.reverse_cmd"] == 1 && p.V["shredder.running"] == 1
 		if rev && !reversing && *jammed && clears() {
 			*jammed = false
 		}
 		reversing = rev
 		switch {
-		case p.v["shredder.running"] != 1:
-			p.v["shredder.current"] = 0
+		case p.V["shredder.running"] != 1:
+			p.V["shredder.current"] = 0
 		case *jammed && !rev:
-			p.v["shredder.current"] = 60
+			p.V["shredder.current"] = 60
 		default:
-			p.v["shredder.current"] = 28
+			p.V["shredder.current"] = 28
 		}
 		*now = now.Add(dt)
 		l.Step(*now, p, nil, nil)
@@ -558,7 +462,7 @@ func runJam(l *Line, p *fakePlant, now *time.Time, d time.Duration, jammed *bool
 }
 
 func TestSingleJamClearedByReversal(t *testing.T) {
-	l, p := newJamLine(t), newFakePlant()
+	l, p := newJamLine(t), linetest.NewSamplePlant()
 	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 	run(l, p, &now, 0, api.Command{Command: api.CommandStart, Recipe: "catering", User: "op"})
 	jammed := false
@@ -579,7 +483,7 @@ func TestSingleJamClearedByReversal(t *testing.T) {
 }
 
 func TestJamStormFaultsAndHolds(t *testing.T) {
-	l, p := newJamLine(t), newFakePlant()
+	l, p := newJamLine(t), linetest.NewSamplePlant()
 	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 	run(l, p, &now, 0, api.Command{Command: api.CommandStart, Recipe: "catering", User: "op"})
 	jammed := false
@@ -617,7 +521,7 @@ func TestJamStormFaultsAndHolds(t *testing.T) {
 	if l.State != StateHeld {
 		t.Fatalf("121 s after the fault: %s (%s), want Held", l.State, l.Message)
 	}
-	for _, m := range motors {
+	for _, m := range linetest.Motors {
 		if l.Outputs()[m[0]] != 0 {
 			t.Errorf("%s on in Held after the jam fault", m[0])
 		}
@@ -639,7 +543,7 @@ func TestJamStormFaultsAndHolds(t *testing.T) {
 // is pressed and released: every state transition must be one of the
 // model's, and every refused command must say why.
 func TestRandomCommandsAcrossAllStates(t *testing.T) {
-	l, p := newTestLine(t), newFakePlant()
+	l, p := newTestLine(t), linetest.NewSamplePlant()
 	seen := map[LineState]bool{}
 	illegal := 0
 	l.trace = func(from, to LineState) {
@@ -658,13 +562,13 @@ func TestRandomCommandsAcrossAllStates(t *testing.T) {
 		c := api.Command{Command: kinds[rng.IntN(len(kinds))], Recipe: "catering", User: "op", Parameter: "press_speed", Value: float64(rng.IntN(60))}
 		switch rng.IntN(50) {
 		case 0:
-			p.bad["hopper.weight"] = drivers.QualityBadCommFailure
+			p.Bad["hopper.weight"] = drivers.QualityBadCommFailure
 		case 1:
-			delete(p.bad, "hopper.weight")
+			delete(p.Bad, "hopper.weight")
 		case 2:
-			p.v["line.estop_ok"] = 0
+			p.V["line.estop_ok"] = 0
 		case 3, 4:
-			p.v["line.estop_ok"] = 1
+			p.V["line.estop_ok"] = 1
 		}
 		res := make([]api.CommandResult, 1)
 		l.Step(now, p, []Request{{Command: c}}, res)
@@ -681,7 +585,7 @@ func TestRandomCommandsAcrossAllStates(t *testing.T) {
 			quiet = 2400 // now and then 20 minutes undisturbed: batches complete
 		}
 		for j := 0; j < quiet; j++ { // let the plant and the line move on
-			p.step(l.Outputs(), 500*time.Millisecond)
+			p.Step(l.Outputs(), 500*time.Millisecond)
 			now = now.Add(500 * time.Millisecond)
 			l.Step(now, p, nil, nil)
 		}
@@ -700,7 +604,7 @@ func TestRandomCommandsAcrossAllStates(t *testing.T) {
 // A jam fault whose batch is aborted is reset with the line (clear, reset):
 // the next batch starts the shredder without an unhold.
 func TestResetClearsALatchedFault(t *testing.T) {
-	l, p := newJamLine(t), newFakePlant()
+	l, p := newJamLine(t), linetest.NewSamplePlant()
 	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 	run(l, p, &now, 0, api.Command{Command: api.CommandStart, Recipe: "catering", User: "op"})
 	jammed := false
@@ -720,7 +624,7 @@ func TestResetClearsALatchedFault(t *testing.T) {
 	if l.State != StateIdle {
 		t.Fatalf("state %s after abort, clear, reset; want Idle", l.State)
 	}
-	p.v["hopper.weight"] = 0
+	p.V["hopper.weight"] = 0
 	run(l, p, &now, 0, api.Command{Command: api.CommandStart, Recipe: "catering", User: "op"})
 	runJam(l, p, &now, 3*time.Minute, &jammed, func() bool { return true })
 	if l.State != StateExecute || l.Outputs()["feeder.run_cmd"] != 1 || l.Outputs()["shredder.run_cmd"] != 1 {
@@ -732,7 +636,7 @@ func TestResetClearsALatchedFault(t *testing.T) {
 // which has none, runs, and its batch record says the packaging was not
 // separated.
 func TestRecipeExpectingADepackagerIsNoted(t *testing.T) {
-	l, p := newTestLine(t), newFakePlant()
+	l, p := newTestLine(t), linetest.NewSamplePlant()
 	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 	res := run(l, p, &now, time.Second, api.Command{Command: api.CommandStart, Recipe: "packaged-bakery", User: "op"})
 	if !res[0].OK {

@@ -1,6 +1,8 @@
-package controller
+package line
 
 import (
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/pretreat/pretreat/controller/equipment"
@@ -62,7 +64,7 @@ func newUnitControl(cfg *plant.File, u *plant.Unit, outputs map[string]float64) 
 		return nil, err
 	}
 	c := &unitControl{mod: mod, io: tagIO{signals: u.Signals, out: outputs}}
-	for _, role := range sortedRoles(u.Signals) {
+	for _, role := range slices.Sorted(maps.Keys(u.Signals)) {
 		if _, p := cfg.Point(u.Signals[role]); p != nil && p.Access.Writable() && !lineRoles[role] {
 			c.outputs = append(c.outputs, u.Signals[role])
 		}
