@@ -20,9 +20,11 @@ import (
 //     a near-empty pulper, and the controller does not trim on it) to the
 //     end of feeding, the model's slurry DS stays within ±0.5 % absolute
 //     of the recipe's slurry_ds_target;
-//   - cake DS: while the press makes cake during feeding, its DS stays
-//     within ±2 % absolute of cake_ds_target (the press trims its
-//     back-pressure set-point on the cake analyser);
+//   - cake DS: while the press makes cake (shred and dewater: a wet
+//     class such as market veg fills the pulper to its working level
+//     before the press draws much, so most of its cake is made after
+//     feeding), its DS stays within ±2 % absolute of cake_ds_target (the
+//     press trims its back-pressure set-point on the cake analyser);
 //   - throughput: the waste fed per second of feeding is at least 95 % of
 //     the line's bottleneck for that class and those speeds, computed from
 //     the rig's own physics (physics.Capacity);
@@ -95,7 +97,7 @@ func TestControlQualityPerClass(t *testing.T) {
 						}
 					}
 					feeding = nowFeeding
-					if tp > 0.1 && nowFeeding {
+					if tp > 0.1 && (st.Batch.Phase == "shred" || st.Batch.Phase == "dewater") {
 						d := cake - cakeTarget
 						cakeSum += d
 						cakeN++
@@ -129,7 +131,7 @@ func TestControlQualityPerClass(t *testing.T) {
 			if cakeN < 20 {
 				t.Errorf("only %d cake samples", cakeN)
 			} else if cakeWorst > 2 {
-				t.Errorf("cake DS strayed %.2f %% from its %.0f %% target while the press made cake during feeding, want within 2", cakeWorst, cakeTarget)
+				t.Errorf("cake DS strayed %.2f %% from its %.0f %% target while the press made cake, want within 2", cakeWorst, cakeTarget)
 			}
 			if rate < 0.95*capKgS {
 				t.Errorf("throughput %.3f kg/s is %.1f %% of the %s's %.3f kg/s, want at least 95 %%", rate, 100*rate/capKgS, neck, capKgS)
