@@ -69,6 +69,11 @@ type UnitConfig struct {
 	Signals []string
 	// Limits are the unit's set-point limits, [min, max] by signal.
 	Limits map[string][2]float64
+	// Levels are level thresholds in % (low_low, low, high, high_high): a
+	// pulper's own; a transfer pump's, those of the tank it draws from.
+	Levels map[string]float64
+	// LevelSP and MinLevel make a pump a feed pump on level control (%).
+	LevelSP, MinLevel float64
 }
 
 // Bound reports whether the plant binds the signal role.

@@ -2,8 +2,8 @@
 // the plant file's graph of units (graph.go), the phases of the recipe
 // table (recipes.Phases), start and stop sequencing derived from the graph,
 // faults and trips propagated on it, the equipment modules behind one
-// adapter (unitctl.go; the pulper's dilution and the tanks and pumps on
-// level control in pulperctl.go and tankctl.go), interlocks, and the batch
+// adapter (unitctl.go: shredders, presses, conveyors, the pulper, pumps;
+// tanks are watched in levels.go), interlocks, and the batch
 // record with its accounting (received mass, totals, hold-up, mass
 // balance).
 //

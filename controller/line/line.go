@@ -62,9 +62,10 @@ type unitRun struct {
 	stoppedAt  time.Time // when want last went false in a run-down
 	// up and down are the places in Line.order of the sequenced units
 	// directly upstream and downstream of it (through pumps and tanks);
-	// feed are all the sequenced units upstream of it (a shredder's feed
-	// pause stops them).
-	up, down, feed []int
+	// feed are all the sequenced units upstream of it, heads those of them
+	// fed by no other (the feeders: a shredder's feed pause or the
+	// pulper's high-high stops them).
+	up, down, feed, heads []int
 	// ctl is the unit's equipment module (a shredder's jam handling, a
 	// press's back-pressure loop and trips, a conveyor's belt and pull-cord
 	// supervision…), nil for a plain motor.
@@ -105,8 +106,8 @@ type Line struct {
 	reception int // node of the reception
 
 	sig struct {
-		door, hopper, level, waterCmd, waterFlowSP, waterTotal string
-		cake, filtrate, rejects, energy                        []string
+		door, hopper, level, waterCmd, waterFlowSP, waterTotal, ds string
+		cake, filtrate, rejects, energy                            []string
 	}
 
 	batch     *batchRun
@@ -116,13 +117,14 @@ type Line struct {
 	// critical are the inputs the running logic depends on: one not good
 	// holds the line.
 	critical []string
-	// pu is the pulper's module (mixer, level, dilution water on a
-	// feed-forward trimmed by the DS analyser).
-	pu *pulperControl
+	// fed estimates the feed rate from the hopper; trimMinLevel is the
+	// pulper level above which its analyser reads slurry.
+	fed          feedRate
+	trimMinLevel float64
 	// tanks and pumps: tanks stop what fills them at high-high; pumps
 	// transfer on level control with dry-run protection.
 	tanks []*tankControl
-	pumps []*pumpControl
+	pumps []*pumpRun
 	// This scan's water: dilute asks the pulper module for dilution water
 	// at feedRate kg/s of waste; washFlow > 0 is wash-down water.
 	dilute             bool
@@ -260,11 +262,10 @@ func NewLine(cfg *plant.File, rs []*recipes.Recipe) (*Line, error) {
 		at[i] = len(l.order)
 		l.order = append(l.order, r)
 		if u.Kind == plant.KindPulper {
-			l.pulper = r // the pulper's module doses water too: pulperControl
-			continue
+			l.pulper = r
 		}
 		var err error
-		if r.ctl, err = newUnitControl(cfg, u, l.outputs); err != nil {
+		if r.ctl, err = newUnitControl(cfg, u, l.outputs, nil, u.Levels); err != nil {
 			return nil, err
 		}
 	}
@@ -279,6 +280,13 @@ func NewLine(cfg *plant.File, rs []*recipes.Recipe) (*Line, error) {
 		for _, j := range l.g.upstreamOf(r.node) {
 			if plant.IsSequenced(l.g.kinds[j]) {
 				r.feed = append(r.feed, at[j])
+			}
+		}
+	}
+	for _, r := range l.order {
+		for _, f := range r.feed {
+			if len(l.order[f].up) == 0 {
+				r.heads = append(r.heads, f)
 			}
 		}
 	}
@@ -311,17 +319,19 @@ func NewLine(cfg *plant.File, rs []*recipes.Recipe) (*Line, error) {
 	}
 	l.il = newInterlocks(cfg)
 	var err error
-	if l.pu, err = newPulperControl(cfg); err != nil {
+	if l.tanks, l.pumps, err = newTanksAndPumps(cfg, l.g, l.order, l.outputs); err != nil {
 		return nil, err
 	}
-	if l.tanks, l.pumps, err = newTanksAndPumps(cfg, l.g, l.order); err != nil {
-		return nil, err
+	l.sig.ds = pul.Signals["ds"]
+	l.trimMinLevel = equipment.DefaultPulperLevels[plant.LevelLowLow]
+	if v, ok := pul.Levels[plant.LevelLowLow]; ok {
+		l.trimMinLevel = v
 	}
 	for _, t := range l.tanks {
 		l.critical = append(l.critical, t.levelTag)
 	}
 	for _, p := range l.pumps {
-		l.critical = append(l.critical, p.runningTag)
+		l.critical = append(l.critical, p.running)
 	}
 	for _, ps := range []struct{ kind, role, param string }{
 		{plant.KindShredder, "speed", "shredder_speed"}, {plant.KindShredder, "current", ""},
@@ -482,7 +492,7 @@ func (l *Line) restore(now time.Time, rec records.Batch, r *recipes.Recipe) erro
 	l.batch = &batchRun{rec: rec, recipe: r, phase: r.Procedure[c.PhaseIdx].Phase, step: "start", stepStart: now,
 		phaseStart: c.PhaseStart, tareKg: c.TareKg, receivedKg: c.ReceivedKg, cake0: c.Cake0, water0: c.Water0,
 		filtrate0: c.Filtrate0, energy0: c.Energy0, reject0: c.Rejects0, holdup0: c.Holdup0, phaseIdx: c.PhaseIdx, timeoutFrom: now, overrides: c.Overrides}
-	l.pu.resetFeed()
+	l.fed.reset()
 	l.seq = max(l.seq, c.Seq)
 	l.allOff()
 	if err := l.m.Restore(packml.Held); err != nil {
@@ -573,10 +583,9 @@ func (l *Line) allOff() {
 		}
 	}
 	for _, p := range l.pumps {
-		p.want = false
 		l.outputs[p.run] = 0
-		if p.level != nil {
-			l.outputs[p.level.speedTag] = 0
+		if sp := p.ctl.io.signals["speed_sp"]; sp != "" {
+			l.outputs[sp] = 0
 		}
 	}
 	l.dilute, l.feedRate, l.washFlow = false, 0, 0
@@ -728,6 +737,12 @@ func (l *Line) writeUnits() {
 			l.outputs[u.run] = 0
 		}
 	}
+	// The pulper's module doses this scan's water: dilution at the feed
+	// rate while the batch asks for it, or wash-down water.
+	io := &l.pulper.ctl.io
+	io.set("dilute", b2f(l.dilute))
+	io.set("feed_rate", l.feedRate)
+	io.set("wash_flow", l.washFlow)
 	for _, u := range l.order {
 		c := u.ctl
 		if c == nil {
@@ -739,7 +754,9 @@ func (l *Line) writeUnits() {
 		run, feedOK, fault := c.step(l.now, l.in, l.outputs[u.run] == 1)
 		l.outputs[u.run] = b2f(run)
 		if !feedOK {
-			for _, f := range u.feed {
+			// A shredder's feed pause or jam cycle, the pulper at
+			// high-high: the units that feed the line towards it stop.
+			for _, f := range u.heads {
 				l.outputs[l.order[f].run] = 0
 			}
 		}
@@ -753,32 +770,6 @@ func (l *Line) writeUnits() {
 			}
 		}
 	}
-	var param func(string) float64
-	if l.batch != nil {
-		param = l.param
-	}
-	pul := l.pulper
-	po := l.pu.step(l.now, l.in, l.outputs[pul.run] == 1, l.dilute, l.feedRate, param)
-	l.outputs[pul.run] = b2f(po.mixer)
-	switch {
-	case l.washFlow > 0:
-		l.outputs[l.sig.waterCmd], l.outputs[l.sig.waterFlowSP] = 1, l.washFlow
-	case l.dilute && po.water:
-		l.outputs[l.sig.waterCmd], l.outputs[l.sig.waterFlowSP] = 1, po.flow
-	default:
-		l.outputs[l.sig.waterCmd], l.outputs[l.sig.waterFlowSP] = 0, 0
-	}
-	if po.stopFeed { // pulper at high-high: no more feed until it falls
-		for _, f := range pul.feed {
-			if l.order[f].kind == plant.KindFeeder {
-				l.outputs[l.order[f].run] = 0
-			}
-		}
-	}
-	if po.fault != "" && (running || l.State == StateHolding) {
-		l.unitFailed(pul.node, "pulper "+po.fault)
-		l.outputs[pul.run] = 0
-	}
 	// Pumps run while a batch runs, purges on a stop, or runs empty after
 	// a unit fault; never in a hold that switches everything off.
 	enabled := l.batch != nil && (l.State == StateExecute || l.State == StateStopping || l.State == StateUnholding ||
@@ -786,44 +777,42 @@ func (l *Line) writeUnits() {
 	for _, p := range l.pumps {
 		was := l.outputs[p.run] == 1
 		on := enabled && !l.stopped[p.node] && !l.blocked[p.node]
-		var run bool
-		var fault, why string
-		if lv := p.level; lv != nil {
+		if p.feeds >= 0 {
 			// A feed pump runs while the unit it feeds runs (commanded and
 			// confirmed), holding its suction at its set-point while the
 			// batch fills it, drawing it down when the phase drains it.
-			f := l.order[lv.feeds]
-			feeds := l.outputs[f.run] == 1 && l.on(f.running)
-			var speed float64
-			run, speed, fault = p.stepLevel(l.now, l.in, on && feeds, l.draining())
-			l.outputs[lv.speedTag] = speed
-			why = fmt.Sprintf("%s at %.1f %%", lv.suction, lv.levelPct)
-			if !run && lv.low {
-				why += ": dry-run protection"
-			}
-		} else {
-			run, fault = p.step(l.now, l.in, on)
-			why = fmt.Sprintf("tank %s at %.1f %%", p.tank.name, p.tank.out.LevelPct)
-			if !run && p.tank.out.LowLow {
-				why += ": dry-run protection"
-			}
+			f := l.order[p.feeds]
+			on = on && l.outputs[f.run] == 1 && l.on(f.running)
+			p.ctl.io.set("drain", b2f(l.draining()))
 		}
+		run, _, fault := p.ctl.step(l.now, l.in, on)
 		l.outputs[p.run] = b2f(run)
 		if run != was && fault == "" {
+			why := fmt.Sprintf("%s at %.1f %%", p.suction, l.get(p.suctionLvl))
+			if !run && on {
+				why += ": dry-run protection"
+			}
 			l.emit(records.EventCommand, map[bool]string{true: "start", false: "stop"}[run], p.name, why, "")
 		}
-		if fault != "" && (running || l.State == StateHolding) {
-			// Nothing may flow towards a pump that cannot run: the units
-			// whose only way on is through it stop (for a transfer pump
-			// after the press, the whole line; for the press's feed pump,
-			// the pulper and what feeds it, while the press runs empty).
-			l.unitFailed(p.node, "pump "+p.name+" "+fault)
+		if fault != "" {
 			l.outputs[p.run] = 0
-			if p.level != nil {
-				l.outputs[p.level.speedTag] = 0
+			for _, t := range p.ctl.outputs {
+				l.outputs[t] = 0
+			}
+			if sp := p.ctl.io.signals["speed_sp"]; sp != "" {
+				l.outputs[sp] = 0
+			}
+			if running || l.State == StateHolding {
+				// Nothing may flow towards a pump that cannot run: the
+				// units whose only way on is through it stop (for a
+				// transfer pump after the press, the whole line; for the
+				// press's feed pump, the pulper and what feeds it, while
+				// the press runs empty).
+				l.unitFailed(p.node, "pump "+p.name+" "+fault)
 			}
 		}
 	}
+	pul := l.pulper
 	if l.tripFor(l.receptionName) != nil || l.blocked[l.reception] {
 		l.outputs[l.sig.door] = 0
 	}
@@ -866,11 +855,8 @@ func (l *Line) resetEquipment() error {
 			}
 		}
 	}
-	if err := l.pu.reset(); err != nil {
-		return err
-	}
 	for _, p := range l.pumps {
-		if err := p.reset(); err != nil {
+		if err := p.ctl.reset(); err != nil {
 			return err
 		}
 	}
@@ -1141,7 +1127,7 @@ func (l *Line) startBatch(r *recipes.Recipe, user string) {
 	b.holdup0 = l.holdup()
 	b.rec.KgHoldupStart = b.holdup0
 	l.batch = b
-	l.pu.resetFeed()
+	l.fed.reset()
 	l.Message = ""
 	for _, u := range l.order {
 		if u.ctl != nil {
@@ -1598,13 +1584,13 @@ func (l *Line) doseWater() bool {
 	b := l.batch
 	fed := math.Max(0, b.receivedKg-(l.get(l.sig.hopper)-b.tareKg))
 	dosed := l.get(l.sig.waterTotal) - b.water0
-	rate := l.pu.feedRate(l.now, fed)
+	rate := l.fed.update(l.now, fed)
 	if dosed >= fed*l.param("max_water_ratio")-1 {
 		return false
 	}
 	l.dilute = true
 	target := l.param("slurry_ds_target")
-	if ds, good, immersed := l.pu.analyser(l.in); good {
+	if ds, good, immersed := l.analyser(); good {
 		// The module trims on the analyser once its probe is immersed.
 		l.feedRate = rate
 		return rate > 0.01 || (immersed && ds > target+dsBand)
@@ -1619,6 +1605,18 @@ func (l *Line) doseWater() bool {
 	}
 	l.feedRate = missing * 0.5 / ratio // a feed-forward of missing/2 kg/s
 	return true
+}
+
+// analyser returns the pulper's DS analyser reading, whether it is good,
+// and whether the level is above the probe's minimum (the reading is of
+// the slurry).
+func (l *Line) analyser() (ds float64, good, immersed bool) {
+	if l.sig.ds == "" {
+		return 0, false, false
+	}
+	ds, q := l.in.Get(l.sig.ds)
+	lv, lq := l.in.Get(l.sig.level)
+	return ds, q.Good(), lq.Good() && lv >= l.trimMinLevel
 }
 
 // After the reception door is shut, the hopper counts as settled once its
@@ -1692,13 +1690,11 @@ func (l *Line) Why(unit string) []string {
 		case u.name != unit:
 		case u.ctl != nil:
 			module(u.ctl.last.Faulted, u.ctl.mod.Reason(), u.ctl.mod.Permissives())
-		case u == l.pulper:
-			module(l.pu.mod.State() == equipment.Faulted, l.pu.mod.Reason(), l.pu.mod.Permissives())
 		}
 	}
 	for _, p := range l.pumps {
 		if p.name == unit {
-			module(p.mod.State() == equipment.Faulted, p.mod.Reason(), p.mod.Permissives())
+			module(p.ctl.last.Faulted, p.ctl.mod.Reason(), p.ctl.mod.Permissives())
 		}
 	}
 	return out
@@ -1736,7 +1732,7 @@ func (l *Line) UnitRunning(name string) bool {
 	}
 	for _, p := range l.pumps {
 		if p.name == name {
-			return p.want && l.in != nil && l.on(p.runningTag)
+			return l.outputs[p.run] == 1 && l.in != nil && l.on(p.running)
 		}
 	}
 	return true
@@ -1766,8 +1762,9 @@ func (l *Line) UnitStates(fn func(name string, cmd bool, state string)) {
 		fn(u.name, u.want, state(u.node, u.want, running, drive, module))
 	}
 	for _, p := range l.pumps {
-		running := l.in != nil && l.on(p.runningTag)
-		fn(p.name, p.want, state(p.node, p.want, running, false, p.mod.State() == equipment.Faulted))
+		running := l.in != nil && l.on(p.running)
+		cmd := l.outputs[p.run] == 1
+		fn(p.name, cmd, state(p.node, cmd, running, false, p.ctl.last.Faulted))
 	}
 }
 

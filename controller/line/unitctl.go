@@ -27,16 +27,25 @@ type unitControl struct {
 }
 
 // lineRoles are the signals the line writes itself, not the module.
-var lineRoles = map[string]bool{"run": true, "speed_sp": true, "water": true, "water_flow_sp": true, "door": true}
+var lineRoles = map[string]bool{"run": true, "speed_sp": true, "water": true, "water_flow_sp": true, "door": true, "suction_level": true}
 
-// tagIO binds a unit's signal roles to the scan's inputs and outputs.
+// tagIO binds a unit's signal roles to the scan's inputs and outputs, and
+// carries the values only the line knows (a pulper's dilution request and
+// feed rate, a pump's drain request) as roles of their own.
 type tagIO struct {
 	signals map[string]string // role → tag
+	values  map[string]float64
 	in      Inputs
 	out     map[string]float64
 }
 
+// set gives the module a value of the line's under a role of its own.
+func (t *tagIO) set(role string, v float64) { t.values[role] = v }
+
 func (t *tagIO) Get(signal string) equipment.Analog {
+	if v, ok := t.values[signal]; ok {
+		return equipment.Analog{Value: v, Quality: drivers.QualityGood}
+	}
 	tag, ok := t.signals[signal]
 	if !ok || t.in == nil {
 		return equipment.Analog{Quality: drivers.QualityBadConfigError}
@@ -54,16 +63,22 @@ func (t *tagIO) Set(signal string, v float64) {
 // newUnitControl builds a unit's module (equipment.NewUnit), or returns
 // nil when its kind has none or the plant binds too little for it: the line
 // then runs it as a plain motor.
-func newUnitControl(cfg *plant.File, u *plant.Unit, outputs map[string]float64) (*unitControl, error) {
-	uc := equipment.UnitConfig{Name: u.Name, FLA: u.FLAA, StartTimeout: cfg.StartConfirmTime, Limits: u.Limits}
-	for role := range u.Signals {
+//
+// extra binds roles beyond the unit's own signals (a pump's suction_level);
+// levels are the thresholds it works to (a pulper's own, a pump's suction's).
+func newUnitControl(cfg *plant.File, u *plant.Unit, outputs map[string]float64, extra map[string]string, levels map[string]float64) (*unitControl, error) {
+	signals := maps.Clone(u.Signals)
+	maps.Copy(signals, extra)
+	uc := equipment.UnitConfig{Name: u.Name, FLA: u.FLAA, StartTimeout: cfg.StartConfirmTime, Limits: u.Limits,
+		Levels: levels, LevelSP: u.LevelSP, MinLevel: u.MinLevel}
+	for role := range signals {
 		uc.Signals = append(uc.Signals, role)
 	}
 	mod, err := equipment.NewUnit(u.Kind, uc)
 	if err != nil || mod == nil {
 		return nil, err
 	}
-	c := &unitControl{mod: mod, io: tagIO{signals: u.Signals, out: outputs}}
+	c := &unitControl{mod: mod, io: tagIO{signals: signals, values: map[string]float64{}, out: outputs}}
 	for _, role := range slices.Sorted(maps.Keys(u.Signals)) {
 		if _, p := cfg.Point(u.Signals[role]); p != nil && p.Access.Writable() && !lineRoles[role] {
 			c.outputs = append(c.outputs, u.Signals[role])
