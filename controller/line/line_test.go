@@ -43,8 +43,20 @@ func newTestLine(t *testing.T) *Line {
 	return l
 }
 
+// process is a fake plant the line's tests step: it gives the scan its
+// inputs and follows the line's outputs.
+type process interface {
+	Inputs
+	Step(out map[string]float64, dt time.Duration)
+}
+
 // run steps the line against the fake plant with a fake clock.
-func run(l *Line, p *linetest.SamplePlant, now *time.Time, d time.Duration, cmds ...api.Command) []api.CommandResult {
+func run(l *Line, p process, now *time.Time, d time.Duration, cmds ...api.Command) []api.CommandResult {
+	return runEach(l, p, now, d, nil, cmds...)
+}
+
+// runEach is run calling each (when not nil) after every scan.
+func runEach(l *Line, p process, now *time.Time, d time.Duration, each func(), cmds ...api.Command) []api.CommandResult {
 	const dt = 100 * time.Millisecond
 	res := make([]api.CommandResult, len(cmds))
 	reqs := make([]Request, len(cmds))
@@ -56,6 +68,9 @@ func run(l *Line, p *linetest.SamplePlant, now *time.Time, d time.Duration, cmds
 		p.Step(l.Outputs(), dt)
 		*now = now.Add(dt)
 		l.Step(*now, p, nil, nil)
+		if each != nil {
+			each()
+		}
 	}
 	return res
 }

@@ -36,7 +36,7 @@ func (p *twoLanePlant) Get(tag string) (float64, drivers.Quality) {
 
 var twoLaneMotors = []string{"feeder_a", "feeder_b", "shredder_a", "shredder_b", "conveyor", "depackager", "press_feed_a", "press_feed_b", "press_a", "press_b"}
 
-func (p *twoLanePlant) step(out map[string]float64, dt time.Duration) {
+func (p *twoLanePlant) Step(out map[string]float64, dt time.Duration) {
 	for k, v := range out {
 		p.v[k] = v
 	}
@@ -112,23 +112,17 @@ func newTwoLaneLine(t *testing.T) *Line {
 	return l
 }
 
-func runTwoLane(l *Line, p *twoLanePlant, now *time.Time, d time.Duration, each func(), cmds ...api.Command) []api.CommandResult {
-	const dt = 100 * time.Millisecond
-	res := make([]api.CommandResult, len(cmds))
-	reqs := make([]Request, len(cmds))
-	for i, c := range cmds {
-		reqs[i] = Request{Command: c}
+// startAndFeed starts a catering batch and runs it until the lanes have fed
+// about 100 kg.
+func startAndFeed(t *testing.T, l *Line, p *twoLanePlant, now *time.Time) {
+	t.Helper()
+	runEach(l, p, now, 0, nil, api.Command{Command: api.CommandStart, Recipe: "catering", User: "op"})
+	for i := 0; i < 60*60*10 && !(l.batch != nil && l.batch.step == "feeding" && p.v["hopper.weight"] < 300); i++ {
+		runEach(l, p, now, 100*time.Millisecond, nil)
 	}
-	l.Step(*now, p, reqs, res)
-	for t := time.Duration(0); t < d; t += dt {
-		p.step(l.Outputs(), dt)
-		*now = now.Add(dt)
-		l.Step(*now, p, nil, nil)
-		if each != nil {
-			each()
-		}
+	if l.batch == nil || l.batch.step != "feeding" {
+		t.Fatalf("not feeding: %s %s", l.State, l.Message)
 	}
-	return res
 }
 
 // TestTwoLaneStartsDownstreamFirstAndCompletes: on the two-lane plant the
@@ -151,11 +145,11 @@ func TestTwoLaneStartsDownstreamFirstAndCompletes(t *testing.T) {
 			}
 		}
 	}
-	res := runTwoLane(l, p, &now, 0, nil, api.Command{Command: api.CommandStart, Recipe: "catering", User: "op"})
+	res := runEach(l, p, &now, 0, nil, api.Command{Command: api.CommandStart, Recipe: "catering", User: "op"})
 	if !res[0].OK {
 		t.Fatal(res[0].Error)
 	}
-	runTwoLane(l, p, &now, 3*time.Hour, each)
+	runEach(l, p, &now, 3*time.Hour, each)
 	if l.State != StateComplete {
 		t.Fatalf("state %s (%s), want Complete", l.State, l.Message)
 	}
@@ -200,15 +194,9 @@ func TestTwoLaneStartsDownstreamFirstAndCompletes(t *testing.T) {
 func TestTwoLaneShredderFaultDropsItsLaneOnly(t *testing.T) {
 	l, p := newTwoLaneLine(t), newTwoLanePlant()
 	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
-	runTwoLane(l, p, &now, 0, nil, api.Command{Command: api.CommandStart, Recipe: "catering", User: "op"})
-	for i := 0; i < 60*60*10 && !(l.batch != nil && l.batch.step == "feeding" && p.v["hopper.weight"] < 300); i++ {
-		runTwoLane(l, p, &now, 100*time.Millisecond, nil)
-	}
-	if l.batch == nil || l.batch.step != "feeding" {
-		t.Fatalf("not feeding: %s %s", l.State, l.Message)
-	}
+	startAndFeed(t, l, p, &now)
 	p.fault["shredder_a.running"] = true
-	runTwoLane(l, p, &now, 200*time.Millisecond, nil)
+	runEach(l, p, &now, 200*time.Millisecond, nil)
 	out := l.Outputs()
 	if out["shredder_a.run_cmd"] != 0 || out["feeder_a.run_cmd"] != 0 {
 		t.Fatalf("faulted lane still commanded: shredder_a %v feeder_a %v", out["shredder_a.run_cmd"], out["feeder_a.run_cmd"])
@@ -236,7 +224,7 @@ func TestTwoLaneShredderFaultDropsItsLaneOnly(t *testing.T) {
 	if why := strings.Join(l.Why("feeder_a"), "; "); !strings.Contains(why, "shredder_a") {
 		t.Errorf("why feeder_a: %q, want the shredder's fault", why)
 	}
-	runTwoLane(l, p, &now, 3*time.Hour, nil)
+	runEach(l, p, &now, 3*time.Hour, nil)
 	if l.State != StateComplete {
 		t.Fatalf("state %s (%s), want Complete on one lane", l.State, l.Message)
 	}
@@ -258,12 +246,9 @@ func TestTwoLaneShredderFaultDropsItsLaneOnly(t *testing.T) {
 func TestTwoLaneDepackagerFaultHolds(t *testing.T) {
 	l, p := newTwoLaneLine(t), newTwoLanePlant()
 	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
-	runTwoLane(l, p, &now, 0, nil, api.Command{Command: api.CommandStart, Recipe: "catering", User: "op"})
-	for i := 0; i < 60*60*10 && !(l.batch != nil && l.batch.step == "feeding" && p.v["hopper.weight"] < 300); i++ {
-		runTwoLane(l, p, &now, 100*time.Millisecond, nil)
-	}
+	startAndFeed(t, l, p, &now)
 	p.fault["depackager.running"] = true
-	runTwoLane(l, p, &now, 200*time.Millisecond, nil)
+	runEach(l, p, &now, 200*time.Millisecond, nil)
 	out := l.Outputs()
 	for _, tag := range []string{"feeder_a.run_cmd", "feeder_b.run_cmd", "shredder_a.run_cmd", "shredder_b.run_cmd", "depackager.run_cmd"} {
 		if out[tag] != 0 {
@@ -273,7 +258,7 @@ func TestTwoLaneDepackagerFaultHolds(t *testing.T) {
 	if l.State != StateHolding || out["pulper.mixer_cmd"] != 1 || out["press_a.run_cmd"] != 1 || out["press_b.run_cmd"] != 1 {
 		t.Fatalf("state %s, mixer %v, presses %v %v: want Holding with pulper and presses running empty", l.State, out["pulper.mixer_cmd"], out["press_a.run_cmd"], out["press_b.run_cmd"])
 	}
-	runTwoLane(l, p, &now, 3*time.Minute, nil)
+	runEach(l, p, &now, 3*time.Minute, nil)
 	if l.State != StateHeld {
 		t.Fatalf("state %s after the run-empty, want Held", l.State)
 	}
@@ -290,12 +275,9 @@ func TestTwoLaneDepackagerFaultHolds(t *testing.T) {
 func TestTwoLanePressFaultKeepsTheOtherPress(t *testing.T) {
 	l, p := newTwoLaneLine(t), newTwoLanePlant()
 	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
-	runTwoLane(l, p, &now, 0, nil, api.Command{Command: api.CommandStart, Recipe: "catering", User: "op"})
-	for i := 0; i < 60*60*10 && !(l.batch != nil && l.batch.step == "feeding" && p.v["hopper.weight"] < 300); i++ {
-		runTwoLane(l, p, &now, 100*time.Millisecond, nil)
-	}
+	startAndFeed(t, l, p, &now)
 	p.fault["press_a.running"] = true
-	runTwoLane(l, p, &now, 200*time.Millisecond, nil)
+	runEach(l, p, &now, 200*time.Millisecond, nil)
 	out := l.Outputs()
 	if out["press_a.run_cmd"] != 0 || out["press_feed_a.run_cmd"] != 0 {
 		t.Errorf("press_a %v, its feed pump %v: want both off", out["press_a.run_cmd"], out["press_feed_a.run_cmd"])
@@ -303,7 +285,7 @@ func TestTwoLanePressFaultKeepsTheOtherPress(t *testing.T) {
 	if l.State != StateExecute || out["press_b.run_cmd"] != 1 || out["pulper.mixer_cmd"] != 1 || out["shredder_a.run_cmd"] != 1 {
 		t.Fatalf("state %s (%s): press_b %v, mixer %v, shredder_a %v; want the line going on", l.State, l.Message, out["press_b.run_cmd"], out["pulper.mixer_cmd"], out["shredder_a.run_cmd"])
 	}
-	runTwoLane(l, p, &now, 3*time.Hour, nil)
+	runEach(l, p, &now, 3*time.Hour, nil)
 	if l.State != StateComplete {
 		t.Fatalf("state %s (%s), want Complete on one press", l.State, l.Message)
 	}
@@ -316,16 +298,13 @@ func TestTwoLanePressFaultKeepsTheOtherPress(t *testing.T) {
 func TestTwoLaneBeltSlipHolds(t *testing.T) {
 	l, p := newTwoLaneLine(t), newTwoLanePlant()
 	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
-	runTwoLane(l, p, &now, 0, nil, api.Command{Command: api.CommandStart, Recipe: "catering", User: "op"})
-	for i := 0; i < 60*60*10 && !(l.batch != nil && l.batch.step == "feeding" && p.v["hopper.weight"] < 300); i++ {
-		runTwoLane(l, p, &now, 100*time.Millisecond, nil)
-	}
+	startAndFeed(t, l, p, &now)
 	p.slip = 0.6
-	runTwoLane(l, p, &now, 2500*time.Millisecond, nil)
+	runEach(l, p, &now, 2500*time.Millisecond, nil)
 	if l.State != StateExecute {
 		t.Fatalf("held %s after 2.5 s of slip (%s), want the 3 s confirm", l.State, l.Message)
 	}
-	runTwoLane(l, p, &now, time.Second, nil)
+	runEach(l, p, &now, time.Second, nil)
 	out := l.Outputs()
 	if l.State != StateHolding || !strings.Contains(l.Message, "belt slip") {
 		t.Fatalf("state %s (%s), want Holding on the belt slip", l.State, l.Message)
@@ -340,12 +319,12 @@ func TestTwoLaneBeltSlipHolds(t *testing.T) {
 	}
 	// Repaired: unhold resets the conveyor and the batch goes on.
 	p.slip = 0
-	runTwoLane(l, p, &now, 5*time.Minute, nil)
-	res := runTwoLane(l, p, &now, 0, nil, api.Command{Command: api.CommandUnhold, User: "op"})
+	runEach(l, p, &now, 5*time.Minute, nil)
+	res := runEach(l, p, &now, 0, nil, api.Command{Command: api.CommandUnhold, User: "op"})
 	if !res[0].OK {
 		t.Fatalf("unhold: %s", res[0].Error)
 	}
-	runTwoLane(l, p, &now, 3*time.Hour, nil)
+	runEach(l, p, &now, 3*time.Hour, nil)
 	if l.State != StateComplete {
 		t.Fatalf("state %s (%s), want Complete after the repair", l.State, l.Message)
 	}
