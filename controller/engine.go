@@ -36,6 +36,7 @@ type Recorder interface {
 type Engine struct {
 	cfg     *plant.File
 	clock   drivers.Clock
+	pacer   Pacer
 	table   *TagTable
 	line    *line.Line
 	alarms  *alarm.Set
@@ -148,6 +149,35 @@ type EngineOptions struct {
 	// has used; the next batch gets a higher one, so that batch IDs never
 	// repeat across restarts.
 	LastBatchSeq int
+	// Pacer paces the scan (nil: a wall-clock timer at the plant file's
+	// scan period). Tests drive scans one by one with their own.
+	Pacer Pacer
+}
+
+// Pacer decides when the next scan runs. Wait blocks until the scan due at
+// due should run, or ctx is done; it returns when it woke (for the scan's
+// lateness) and false when ctx is done.
+type Pacer interface {
+	Wait(ctx context.Context, due time.Time) (woke time.Time, ok bool)
+}
+
+// timerPacer is the default Pacer: a Go timer on the wall clock.
+type timerPacer struct{ t *time.Timer }
+
+func (p *timerPacer) Wait(ctx context.Context, due time.Time) (time.Time, bool) {
+	d := time.Until(due)
+	if p.t == nil {
+		p.t = time.NewTimer(d)
+	} else {
+		p.t.Reset(d)
+	}
+	select {
+	case <-ctx.Done():
+		p.t.Stop()
+		return time.Time{}, false
+	case <-p.t.C:
+		return time.Now(), true
+	}
 }
 
 // NewEngine builds the scan engine. It makes no I/O.
@@ -165,7 +195,7 @@ func NewEngine(o EngineOptions) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{cfg: o.Plant, clock: o.Clock, table: o.Table, line: ln, rec: o.Recorder, log: o.Logger,
+	e := &Engine{cfg: o.Plant, clock: o.Clock, pacer: o.Pacer, table: o.Table, line: ln, rec: o.Recorder, log: o.Logger,
 		recipes: o.Recipes, limits: line.Limits(o.Plant), devices: o.Devices, results: o.Results,
 		cmds: make(chan cmdRequest, 16)}
 	if e.outs, err = newOutputSet(o.Plant, o.Table, o.Devices, ln.Outputs(), ln.SafeOutputs()); err != nil {
@@ -279,29 +309,25 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	period := e.cfg.ScanPeriod
+	pacer := e.pacer
+	if pacer == nil {
+		pacer = &timerPacer{}
+	}
 	next := time.Now().Add(period)
-	timer := time.NewTimer(period)
-	defer timer.Stop()
 	for {
-		select {
-		case <-ctx.Done():
+		woke, ok := pacer.Wait(ctx, next)
+		if !ok {
 			e.shutdown()
 			return nil
-		case <-timer.C:
 		}
-		woke := time.Now()
 		late := woke.Sub(next)
-		start := woke
 		e.scan()
-		exec := time.Since(start)
+		exec := time.Since(woke)
 		e.account(exec, late, period)
 		next = next.Add(period)
-		if d := time.Until(next); d > 0 {
-			timer.Reset(d)
-		} else {
+		if !time.Now().Before(next) {
 			e.stats.Overruns++
 			next = time.Now().Add(period)
-			timer.Reset(period)
 		}
 	}
 }
