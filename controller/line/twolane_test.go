@@ -24,6 +24,7 @@ type twoLanePlant struct {
 	pulper  float64
 	laneKgS float64
 	slip    float64 // fraction of its speed the conveyor's belt loses
+	stuck   map[string]float64
 }
 
 func newTwoLanePlant() *twoLanePlant {
@@ -86,6 +87,9 @@ func (p *twoLanePlant) Step(out map[string]float64, dt time.Duration) {
 	}
 	p.v["pulper.level"] = p.pulper / 40
 	p.v["conveyor.belt_speed"] = 100 * p.v["conveyor.running"] * (1 - p.slip)
+	for tag, v := range p.stuck {
+		p.v[tag] = v
+	}
 }
 
 func newTwoLaneLine(t *testing.T) *Line {
@@ -327,5 +331,32 @@ func TestTwoLaneBeltSlipHolds(t *testing.T) {
 	runEach(l, p, &now, 3*time.Hour, nil)
 	if l.State != StateComplete {
 		t.Fatalf("state %s (%s), want Complete after the repair", l.State, l.Message)
+	}
+}
+
+// TestTwoLanePressOverPressureKeepsTheOtherPress: press_a's back-pressure
+// reads 7.8 bar (a stuck transmitter): press_a trips and drops with its
+// feed pump, the batch completes on press_b.
+func TestTwoLanePressOverPressureKeepsTheOtherPress(t *testing.T) {
+	l, p := newTwoLaneLine(t), newTwoLanePlant()
+	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	startAndFeed(t, l, p, &now)
+	p.stuck = map[string]float64{"press_a.back_pressure": 7.8}
+	runEach(l, p, &now, 5*time.Second, nil)
+	if out := l.Outputs(); out["press_a.run_cmd"] != 0 || out["press_b.run_cmd"] != 1 || l.State != StateExecute {
+		t.Fatalf("state %s (%s), press_a %v press_b %v", l.State, l.Message, out["press_a.run_cmd"], out["press_b.run_cmd"])
+	}
+	p.stuck = nil
+	var last string
+	runEach(l, p, &now, 2*time.Hour, func() {
+		if l.batch != nil {
+			if s := l.batch.phase + "/" + l.batch.step; s != last {
+				t.Logf("%s: %s (%s)", now.Format("15:04:05"), s, l.State)
+				last = s
+			}
+		}
+	})
+	if l.State != StateComplete {
+		t.Fatalf("state %s (%s), want Complete on one press", l.State, l.Message)
 	}
 }

@@ -110,11 +110,13 @@ func (c *unitControl) step(now time.Time, in Inputs, want bool) (run, feedOK boo
 	out := c.mod.StepUnit(now, &c.io)
 	c.last = out
 	defer func() { c.wasActive = out.Active }()
+	// A fault is the line's to act on (it drops the unit and what only
+	// feeds it): it holds no feed of its own.
 	switch {
 	case out.Faulted:
-		return false, false, "faulted: " + c.mod.Reason()
+		return false, true, "faulted: " + c.mod.Reason()
 	case want && c.wasActive && !out.Active:
-		return false, false, "stopped: " + c.mod.Reason()
+		return false, true, "stopped: " + c.mod.Reason()
 	}
 	return out.Run, !out.HoldFeed || !want, ""
 }
