@@ -4,20 +4,27 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
 
+// testProtocol is a protocol driver that accepts every device and point:
+// the tests of this package check what is common to every protocol (the
+// Modbus and OPC UA checks are tested in their packages).
+type testProtocol struct{}
+
+func (testProtocol) ValidateDevice(*DeviceConfig, AddFunc)             {}
+func (testProtocol) ValidatePoint(*DeviceConfig, int, string, AddFunc) {}
+func (testProtocol) New(DeviceConfig, BuildOptions) (Device, error)    { return nil, nil }
+
+const protocolTest Protocol = "test"
+
+func init() { RegisterProtocol(protocolTest, testProtocol{}) }
+
 func TestValidate(t *testing.T) {
-	bit := func(b uint8) *uint8 { return &b }
-	modbus := func(mod func(*DeviceConfig)) DeviceConfig {
-		d := DeviceConfig{Name: "d", Protocol: ProtocolModbusTCP, Address: "10.0.0.1:502",
-			Points: []PointConfig{{Tag: "a", Table: TableHolding, Type: TypeUint16}}}
-		mod(&d)
-		return d
-	}
-	opcua := func(mod func(*DeviceConfig)) DeviceConfig {
-		d := DeviceConfig{Name: "o", Protocol: ProtocolOPCUA, Endpoint: "opc.tcp://h:4840", Points: []PointConfig{{Tag: "a", Node: "ns=2;s=A"}}}
+	dev := func(mod func(*DeviceConfig)) DeviceConfig {
+		d := DeviceConfig{Name: "d", Protocol: protocolTest, Points: []PointConfig{{Tag: "a", Table: TableHolding, Type: TypeUint16}}}
 		mod(&d)
 		return d
 	}
@@ -27,9 +34,8 @@ func TestValidate(t *testing.T) {
 		cfg  DeviceConfig
 		want []string // paths of the errors, empty for a valid config
 	}{
-		{"valid modbus", modbus(func(*DeviceConfig) {}), nil},
-		{"valid opcua", opcua(func(*DeviceConfig) {}), nil},
-		{"every type and order", modbus(func(d *DeviceConfig) {
+		{"valid", dev(func(*DeviceConfig) {}), nil},
+		{"every type and order", dev(func(d *DeviceConfig) {
 			d.Points = nil
 			for i, typ := range dataTypes {
 				for _, o := range []WordOrder{WordOrderABCD, WordOrderCDAB, WordOrderBADC, WordOrderDCBA} {
@@ -44,56 +50,15 @@ func TestValidate(t *testing.T) {
 				}
 			}
 		}), nil},
-		{"unknown type", modbus(point(PointConfig{Tag: "a", Table: TableHolding, Type: "int17"})), []string{"points[0].type"}},
-		{"unknown order", modbus(point(PointConfig{Tag: "a", Table: TableHolding, Type: TypeFloat32, Order: "BACD"})), []string{"points[0].order"}},
-		{"string word swap", modbus(point(PointConfig{Tag: "a", Table: TableHolding, Type: TypeString, Length: 4, Order: WordOrderCDAB})), []string{"points[0].order"}},
-		{"string without length", modbus(point(PointConfig{Tag: "a", Table: TableHolding, Type: TypeString})), []string{"points[0].length"}},
-		{"length on a number", modbus(point(PointConfig{Tag: "a", Table: TableHolding, Type: TypeUint16, Length: 2})), []string{"points[0].length"}},
-		{"float64 past the last register", modbus(point(PointConfig{Tag: "a", Table: TableHolding, Type: TypeFloat64, Address: 65533})), []string{"points[0].address"}},
-		{"bit out of range", modbus(point(PointConfig{Tag: "a", Table: TableHolding, Type: TypeBool, Bit: bit(16)})), []string{"points[0].bit"}},
-		{"bit of a float", modbus(point(PointConfig{Tag: "a", Table: TableHolding, Type: TypeFloat32, Bit: bit(1)})), []string{"points[0].bit"}},
-		{"bit of a coil", modbus(point(PointConfig{Tag: "a", Table: TableCoil, Bit: bit(1)})), []string{"points[0].bit"}},
-		{"max below min", modbus(point(PointConfig{Tag: "a", Table: TableHolding, Type: TypeUint16, Min: 5, Max: 1})), []string{"points[0].max"}},
-		{"writable input register", modbus(point(PointConfig{Tag: "a", Table: TableInput, Type: TypeUint16, Access: AccessReadWrite})), []string{"points[0].access"}},
-		{"point wider than the device reads", modbus(func(d *DeviceConfig) {
-			d.MaxReadRegisters = 2
-			d.Points = []PointConfig{{Tag: "a", Table: TableHolding, Type: TypeFloat64}}
-		}), []string{"points[0].type"}},
-		{"unknown transport", modbus(func(d *DeviceConfig) { d.Transport = "udp" }), []string{"transport"}},
-		{"tls without files", modbus(func(d *DeviceConfig) { d.Transport = TransportTLS }), []string{"transport"}},
-		{"tls missing key", modbus(func(d *DeviceConfig) { d.Transport, d.TLS = TransportTLS, &TLSFiles{Cert: "c", CA: "ca"} }), []string{"tls.key"}},
-		{"tls on plain tcp", modbus(func(d *DeviceConfig) { d.TLS = &TLSFiles{Cert: "c", Key: "k", CA: "ca"} }), []string{"tls"}},
-		{"rtu needs a port", modbus(func(d *DeviceConfig) { d.Transport, d.Address = TransportRTU, "" }), []string{"address"}},
-		{"rtu serial settings", modbus(func(d *DeviceConfig) {
-			d.Transport, d.Address, d.Serial = TransportRTU, "/dev/ttyUSB0", &SerialConfig{Parity: "mark", DataBits: 9, StopBits: 3}
-		}), []string{"serial.parity", "serial.data_bits", "serial.stop_bits"}},
-		{"serial on tcp", modbus(func(d *DeviceConfig) { d.Serial = &SerialConfig{} }), []string{"serial"}},
-		{"address without port", modbus(func(d *DeviceConfig) { d.Address = "plc" }), []string{"address"}},
-		{"limits", modbus(func(d *DeviceConfig) { d.ReadGap, d.MaxReadRegisters, d.MaxReadBits, d.Retries = 125, 126, 2001, 11 }),
-			[]string{"retries", "read_gap", "max_read_registers", "max_read_bits"}},
-		{"write function", modbus(func(d *DeviceConfig) { d.WriteFunction = "fc22" }), []string{"write_function"}},
-		{"opcua keys on modbus", modbus(func(d *DeviceConfig) { d.Security = &OPCUASecurity{} }), []string{"protocol"}},
-		{"modbus keys on opcua", opcua(func(d *DeviceConfig) { d.ReadGap = 2 }), []string{"protocol"}},
-		{"policy without mode", opcua(func(d *DeviceConfig) {
-			d.Security = &OPCUASecurity{Policy: PolicyBasic256Sha256, Certificate: "c", PrivateKey: "k", Trust: []string{"t"}}
-		}), []string{"security.mode"}},
-		{"unknown policy", opcua(func(d *DeviceConfig) { d.Security = &OPCUASecurity{Policy: "Basic128Rsa15", Mode: ModeSign} }),
-			[]string{"security.policy"}},
-		{"secure without key, cert and trust", opcua(func(d *DeviceConfig) {
-			d.Security = &OPCUASecurity{Policy: PolicyAes256Sha256RsaPss, Mode: ModeSignAndEncrypt}
-		}), []string{"security.certificate", "security.private_key", "security"}},
-		{"bad thumbprint", opcua(func(d *DeviceConfig) { d.Security = &OPCUASecurity{ServerThumbprint: "xyz"} }), []string{"security.server_thumbprint"}},
-		{"username without password env", opcua(func(d *DeviceConfig) { d.Auth = &OPCUAAuth{Type: AuthUsername, Username: "op"} }),
-			[]string{"auth.password_env"}},
-		{"certificate token without key", opcua(func(d *DeviceConfig) { d.Auth = &OPCUAAuth{Type: AuthCertificate, Certificate: "u"} }),
-			[]string{"auth.private_key"}},
-		{"unknown token", opcua(func(d *DeviceConfig) { d.Auth = &OPCUAAuth{Type: "kerberos"} }), []string{"auth.type"}},
-		{"deadband without type", opcua(point(PointConfig{Tag: "a", Node: "ns=2;s=A", Deadband: 1})), []string{"points[0].deadband_type"}},
-		{"percent over 100", opcua(point(PointConfig{Tag: "a", Node: "ns=2;s=A", Deadband: 101, DeadbandType: DeadbandPercent})), []string{"points[0].deadband"}},
-		{"poll with monitoring settings", opcua(point(PointConfig{Tag: "a", Node: "ns=2;s=A", Mode: MonitorPoll, QueueSize: 4})), []string{"points[0].mode"}},
-		{"table on opcua", opcua(point(PointConfig{Tag: "a", Node: "ns=2;s=A", Table: TableCoil})), []string{"points[0].table"}},
-		{"node on modbus", modbus(point(PointConfig{Tag: "a", Table: TableHolding, Type: TypeUint16, Node: "ns=2;s=A"})), []string{"points[0].node"}},
-		{"negative durations", modbus(func(d *DeviceConfig) { d.PollInterval, d.Timeout = -time.Second, -time.Second }), []string{"poll_interval", "timeout"}},
+		{"unknown type", dev(point(PointConfig{Tag: "a", Table: TableHolding, Type: "int17"})), []string{"points[0].type"}},
+		{"unknown order", dev(point(PointConfig{Tag: "a", Table: TableHolding, Type: TypeFloat32, Order: "BACD"})), []string{"points[0].order"}},
+		{"string word swap", dev(point(PointConfig{Tag: "a", Table: TableHolding, Type: TypeString, Length: 4, Order: WordOrderCDAB})), []string{"points[0].order"}},
+		{"string without length", dev(point(PointConfig{Tag: "a", Table: TableHolding, Type: TypeString})), []string{"points[0].length"}},
+		{"length on a number", dev(point(PointConfig{Tag: "a", Table: TableHolding, Type: TypeUint16, Length: 2})), []string{"points[0].length"}},
+		{"max below min", dev(point(PointConfig{Tag: "a", Table: TableHolding, Type: TypeUint16, Min: 5, Max: 1})), []string{"points[0].max"}},
+		{"negative durations", dev(func(d *DeviceConfig) { d.PollInterval, d.Timeout = -time.Second, -time.Second }), []string{"poll_interval", "timeout"}},
+		{"unknown protocol", dev(func(d *DeviceConfig) { d.Protocol = "profinet" }), []string{"protocol"}},
+		{"no name, no points", dev(func(d *DeviceConfig) { d.Name, d.Points = "", nil }), []string{"name", "points"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -108,6 +73,19 @@ func TestValidate(t *testing.T) {
 				t.Errorf("error paths %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// An unknown protocol names the registered ones, and New refuses it.
+func TestUnknownProtocol(t *testing.T) {
+	d := DeviceConfig{Name: "d", Protocol: "profinet", Points: []PointConfig{{Tag: "a"}}}
+	errs := d.Validate()
+	if len(errs) != 1 || !strings.Contains(errs[0].Message, `protocol "profinet" is not known; allowed: `) || !strings.Contains(errs[0].Message, string(protocolTest)) {
+		t.Errorf("Validate = %v, want one error naming the registered protocols", errs)
+	}
+	var ce *ConfigError
+	if _, err := New(d, BuildOptions{}); !errors.As(err, &ce) || ce.Path != "protocol" {
+		t.Errorf("New = %v, want a ConfigError at protocol", err)
 	}
 }
 
