@@ -9,41 +9,13 @@ import (
 // Protocol names the wire protocol of a device.
 type Protocol string
 
-// Protocols understood by the drivers. ProtocolModbusTCP selects the Modbus
-// driver whatever the transport (see ModbusTransport): its name predates
-// RTU and TLS support and is kept so that plant files stay valid.
+// The protocols whose drivers ship with pretreat; each driver registers
+// itself under its name (RegisterProtocol). ProtocolModbusTCP selects the
+// Modbus driver whatever the transport (see ModbusTransport): its name
+// predates RTU and TLS support and is kept so that plant files stay valid.
 const (
 	ProtocolModbusTCP Protocol = "modbus-tcp"
 	ProtocolOPCUA     Protocol = "opcua"
-)
-
-// ModbusTransport is how Modbus frames reach a device.
-type ModbusTransport string
-
-// Modbus transports. The empty value means TransportTCP.
-const (
-	// TransportTCP is Modbus TCP (MBAP framing) on host:port.
-	TransportTCP ModbusTransport = "tcp"
-	// TransportTLS is Modbus/TCP Security: MBAP over TLS 1.2+ with a
-	// client certificate, on host:port (port 802 by convention).
-	TransportTLS ModbusTransport = "tls"
-	// TransportRTUOverTCP is RTU framing (with CRC) on a TCP socket, as
-	// spoken by transparent serial-to-Ethernet gateways.
-	TransportRTUOverTCP ModbusTransport = "rtu-over-tcp"
-	// TransportRTU is RTU framing on a local serial port; Address is the
-	// port's path (e.g. /dev/ttyUSB0) and Serial gives its line settings.
-	TransportRTU ModbusTransport = "rtu"
-)
-
-// Table is a Modbus data table.
-type Table string
-
-// Modbus tables.
-const (
-	TableCoil     Table = "coil"
-	TableDiscrete Table = "discrete"
-	TableHolding  Table = "holding"
-	TableInput    Table = "input"
 )
 
 // DataType is the encoding of a point's value on the wire.
@@ -129,32 +101,6 @@ func (a Access) Readable() bool { return a == "" || a == AccessRead || a == Acce
 // Writable reports whether the controller may write the point.
 func (a Access) Writable() bool { return a == AccessWrite || a == AccessReadWrite }
 
-// MonitorMode says how an OPC UA point is read.
-type MonitorMode string
-
-// Monitor modes. The empty value means MonitorSubscribe.
-const (
-	// MonitorSubscribe: a monitored item in the device's subscription;
-	// the server notifies changes.
-	MonitorSubscribe MonitorMode = "subscribe"
-	// MonitorPoll: read every poll interval, for servers whose monitored
-	// items misbehave for that node.
-	MonitorPoll MonitorMode = "poll"
-)
-
-// DeadbandType is the kind of an OPC UA data-change deadband.
-type DeadbandType string
-
-// Deadband types (OPC UA Part 4, DataChangeFilter).
-const (
-	// DeadbandAbsolute: notify when the value moved by more than Deadband
-	// in raw units.
-	DeadbandAbsolute DeadbandType = "absolute"
-	// DeadbandPercent: notify when the value moved by more than Deadband
-	// percent of the node's EURange (the server must know one).
-	DeadbandPercent DeadbandType = "percent"
-)
-
 // PointConfig maps one tag to a place on a device.
 type PointConfig struct {
 	// Tag is the plant-wide name, "unit.signal" (e.g. "shredder.current").
@@ -208,20 +154,6 @@ func (p *PointConfig) EffectiveRole() string {
 	return p.Tag
 }
 
-// Registers returns how many registers (or bits, on a bit table) the point
-// spans on a Modbus device.
-func (p *PointConfig) Registers() int {
-	switch {
-	case p.Table == TableCoil || p.Table == TableDiscrete || p.Bit != nil:
-		return 1
-	case p.Type == TypeString:
-		return (p.Length + 1) / 2
-	case p.Type == "":
-		return 1
-	}
-	return p.Type.Registers()
-}
-
 // ScaleOrOne returns Scale, treating 0 as 1.
 func (p *PointConfig) ScaleOrOne() float64 {
 	if p.Scale == 0 {
@@ -242,114 +174,6 @@ func (p *PointConfig) InRange(v float64) bool {
 		return true
 	}
 	return v >= p.Min && v <= p.Max
-}
-
-// TLSFiles names the PEM files of a Modbus/TCP Security client.
-type TLSFiles struct {
-	// Cert and Key are the client's certificate and private key; the
-	// device checks the certificate (and may read a Modbus role from it).
-	Cert string `yaml:"cert" json:"cert"`
-	Key  string `yaml:"key" json:"key"`
-	// CA holds the certificates that may sign (or be) the device's
-	// certificate. The device's certificate must name the host of Address.
-	CA string `yaml:"ca" json:"ca"`
-}
-
-// Parity of a serial line.
-type Parity string
-
-// Parities.
-const (
-	ParityNone Parity = "none"
-	ParityEven Parity = "even"
-	ParityOdd  Parity = "odd"
-)
-
-// SerialConfig is the line setting of a Modbus RTU serial port. Zero values
-// take Modbus's defaults: 19200 baud, 8 data bits, even parity, 1 stop bit
-// (2 stop bits without parity).
-type SerialConfig struct {
-	Baud     uint   `yaml:"baud,omitempty" json:"baud,omitempty"`
-	DataBits uint   `yaml:"data_bits,omitempty" json:"data_bits,omitempty"`
-	Parity   Parity `yaml:"parity,omitempty" json:"parity,omitempty"`
-	StopBits uint   `yaml:"stop_bits,omitempty" json:"stop_bits,omitempty"`
-}
-
-// WriteFunction says which Modbus function codes write one coil or register.
-type WriteFunction string
-
-// Write functions. The empty value means WriteSingle.
-const (
-	// WriteSingle writes one coil with FC5 and one register with FC6;
-	// several registers always go with FC16.
-	WriteSingle WriteFunction = "single"
-	// WriteMultiple always uses FC15 (coils) and FC16 (registers), for
-	// devices that do not implement FC5/FC6.
-	WriteMultiple WriteFunction = "multiple"
-)
-
-// SecurityPolicy names an OPC UA security policy by its short name.
-type SecurityPolicy string
-
-// Security policies supported by the OPC UA driver.
-const (
-	PolicyNone                SecurityPolicy = "None"
-	PolicyBasic256Sha256      SecurityPolicy = "Basic256Sha256"
-	PolicyAes128Sha256RsaOaep SecurityPolicy = "Aes128_Sha256_RsaOaep"
-	PolicyAes256Sha256RsaPss  SecurityPolicy = "Aes256_Sha256_RsaPss"
-)
-
-// SecurityMode is an OPC UA message security mode.
-type SecurityMode string
-
-// Security modes.
-const (
-	ModeNone           SecurityMode = "None"
-	ModeSign           SecurityMode = "Sign"
-	ModeSignAndEncrypt SecurityMode = "SignAndEncrypt"
-)
-
-// OPCUASecurity is the secure channel of an OPC UA device. With a policy
-// other than None the client needs its own certificate and key, and the
-// server's certificate must be trusted: listed (or signed by a CA listed)
-// in Trust, or matching ServerThumbprint. The driver refuses any other
-// server.
-type OPCUASecurity struct {
-	Policy SecurityPolicy `yaml:"policy,omitempty" json:"policy,omitempty"`
-	Mode   SecurityMode   `yaml:"mode,omitempty" json:"mode,omitempty"`
-	// Certificate and PrivateKey are the client application instance
-	// certificate (PEM or DER) and its RSA key (PEM, PKCS#1 or PKCS#8). The
-	// certificate's URI SAN is used as the application URI.
-	Certificate string `yaml:"certificate,omitempty" json:"certificate,omitempty"`
-	PrivateKey  string `yaml:"private_key,omitempty" json:"private_key,omitempty"`
-	// Trust lists files (PEM or DER certificates) and directories of them.
-	Trust []string `yaml:"trust,omitempty" json:"trust,omitempty"`
-	// ServerThumbprint pins the server certificate by its SHA-1 (40 hex
-	// digits, the OPC UA thumbprint) or SHA-256 (64 hex digits) digest;
-	// colons and spaces are ignored.
-	ServerThumbprint string `yaml:"server_thumbprint,omitempty" json:"server_thumbprint,omitempty"`
-}
-
-// AuthType is the kind of OPC UA user identity token.
-type AuthType string
-
-// User identity token types.
-const (
-	AuthAnonymous   AuthType = "anonymous"
-	AuthUsername    AuthType = "username"
-	AuthCertificate AuthType = "certificate"
-)
-
-// OPCUAAuth is the user identity an OPC UA session activates with. The
-// password is never written in the plant file: PasswordEnv names the
-// environment variable that holds it.
-type OPCUAAuth struct {
-	Type        AuthType `yaml:"type,omitempty" json:"type,omitempty"`
-	Username    string   `yaml:"username,omitempty" json:"username,omitempty"`
-	PasswordEnv string   `yaml:"password_env,omitempty" json:"password_env,omitempty"`
-	// Certificate and PrivateKey are the user's X.509 identity.
-	Certificate string `yaml:"certificate,omitempty" json:"certificate,omitempty"`
-	PrivateKey  string `yaml:"private_key,omitempty" json:"private_key,omitempty"`
 }
 
 // DeviceConfig describes one device connection.
@@ -422,14 +246,6 @@ func (d *DeviceConfig) TimeoutOrDefault() time.Duration {
 		return time.Second
 	}
 	return d.Timeout
-}
-
-// TransportOrDefault returns Transport or TransportTCP.
-func (d *DeviceConfig) TransportOrDefault() ModbusTransport {
-	if d.Transport == "" {
-		return TransportTCP
-	}
-	return d.Transport
 }
 
 // ConfigError is one problem in a device or point configuration. Path is a
