@@ -1,10 +1,10 @@
 package modbus
 
 import (
-	"slices"
 	"testing"
 
 	"github.com/pretreat/pretreat/drivers"
+	"github.com/pretreat/pretreat/drivers/drivertest"
 )
 
 // TestValidate checks the Modbus keys of a device and its points, through
@@ -56,17 +56,6 @@ func TestValidate(t *testing.T) {
 		{"node on modbus", modbus(point(drivers.PointConfig{Tag: "a", Table: drivers.TableHolding, Type: drivers.TypeUint16, Node: "ns=2;s=A"})), []string{"points[0].node"}},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			var got []string
-			for _, e := range tc.cfg.Validate() {
-				got = append(got, e.Path)
-				if e.Message == "" {
-					t.Errorf("%s: empty message", e.Path)
-				}
-			}
-			if !slices.Equal(got, tc.want) {
-				t.Errorf("error paths %q, want %q", got, tc.want)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { drivertest.CheckValidate(t, tc.cfg, tc.want) })
 	}
 }

@@ -1,10 +1,10 @@
 package opcua
 
 import (
-	"slices"
 	"testing"
 
 	"github.com/pretreat/pretreat/drivers"
+	"github.com/pretreat/pretreat/drivers/drivertest"
 )
 
 // TestValidate checks the OPC UA keys of a device and its points, through
@@ -49,17 +49,6 @@ func TestValidate(t *testing.T) {
 		{"table on opcua", opcua(point(drivers.PointConfig{Tag: "a", Node: "ns=2;s=A", Table: drivers.TableCoil})), []string{"points[0].table"}},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			var got []string
-			for _, e := range tc.cfg.Validate() {
-				got = append(got, e.Path)
-				if e.Message == "" {
-					t.Errorf("%s: empty message", e.Path)
-				}
-			}
-			if !slices.Equal(got, tc.want) {
-				t.Errorf("error paths %q, want %q", got, tc.want)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { drivertest.CheckValidate(t, tc.cfg, tc.want) })
 	}
 }
