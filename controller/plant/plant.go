@@ -14,6 +14,9 @@ import (
 
 	"github.com/pretreat/pretreat/controller/alarm"
 	"github.com/pretreat/pretreat/drivers"
+	// A plant file is checked device by device by the driver of each
+	// device's protocol: every driver must be registered.
+	_ "github.com/pretreat/pretreat/drivers/all"
 	"github.com/pretreat/pretreat/internal/yamlsrc"
 )
 

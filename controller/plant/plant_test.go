@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/pretreat/pretreat/drivers"
-	_ "github.com/pretreat/pretreat/drivers/all"
 	"github.com/pretreat/pretreat/internal/yamlsrc"
 )
 
