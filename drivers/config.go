@@ -2,7 +2,6 @@ package drivers
 
 import (
 	"fmt"
-	"net"
 	"strings"
 	"time"
 )
@@ -10,41 +9,13 @@ import (
 // Protocol names the wire protocol of a device.
 type Protocol string
 
-// Protocols understood by the drivers. ProtocolModbusTCP selects the Modbus
-// driver whatever the transport (see ModbusTransport): its name predates
-// RTU and TLS support and is kept so that plant files stay valid.
+// The protocols whose drivers ship with pretreat; each driver registers
+// itself under its name (RegisterProtocol). ProtocolModbusTCP selects the
+// Modbus driver whatever the transport (see ModbusTransport): its name
+// predates RTU and TLS support and is kept so that plant files stay valid.
 const (
 	ProtocolModbusTCP Protocol = "modbus-tcp"
 	ProtocolOPCUA     Protocol = "opcua"
-)
-
-// ModbusTransport is how Modbus frames reach a device.
-type ModbusTransport string
-
-// Modbus transports. The empty value means TransportTCP.
-const (
-	// TransportTCP is Modbus TCP (MBAP framing) on host:port.
-	TransportTCP ModbusTransport = "tcp"
-	// TransportTLS is Modbus/TCP Security: MBAP over TLS 1.2+ with a
-	// client certificate, on host:port (port 802 by convention).
-	TransportTLS ModbusTransport = "tls"
-	// TransportRTUOverTCP is RTU framing (with CRC) on a TCP socket, as
-	// spoken by transparent serial-to-Ethernet gateways.
-	TransportRTUOverTCP ModbusTransport = "rtu-over-tcp"
-	// TransportRTU is RTU framing on a local serial port; Address is the
-	// port's path (e.g. /dev/ttyUSB0) and Serial gives its line settings.
-	TransportRTU ModbusTransport = "rtu"
-)
-
-// Table is a Modbus data table.
-type Table string
-
-// Modbus tables.
-const (
-	TableCoil     Table = "coil"
-	TableDiscrete Table = "discrete"
-	TableHolding  Table = "holding"
-	TableInput    Table = "input"
 )
 
 // DataType is the encoding of a point's value on the wire.
@@ -130,32 +101,6 @@ func (a Access) Readable() bool { return a == "" || a == AccessRead || a == Acce
 // Writable reports whether the controller may write the point.
 func (a Access) Writable() bool { return a == AccessWrite || a == AccessReadWrite }
 
-// MonitorMode says how an OPC UA point is read.
-type MonitorMode string
-
-// Monitor modes. The empty value means MonitorSubscribe.
-const (
-	// MonitorSubscribe: a monitored item in the device's subscription;
-	// the server notifies changes.
-	MonitorSubscribe MonitorMode = "subscribe"
-	// MonitorPoll: read every poll interval, for servers whose monitored
-	// items misbehave for that node.
-	MonitorPoll MonitorMode = "poll"
-)
-
-// DeadbandType is the kind of an OPC UA data-change deadband.
-type DeadbandType string
-
-// Deadband types (OPC UA Part 4, DataChangeFilter).
-const (
-	// DeadbandAbsolute: notify when the value moved by more than Deadband
-	// in raw units.
-	DeadbandAbsolute DeadbandType = "absolute"
-	// DeadbandPercent: notify when the value moved by more than Deadband
-	// percent of the node's EURange (the server must know one).
-	DeadbandPercent DeadbandType = "percent"
-)
-
 // PointConfig maps one tag to a place on a device.
 type PointConfig struct {
 	// Tag is the plant-wide name, "unit.signal" (e.g. "shredder.current").
@@ -209,20 +154,6 @@ func (p *PointConfig) EffectiveRole() string {
 	return p.Tag
 }
 
-// Registers returns how many registers (or bits, on a bit table) the point
-// spans on a Modbus device.
-func (p *PointConfig) Registers() int {
-	switch {
-	case p.Table == TableCoil || p.Table == TableDiscrete || p.Bit != nil:
-		return 1
-	case p.Type == TypeString:
-		return (p.Length + 1) / 2
-	case p.Type == "":
-		return 1
-	}
-	return p.Type.Registers()
-}
-
 // ScaleOrOne returns Scale, treating 0 as 1.
 func (p *PointConfig) ScaleOrOne() float64 {
 	if p.Scale == 0 {
@@ -243,114 +174,6 @@ func (p *PointConfig) InRange(v float64) bool {
 		return true
 	}
 	return v >= p.Min && v <= p.Max
-}
-
-// TLSFiles names the PEM files of a Modbus/TCP Security client.
-type TLSFiles struct {
-	// Cert and Key are the client's certificate and private key; the
-	// device checks the certificate (and may read a Modbus role from it).
-	Cert string `yaml:"cert" json:"cert"`
-	Key  string `yaml:"key" json:"key"`
-	// CA holds the certificates that may sign (or be) the device's
-	// certificate. The device's certificate must name the host of Address.
-	CA string `yaml:"ca" json:"ca"`
-}
-
-// Parity of a serial line.
-type Parity string
-
-// Parities.
-const (
-	ParityNone Parity = "none"
-	ParityEven Parity = "even"
-	ParityOdd  Parity = "odd"
-)
-
-// SerialConfig is the line setting of a Modbus RTU serial port. Zero values
-// take Modbus's defaults: 19200 baud, 8 data bits, even parity, 1 stop bit
-// (2 stop bits without parity).
-type SerialConfig struct {
-	Baud     uint   `yaml:"baud,omitempty" json:"baud,omitempty"`
-	DataBits uint   `yaml:"data_bits,omitempty" json:"data_bits,omitempty"`
-	Parity   Parity `yaml:"parity,omitempty" json:"parity,omitempty"`
-	StopBits uint   `yaml:"stop_bits,omitempty" json:"stop_bits,omitempty"`
-}
-
-// WriteFunction says which Modbus function codes write one coil or register.
-type WriteFunction string
-
-// Write functions. The empty value means WriteSingle.
-const (
-	// WriteSingle writes one coil with FC5 and one register with FC6;
-	// several registers always go with FC16.
-	WriteSingle WriteFunction = "single"
-	// WriteMultiple always uses FC15 (coils) and FC16 (registers), for
-	// devices that do not implement FC5/FC6.
-	WriteMultiple WriteFunction = "multiple"
-)
-
-// SecurityPolicy names an OPC UA security policy by its short name.
-type SecurityPolicy string
-
-// Security policies supported by the OPC UA driver.
-const (
-	PolicyNone                SecurityPolicy = "None"
-	PolicyBasic256Sha256      SecurityPolicy = "Basic256Sha256"
-	PolicyAes128Sha256RsaOaep SecurityPolicy = "Aes128_Sha256_RsaOaep"
-	PolicyAes256Sha256RsaPss  SecurityPolicy = "Aes256_Sha256_RsaPss"
-)
-
-// SecurityMode is an OPC UA message security mode.
-type SecurityMode string
-
-// Security modes.
-const (
-	ModeNone           SecurityMode = "None"
-	ModeSign           SecurityMode = "Sign"
-	ModeSignAndEncrypt SecurityMode = "SignAndEncrypt"
-)
-
-// OPCUASecurity is the secure channel of an OPC UA device. With a policy
-// other than None the client needs its own certificate and key, and the
-// server's certificate must be trusted: listed (or signed by a CA listed)
-// in Trust, or matching ServerThumbprint. The driver refuses any other
-// server.
-type OPCUASecurity struct {
-	Policy SecurityPolicy `yaml:"policy,omitempty" json:"policy,omitempty"`
-	Mode   SecurityMode   `yaml:"mode,omitempty" json:"mode,omitempty"`
-	// Certificate and PrivateKey are the client application instance
-	// certificate (PEM or DER) and its RSA key (PEM, PKCS#1 or PKCS#8). The
-	// certificate's URI SAN is used as the application URI.
-	Certificate string `yaml:"certificate,omitempty" json:"certificate,omitempty"`
-	PrivateKey  string `yaml:"private_key,omitempty" json:"private_key,omitempty"`
-	// Trust lists files (PEM or DER certificates) and directories of them.
-	Trust []string `yaml:"trust,omitempty" json:"trust,omitempty"`
-	// ServerThumbprint pins the server certificate by its SHA-1 (40 hex
-	// digits, the OPC UA thumbprint) or SHA-256 (64 hex digits) digest;
-	// colons and spaces are ignored.
-	ServerThumbprint string `yaml:"server_thumbprint,omitempty" json:"server_thumbprint,omitempty"`
-}
-
-// AuthType is the kind of OPC UA user identity token.
-type AuthType string
-
-// User identity token types.
-const (
-	AuthAnonymous   AuthType = "anonymous"
-	AuthUsername    AuthType = "username"
-	AuthCertificate AuthType = "certificate"
-)
-
-// OPCUAAuth is the user identity an OPC UA session activates with. The
-// password is never written in the plant file: PasswordEnv names the
-// environment variable that holds it.
-type OPCUAAuth struct {
-	Type        AuthType `yaml:"type,omitempty" json:"type,omitempty"`
-	Username    string   `yaml:"username,omitempty" json:"username,omitempty"`
-	PasswordEnv string   `yaml:"password_env,omitempty" json:"password_env,omitempty"`
-	// Certificate and PrivateKey are the user's X.509 identity.
-	Certificate string `yaml:"certificate,omitempty" json:"certificate,omitempty"`
-	PrivateKey  string `yaml:"private_key,omitempty" json:"private_key,omitempty"`
 }
 
 // DeviceConfig describes one device connection.
@@ -425,29 +248,6 @@ func (d *DeviceConfig) TimeoutOrDefault() time.Duration {
 	return d.Timeout
 }
 
-// TransportOrDefault returns Transport or TransportTCP.
-func (d *DeviceConfig) TransportOrDefault() ModbusTransport {
-	if d.Transport == "" {
-		return TransportTCP
-	}
-	return d.Transport
-}
-
-// MaxRead returns the largest read request for a bit table (bits) or a
-// register table (registers): the device's cap or the protocol's limit.
-func (d *DeviceConfig) MaxRead(bits bool) int {
-	if bits {
-		if d.MaxReadBits > 0 {
-			return d.MaxReadBits
-		}
-		return 2000
-	}
-	if d.MaxReadRegisters > 0 {
-		return d.MaxReadRegisters
-	}
-	return 125
-}
-
 // ConfigError is one problem in a device or point configuration. Path is a
 // YAML path relative to the device list entry (e.g. "points[2].type") so the
 // plant-file loader can turn it into file:line:column.
@@ -458,7 +258,8 @@ type ConfigError struct {
 
 func (e *ConfigError) Error() string { return e.Path + ": " + e.Message }
 
-func typeList() string {
+// DataTypeList names every data type, comma-separated, for error messages.
+func DataTypeList() string {
 	names := make([]string, len(dataTypes))
 	for i, t := range dataTypes {
 		names[i] = string(t)
@@ -467,7 +268,10 @@ func typeList() string {
 }
 
 // Validate checks a device configuration without touching the network or
-// the file system and returns every problem found.
+// the file system and returns every problem found: the checks common to
+// every device and point here, those of its protocol by the protocol's
+// registered driver (see RegisterProtocol). A protocol that is not
+// registered is a problem naming the registered ones.
 func (d *DeviceConfig) Validate() []*ConfigError {
 	var errs []*ConfigError
 	add := func(path, format string, args ...any) {
@@ -476,13 +280,11 @@ func (d *DeviceConfig) Validate() []*ConfigError {
 	if d.Name == "" {
 		add("name", "a device needs a name")
 	}
-	switch d.Protocol {
-	case ProtocolModbusTCP:
-		d.validateModbus(add)
-	case ProtocolOPCUA:
-		d.validateOPCUA(add)
-	default:
-		add("protocol", "protocol %q is not known; allowed: %s, %s", d.Protocol, ProtocolModbusTCP, ProtocolOPCUA)
+	proto, known := LookupProtocol(d.Protocol)
+	if known {
+		proto.ValidateDevice(d, add)
+	} else {
+		errs = append(errs, unknownProtocol(d.Protocol))
 	}
 	if d.PollInterval < 0 {
 		add("poll_interval", "poll_interval %s is negative", d.PollInterval)
@@ -497,7 +299,10 @@ func (d *DeviceConfig) Validate() []*ConfigError {
 		add("output_refresh", "output_refresh %s is too short; allowed: 100ms or more (0 means 5s)", d.OutputRefresh)
 	}
 	for i := range d.Points {
-		d.validatePoint(i, add)
+		pp := d.validatePoint(i, add)
+		if known {
+			proto.ValidatePoint(d, i, pp, add)
+		}
 	}
 	d.validateWatchdog(add)
 	return errs
@@ -511,162 +316,9 @@ func (d *DeviceConfig) OutputRefreshOrDefault() time.Duration {
 	return d.OutputRefresh
 }
 
-func (d *DeviceConfig) validateModbus(add func(path, format string, args ...any)) {
-	switch d.TransportOrDefault() {
-	case TransportTCP, TransportRTUOverTCP, TransportTLS:
-		if d.Address == "" {
-			add("address", "a modbus %s device needs address host:port", d.TransportOrDefault())
-		} else if _, _, err := net.SplitHostPort(d.Address); err != nil {
-			add("address", "address %q is not host:port: %v", d.Address, err)
-		}
-	case TransportRTU:
-		if d.Address == "" {
-			add("address", "a modbus rtu device needs address: the serial port, e.g. /dev/ttyUSB0")
-		}
-	default:
-		add("transport", "transport %q is not known; allowed: tcp, tls, rtu-over-tcp, rtu", d.Transport)
-	}
-	if d.TransportOrDefault() == TransportTLS {
-		switch {
-		case d.TLS == nil:
-			add("transport", "transport tls needs tls: {cert, key, ca} files")
-		default:
-			if d.TLS.Cert == "" {
-				add("tls.cert", "tls needs cert: the client certificate (PEM)")
-			}
-			if d.TLS.Key == "" {
-				add("tls.key", "tls needs key: the client private key (PEM)")
-			}
-			if d.TLS.CA == "" {
-				add("tls.ca", "tls needs ca: the certificates that sign the device's certificate (PEM)")
-			}
-		}
-	} else if d.TLS != nil {
-		add("tls", "tls applies to transport tls only")
-	}
-	if d.Serial != nil {
-		if d.TransportOrDefault() != TransportRTU {
-			add("serial", "serial applies to transport rtu only")
-		}
-		s := d.Serial
-		switch s.Parity {
-		case "", ParityNone, ParityEven, ParityOdd:
-		default:
-			add("serial.parity", "parity %q is not known; allowed: none, even, odd", s.Parity)
-		}
-		if s.DataBits != 0 && (s.DataBits < 5 || s.DataBits > 8) {
-			add("serial.data_bits", "data_bits %d is out of range; allowed: 5 to 8", s.DataBits)
-		}
-		if s.StopBits != 0 && s.StopBits != 1 && s.StopBits != 2 {
-			add("serial.stop_bits", "stop_bits %d is not allowed; allowed: 1, 2", s.StopBits)
-		}
-	}
-	if d.Retries < 0 || d.Retries > 10 {
-		add("retries", "retries %d is out of range; allowed: 0 to 10", d.Retries)
-	}
-	if d.ReadGap < 0 || d.ReadGap > 124 {
-		add("read_gap", "read_gap %d is out of range; allowed: 0 to 124", d.ReadGap)
-	}
-	if d.MaxReadRegisters < 0 || d.MaxReadRegisters > 125 {
-		add("max_read_registers", "max_read_registers %d is out of range; allowed: 1 to 125 (0 means 125)", d.MaxReadRegisters)
-	}
-	if d.MaxReadBits < 0 || d.MaxReadBits > 2000 {
-		add("max_read_bits", "max_read_bits %d is out of range; allowed: 1 to 2000 (0 means 2000)", d.MaxReadBits)
-	}
-	switch d.WriteFunction {
-	case "", WriteSingle, WriteMultiple:
-	default:
-		add("write_function", "write_function %q is not known; allowed: single, multiple", d.WriteFunction)
-	}
-	if d.Endpoint != "" || d.Security != nil || d.Auth != nil {
-		add("protocol", "endpoint, security and auth belong to opcua devices, not %s", d.Protocol)
-	}
-}
-
-func (d *DeviceConfig) validateOPCUA(add func(path, format string, args ...any)) {
-	if d.Endpoint == "" {
-		add("endpoint", "an opcua device needs endpoint opc.tcp://host:port")
-	} else if !strings.HasPrefix(d.Endpoint, "opc.tcp://") {
-		add("endpoint", "endpoint %q must start with opc.tcp://", d.Endpoint)
-	}
-	if d.Address != "" || d.Transport != "" || d.TLS != nil || d.Serial != nil {
-		add("protocol", "address, transport, tls and serial belong to modbus devices, not opcua")
-	}
-	policy, mode := PolicyNone, ModeNone
-	if s := d.Security; s != nil {
-		known := true
-		switch s.Policy {
-		case "", PolicyNone, PolicyBasic256Sha256, PolicyAes128Sha256RsaOaep, PolicyAes256Sha256RsaPss:
-			if s.Policy != "" {
-				policy = s.Policy
-			}
-		default:
-			known = false
-			add("security.policy", "security policy %q is not supported; allowed: None, Basic256Sha256, Aes128_Sha256_RsaOaep, Aes256_Sha256_RsaPss", s.Policy)
-		}
-		switch s.Mode {
-		case "", ModeNone, ModeSign, ModeSignAndEncrypt:
-			if s.Mode != "" {
-				mode = s.Mode
-			}
-		default:
-			known = false
-			add("security.mode", "security mode %q is not known; allowed: None, Sign, SignAndEncrypt", s.Mode)
-		}
-		if known && (policy == PolicyNone) != (mode == ModeNone) {
-			add("security.mode", "mode %s does not go with policy %s: policy None takes mode None, every other policy Sign or SignAndEncrypt", mode, policy)
-		}
-		if policy != PolicyNone {
-			if s.Certificate == "" {
-				add("security.certificate", "policy %s needs the client's certificate file", policy)
-			}
-			if s.PrivateKey == "" {
-				add("security.private_key", "policy %s needs the client's private key file", policy)
-			}
-		}
-		if s.ServerThumbprint != "" {
-			h := strings.NewReplacer(":", "", " ", "").Replace(s.ServerThumbprint)
-			ok := len(h) == 40 || len(h) == 64
-			for _, c := range strings.ToLower(h) {
-				if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-					ok = false
-				}
-			}
-			if !ok {
-				add("security.server_thumbprint", "server_thumbprint must be 40 (SHA-1) or 64 (SHA-256) hex digits")
-			}
-		}
-		if policy != PolicyNone && len(s.Trust) == 0 && s.ServerThumbprint == "" {
-			add("security", "policy %s needs the server's certificate trusted: give trust (files or directories) or server_thumbprint", policy)
-		}
-	}
-	if a := d.Auth; a != nil {
-		switch a.Type {
-		case "", AuthAnonymous:
-		case AuthUsername:
-			if a.Username == "" {
-				add("auth.username", "auth type username needs username")
-			}
-			if a.PasswordEnv == "" {
-				add("auth.password_env", "auth type username needs password_env: the environment variable holding the password")
-			}
-		case AuthCertificate:
-			if a.Certificate == "" {
-				add("auth.certificate", "auth type certificate needs the user's certificate file")
-			}
-			if a.PrivateKey == "" {
-				add("auth.private_key", "auth type certificate needs the user's private key file")
-			}
-		default:
-			add("auth.type", "auth type %q is not known; allowed: anonymous, username, certificate", a.Type)
-		}
-	}
-	if d.Retries != 0 || d.ReadGap != 0 || d.MaxReadRegisters != 0 || d.MaxReadBits != 0 || d.WriteFunction != "" {
-		add("protocol", "retries, read_gap, max_read_registers, max_read_bits and write_function belong to modbus devices, not opcua")
-	}
-}
-
-func (d *DeviceConfig) validatePoint(i int, add func(path, format string, args ...any)) {
+// validatePoint checks what every point needs whatever its protocol and
+// returns the point's path.
+func (d *DeviceConfig) validatePoint(i int, add AddFunc) string {
 	p := &d.Points[i]
 	pp := fmt.Sprintf("points[%d]", i)
 	if p.Tag == "" {
@@ -682,7 +334,7 @@ func (d *DeviceConfig) validatePoint(i int, add func(path, format string, args .
 		typeOK = typeOK || p.Type == t
 	}
 	if !typeOK {
-		add(pp+".type", "type %q is not known; allowed: %s", p.Type, typeList())
+		add(pp+".type", "type %q is not known; allowed: %s", p.Type, DataTypeList())
 	}
 	if p.Max < p.Min {
 		add(pp+".max", "max %g is below min %g", p.Max, p.Min)
@@ -705,82 +357,5 @@ func (d *DeviceConfig) validatePoint(i int, add func(path, format string, args .
 	default:
 		add(pp+".order", "order %q is not known; allowed: ABCD, CDAB, BADC, DCBA", p.Order)
 	}
-	switch d.Protocol {
-	case ProtocolModbusTCP:
-		d.validateModbusPoint(p, pp, add)
-	case ProtocolOPCUA:
-		if p.Node == "" {
-			add(pp+".node", "an opcua point needs a node id such as ns=2;s=Pulper.DS")
-		}
-		if p.Table != "" || p.Address != 0 || p.Bit != nil {
-			add(pp+".table", "table, address and bit belong to modbus points; an opcua point has node")
-		}
-		switch p.Mode {
-		case "", MonitorSubscribe, MonitorPoll:
-		default:
-			add(pp+".mode", "mode %q is not known; allowed: subscribe, poll", p.Mode)
-		}
-		switch p.DeadbandType {
-		case "":
-			if p.Deadband != 0 {
-				add(pp+".deadband_type", "a deadband needs deadband_type absolute or percent")
-			}
-		case DeadbandAbsolute, DeadbandPercent:
-			if p.Deadband < 0 || (p.DeadbandType == DeadbandPercent && p.Deadband > 100) {
-				add(pp+".deadband", "deadband %g is out of range", p.Deadband)
-			}
-		default:
-			add(pp+".deadband_type", "deadband_type %q is not known; allowed: absolute, percent", p.DeadbandType)
-		}
-		if p.SamplingInterval < 0 {
-			add(pp+".sampling_interval", "sampling_interval %s is negative", p.SamplingInterval)
-		}
-		if p.Mode == MonitorPoll && (p.Deadband != 0 || p.QueueSize != 0 || p.SamplingInterval != 0) {
-			add(pp+".mode", "sampling_interval, queue_size and deadband apply to subscribed points, not mode poll")
-		}
-		if p.Type == TypeString {
-			add(pp+".type", "string points are read from Modbus devices only")
-		}
-	}
-}
-
-func (d *DeviceConfig) validateModbusPoint(p *PointConfig, pp string, add func(path, format string, args ...any)) {
-	if p.Node != "" || p.Mode != "" || p.SamplingInterval != 0 || p.QueueSize != 0 || p.Deadband != 0 || p.DeadbandType != "" {
-		add(pp+".node", "node, mode, sampling_interval, queue_size and deadband belong to opcua points; a modbus point has table and address")
-	}
-	switch p.Table {
-	case TableCoil, TableDiscrete:
-		if p.Type != "" && p.Type != TypeBool {
-			add(pp+".type", "a %s holds bits; type must be bool, not %q", p.Table, p.Type)
-		}
-		if p.Table == TableDiscrete && p.Access.Writable() {
-			add(pp+".access", "discrete inputs are read-only; allowed: read")
-		}
-		if p.Bit != nil {
-			add(pp+".bit", "bit selects a bit of a register; a %s is a bit already", p.Table)
-		}
-	case TableHolding, TableInput:
-		if p.Type == "" {
-			add(pp+".type", "a register point needs a type; allowed: %s", typeList())
-		}
-		if p.Table == TableInput && p.Access.Writable() {
-			add(pp+".access", "input registers are read-only; allowed: read")
-		}
-		if p.Bit != nil {
-			if p.Type != TypeBool {
-				add(pp+".bit", "bit needs type bool, not %q", p.Type)
-			}
-			if *p.Bit > 15 {
-				add(pp+".bit", "bit %d is out of range; allowed: 0 to 15", *p.Bit)
-			}
-		}
-		if n := p.Registers(); n > 0 && int(p.Address)+n > 65536 {
-			add(pp+".address", "address %d + %d registers runs past 65535", p.Address, n)
-		}
-		if n := p.Registers(); n > d.MaxRead(false) {
-			add(pp+".type", "the point spans %d registers, more than one read of this device (%d)", n, d.MaxRead(false))
-		}
-	default:
-		add(pp+".table", "table %q is not known; allowed: coil, discrete, holding, input", p.Table)
-	}
+	return pp
 }

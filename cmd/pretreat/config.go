@@ -8,8 +8,6 @@ import (
 
 	"github.com/pretreat/pretreat/controller/plant"
 	"github.com/pretreat/pretreat/drivers"
-	"github.com/pretreat/pretreat/drivers/modbus"
-	"github.com/pretreat/pretreat/drivers/opcua"
 	"github.com/pretreat/pretreat/internal/yamlsrc"
 )
 
@@ -76,12 +74,7 @@ func checkDrivers(path string, f *plant.File) error {
 		return err
 	}
 	for i, dc := range f.Devices {
-		switch dc.Protocol {
-		case drivers.ProtocolModbusTCP:
-			_, err = modbus.New(dc, modbus.Options{})
-		case drivers.ProtocolOPCUA:
-			_, err = opcua.New(dc, opcua.Options{})
-		}
+		_, err = drivers.New(dc, drivers.BuildOptions{})
 		for _, ce := range configErrors(err) {
 			doc.Addf(fmt.Sprintf("$.devices[%d].%s", i, ce.Path), "%s", ce.Message)
 		}

@@ -15,8 +15,6 @@ import (
 	"github.com/pretreat/pretreat/controller/httpapi"
 	"github.com/pretreat/pretreat/controller/plant"
 	"github.com/pretreat/pretreat/drivers"
-	"github.com/pretreat/pretreat/drivers/modbus"
-	"github.com/pretreat/pretreat/drivers/opcua"
 	"github.com/pretreat/pretreat/historian"
 	"github.com/pretreat/pretreat/recipes"
 )
@@ -81,15 +79,7 @@ func startController(ctx context.Context, o controllerOptions) (*controllerProce
 	results := make(chan drivers.WriteResult, 256)
 	var devs []drivers.Device
 	for _, dc := range cfg.Devices {
-		var d drivers.Device
-		switch dc.Protocol {
-		case drivers.ProtocolModbusTCP:
-			d, err = modbus.New(dc, modbus.Options{Clock: o.Clock, Results: results, Logger: log, CorrectOutputs: true})
-		case drivers.ProtocolOPCUA:
-			d, err = opcua.New(dc, opcua.Options{Clock: o.Clock, Results: results, Logger: log})
-		default:
-			err = fmt.Errorf("device %s: protocol %q not supported", dc.Name, dc.Protocol)
-		}
+		d, err := drivers.New(dc, drivers.BuildOptions{Clock: o.Clock, Results: results, Logger: log, CorrectOutputs: true})
 		if err != nil {
 			return nil, err
 		}

@@ -23,6 +23,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	// Every protocol driver, for plant files and devices.
+	_ "github.com/pretreat/pretreat/drivers/all"
 )
 
 const usage = `pretreat — controller for food-waste pretreatment lines

@@ -7,7 +7,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -15,6 +14,9 @@ import (
 
 	"github.com/pretreat/pretreat/controller/alarm"
 	"github.com/pretreat/pretreat/drivers"
+	// A plant file is checked device by device by the driver of each
+	// device's protocol: every driver must be registered.
+	_ "github.com/pretreat/pretreat/drivers/all"
 	"github.com/pretreat/pretreat/internal/yamlsrc"
 )
 
@@ -316,7 +318,7 @@ func (f *File) check(add func(path, format string, args ...any)) {
 	if f.ScanPeriod != 0 && (f.ScanPeriod < 10*time.Millisecond || f.ScanPeriod > 10*time.Second) {
 		add("$.scan_period", "scan_period %s is out of range; allowed: 10ms to 10s", f.ScanPeriod)
 	}
-	f.checkSharedConnections(add)
+	f.checkDevicesTogether(add)
 	tags := map[string]string{}
 	names := map[string]bool{}
 	for i := range f.Devices {
@@ -573,47 +575,13 @@ func (f *File) checkLevels(u *Unit, up string, add func(path, format string, arg
 	}
 }
 
-// checkSharedConnections checks the Modbus devices that share a connection
-// (same transport and address, unit ids behind one gateway or on one serial
-// line): the connection has one timeout and one TLS or serial setting, and
-// each unit id is one device.
-func (f *File) checkSharedConnections(add func(path, format string, args ...any)) {
-	type key struct {
-		transport drivers.ModbusTransport
-		address   string
-	}
-	first := map[key]int{}
-	units := map[key]map[uint8]string{}
-	for i := range f.Devices {
-		d := &f.Devices[i]
-		if d.Protocol != drivers.ProtocolModbusTCP || d.Address == "" {
-			continue
-		}
-		k := key{d.TransportOrDefault(), d.Address}
-		dp := fmt.Sprintf("$.devices[%d]", i)
-		if units[k] == nil {
-			units[k] = map[uint8]string{}
-		}
-		if other, dup := units[k][d.UnitID]; dup {
-			add(dp+".unit_id", "unit id %d at %s is already device %q; a unit id is one device", d.UnitID, d.Address, other)
-		}
-		units[k][d.UnitID] = d.Name
-		j, seen := first[k]
-		if !seen {
-			first[k] = i
-			continue
-		}
-		o := &f.Devices[j]
-		if d.TimeoutOrDefault() != o.TimeoutOrDefault() {
-			add(dp+".timeout", "devices at %s share one connection and its timeout: %s here, %s on device %q", d.Address, d.TimeoutOrDefault(), o.TimeoutOrDefault(), o.Name)
-		}
-		if !reflect.DeepEqual(d.TLS, o.TLS) {
-			add(dp+".tls", "devices at %s share one connection and its tls files, which differ from device %q's", d.Address, o.Name)
-		}
-		if !reflect.DeepEqual(d.Serial, o.Serial) {
-			add(dp+".serial", "devices on %s share one serial line and its setting, which differs from device %q's", d.Address, o.Name)
-		}
-	}
+// checkDevicesTogether runs the checks each protocol makes across the
+// devices of the plant (e.g. Modbus unit ids sharing one connection; see
+// drivers.DevicesValidator).
+func (f *File) checkDevicesTogether(add func(path, format string, args ...any)) {
+	drivers.ValidateDevices(f.Devices, func(dev int, path, format string, args ...any) {
+		add(fmt.Sprintf("$.devices[%d].%s", dev, path), format, args...)
+	})
 }
 
 func knownKinds() []string {

@@ -98,7 +98,7 @@ func TestReferenceExamples(t *testing.T) {
 					d.Addf(fmt.Sprintf("$.devices[%d].%s", j, e.Path), "%s", e.Message)
 				}
 			}
-			f.checkSharedConnections(d.Addf)
+			f.checkDevicesTogether(d.Addf)
 			if err := d.Err(); err != nil {
 				t.Errorf("%v\n%s", err, src)
 			}
@@ -120,7 +120,7 @@ func TestSharedConnectionChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := File{Devices: devs.Devices}
-	f.checkSharedConnections(d.Addf)
+	f.checkDevicesTogether(d.Addf)
 	err = d.Err()
 	for _, want := range []string{
 		`shared.yaml:3:`, `$.devices[1].unit_id: unit id 1 at 10.0.0.1:4001 is already device "a"`,

@@ -98,6 +98,6 @@ func devicePlan(cfg *drivers.DeviceConfig) []readBlock {
 		}
 		pts = append(pts, planPoint{Unit: cfg.UnitID, Table: p.Table, Start: int(p.Address), Width: p.Registers(), Index: i})
 	}
-	lim := planLimits{Gap: cfg.ReadGap, MaxRegs: cfg.MaxRead(false), MaxBits: cfg.MaxRead(true)}
+	lim := planLimits{Gap: cfg.ReadGap, MaxRegs: maxRead(cfg, false), MaxBits: maxRead(cfg, true)}
 	return planReads(pts, func(uint8) planLimits { return lim })
 }
