@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"strings"
 	"testing"
@@ -259,8 +260,10 @@ func TestEndToEndBatch(t *testing.T) {
 			}
 		}
 	}
-	if bp == nil || !bp.HasSP || bp.Setpoint != 3 || bp.Samples < 10 || bp.Mean < 2.7 || bp.Mean > 3.3 || bp.Min > bp.Mean || bp.Max < bp.Mean {
-		t.Errorf("shred phase press.back_pressure stats %+v, want setpoint 3 bar with mean within 10 %%", bp)
+	// The set-point in force is the recipe's 3.2 bar trimmed on the cake
+	// analyser; the record keeps its mean over the phase.
+	if bp == nil || !bp.HasSP || bp.Setpoint < 2.7 || bp.Setpoint > 3.7 || bp.Samples < 10 || math.Abs(bp.Mean-bp.Setpoint) > 0.1*bp.Setpoint || bp.Min > bp.Mean || bp.Max < bp.Mean {
+		t.Errorf("shred phase press.back_pressure stats %+v, want the set-point in force near the recipe's 3.2 bar, the mean within 10 %% of it", bp)
 	}
 	samples, err := st2.Samples("hopper.weight", b.Start, b.End)
 	if err != nil || len(samples) < 10 {

@@ -183,12 +183,15 @@ type batchRun struct {
 type phaseSignal struct {
 	tag   string
 	param string // recipe value that is its setpoint, "" for none
+	// sp, when set, gives the set-point in force instead of the recipe's
+	// value (a press's back-pressure, trimmed on the cake analyser).
+	sp func() float64
 }
 
 // signalAcc accumulates one signal over the current phase without
 // allocating.
 type signalAcc struct {
-	sp            float64
+	sp            float64 // sum of the set-point in force, scan by scan
 	min, max, sum float64
 	n             int
 }
@@ -341,7 +344,17 @@ func NewLine(cfg *plant.File, rs []*recipes.Recipe) (*Line, error) {
 	} {
 		for _, u := range cfg.UnitsOf(ps.kind) {
 			if t := u.Signals[ps.role]; t != "" {
-				l.signals = append(l.signals, phaseSignal{tag: t, param: ps.param})
+				sig := phaseSignal{tag: t, param: ps.param}
+				if ps.role == "back_pressure" {
+					// The press's module trims its set-point: record the
+					// one in force.
+					if r := l.unit(u.Name); r != nil && r.ctl != nil {
+						if sp, ok := r.ctl.mod.(interface{ SetpointBar() float64 }); ok {
+							sig.sp = sp.SetpointBar
+						}
+					}
+				}
+				l.signals = append(l.signals, sig)
 			}
 		}
 	}
@@ -376,8 +389,11 @@ func (l *Line) accumulate() {
 			continue
 		}
 		a := &b.acc[i]
-		if s.param != "" {
-			a.sp = l.param(s.param)
+		switch {
+		case s.sp != nil:
+			a.sp += s.sp()
+		case s.param != "":
+			a.sp += l.param(s.param)
 		}
 		if a.n == 0 || v < a.min {
 			a.min = v
@@ -404,7 +420,7 @@ func (l *Line) closePhaseStats() {
 		if a.n == 0 {
 			continue
 		}
-		out = append(out, records.SignalStats{Tag: s.tag, Setpoint: a.sp, HasSP: s.param != "", Min: a.min, Mean: a.sum / float64(a.n), Max: a.max, Samples: a.n})
+		out = append(out, records.SignalStats{Tag: s.tag, Setpoint: a.sp / float64(a.n), HasSP: s.param != "", Min: a.min, Mean: a.sum / float64(a.n), Max: a.max, Samples: a.n})
 	}
 	b.rec.Phases[n-1].Signals = out
 	clear(b.acc)
