@@ -155,7 +155,7 @@ var faultKinds = []FaultKindDesc{
 	{
 		// The drive runs on; the belt slips on its pulley and carries
 		// that much less. Clearing restores the grip.
-		Kind: FaultBeltSlip, Group: GroupPlant, Target: "a belt conveyor", UnitKinds: []string{physics.KindBeltConveyor},
+		Kind: FaultBeltSlip, Group: GroupPlant, Target: "a belt conveyor", TargetDefault: "conveyor", UnitKinds: []string{physics.KindBeltConveyor},
 		Params: []FaultParam{{Name: "keep", Type: ParamFloat, Default: "0.4", Range: "[0, 1)",
 			Doc: "share of its speed the belt keeps"}},
 		Doc:     "the belt slips: it runs at that share of its speed and carries that much less",
@@ -163,7 +163,7 @@ var faultKinds = []FaultKindDesc{
 	},
 	{
 		// Clearing resets the cord; the drive needs a new run command.
-		Kind: FaultPullCord, Group: GroupPlant, Target: "a belt conveyor", UnitKinds: []string{physics.KindBeltConveyor},
+		Kind: FaultPullCord, Group: GroupPlant, Target: "a belt conveyor", TargetDefault: "conveyor", UnitKinds: []string{physics.KindBeltConveyor},
 		Doc:     "someone pulls the belt's pull cord: it stops at once, `pull_cord_ok` = 0",
 		prepare: preparePullCord,
 	},

@@ -81,7 +81,7 @@ func TestEveryFaultKindEverywhere(t *testing.T) {
 		if err := parseJSON(kind, target, "bogus", "1", testrig.ParamFloat); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: JSON with bogus: %v, want %q", kind, err, want)
 		}
-		if err := parseScenario(kind, target, "bogus", "1"); err == nil || !strings.Contains(err.Error(), `unknown key "bogus"; allowed here: code, delay, flow, kind`) {
+		if err := parseScenario(kind, target, "bogus", "1"); err == nil || !strings.Contains(err.Error(), `unknown key "bogus"; allowed here: code, delay, flow, keep, kind`) {
 			t.Errorf("%s: scenario with bogus: %v", kind, err)
 		}
 	}

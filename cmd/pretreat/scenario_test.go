@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,19 +18,24 @@ import (
 )
 
 // TestShippedScenarios runs every shipped scenario (testrig/scenarios)
-// against the rig and a controller, one after the other, each at its own
-// speed (all ≥ 20×), as `pretreat rig scenario run` does, and fails on
-// every expectation that fails. With PRETREAT_SCENARIO_JUNIT set it also
+// against the rig and a controller, each on its own plant and on every
+// plant it also holds on, each at its own speed (all ≥ 20×), as `pretreat
+// rig scenario run` does, and fails on every expectation that fails. A
+// scenario's wall time is its plant time over its speed, not CPU, so they
+// run side by side, as many at once as -parallel allows (GOMAXPROCS). With PRETREAT_SCENARIO_JUNIT set it also
 // writes the JUnit report there, for CI systems.
 func TestShippedScenarios(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs every shipped scenario (about 4 minutes); skipped with -short")
+		t.Skip("runs every shipped scenario (about 8 minutes); skipped with -short")
 	}
 	files, err := filepath.Glob("../../testrig/scenarios/*.yaml")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no shipped scenarios: %v", err)
 	}
-	var results []*scenario.Result
+	var (
+		mu      sync.Mutex
+		results []*scenario.Result
+	)
 	started := time.Now()
 	var runs []*scenario.File
 	for _, path := range files {
@@ -46,32 +52,38 @@ func TestShippedScenarios(t *testing.T) {
 			runs = append(runs, g)
 		}
 	}
-	for _, f := range runs {
-		path := f.Name()
-		t.Run(f.Scenario, func(t *testing.T) {
-			if f.Speed < 20 {
-				t.Fatalf("%s runs at %g×; shipped scenarios must run at ≥ 20× (set speed)", path, f.Speed)
-			}
-			o := scenarioOptions{}
-			if testing.Verbose() {
-				o.Log = t.Output()
-			}
-			res, err := runScenario(t.Context(), f, o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			results = append(results, res)
-			for _, s := range res.Steps {
-				if !s.Passed {
-					t.Errorf("step %d (%s) %s: %s", s.Index, s.Kind, s.Name, s.Message)
+	// The group returns once every parallel scenario has finished.
+	t.Run("all", func(t *testing.T) {
+		for _, f := range runs {
+			path := f.Name()
+			t.Run(f.Scenario, func(t *testing.T) {
+				t.Parallel()
+				if f.Speed < 20 {
+					t.Fatalf("%s runs at %g×; shipped scenarios must run at ≥ 20× (set speed)", path, f.Speed)
 				}
-			}
-			if res.Err != nil {
-				t.Errorf("cut short: %v", res.Err)
-			}
-			t.Logf("%d steps, %v plant time in %v wall (%.0f×)", len(res.Steps), res.Plant.Round(time.Second), res.Wall.Round(10*time.Millisecond), res.Plant.Seconds()/res.Wall.Seconds())
-		})
-	}
+				o := scenarioOptions{}
+				if testing.Verbose() {
+					o.Log = t.Output()
+				}
+				res, err := runScenario(t.Context(), f, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				mu.Lock()
+				results = append(results, res)
+				mu.Unlock()
+				for _, s := range res.Steps {
+					if !s.Passed {
+						t.Errorf("step %d (%s) %s: %s", s.Index, s.Kind, s.Name, s.Message)
+					}
+				}
+				if res.Err != nil {
+					t.Errorf("cut short: %v", res.Err)
+				}
+				t.Logf("%d steps, %v plant time in %v wall (%.0f×)", len(res.Steps), res.Plant.Round(time.Second), res.Wall.Round(10*time.Millisecond), res.Plant.Seconds()/res.Wall.Seconds())
+			})
+		}
+	})
 	t.Logf("%d scenarios in %v", len(results), time.Since(started).Round(time.Second))
 
 	var junit bytes.Buffer
