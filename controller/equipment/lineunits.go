@@ -127,9 +127,9 @@ type pumpUnit struct {
 	speedPct float64
 	last     time.Time
 	driveBad bool
-	// DryRunStops counts the times the pump stopped at its suction's
+	// dryRunStops counts the times the pump stopped at its suction's
 	// low-low (or below MinLevel).
-	DryRunStops int
+	dryRunStops int
 	wasActive   bool
 }
 
@@ -173,7 +173,7 @@ func (u *pumpUnit) Reset() error {
 func (u *pumpUnit) SpeedPct() float64 { return u.speedPct }
 
 // DryRuns is how many times the pump stopped on its dry-run protection.
-func (u *pumpUnit) DryRuns() int { return u.DryRunStops }
+func (u *pumpUnit) DryRuns() int { return u.dryRunStops }
 
 func (u *pumpUnit) StepUnit(now time.Time, io IO) UnitOutputs {
 	lv := io.Get("suction_level")
@@ -215,7 +215,7 @@ func (u *pumpUnit) StepUnit(now time.Time, io IO) UnitOutputs {
 	out := u.Step(now, PumpInputs{Motor: MotorInputs{Running: digital(io, "running")}, SuctionLowLow: lowLow})
 	active := u.State().Active()
 	if u.wasActive && !active && lowLow.On {
-		u.DryRunStops++
+		u.dryRunStops++
 	}
 	u.wasActive = active
 	if f := io.Get("fault"); f.Quality.Good() && f.Value >= 0.5 {

@@ -2,6 +2,7 @@ package line
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/pretreat/pretreat/controller/equipment"
@@ -42,6 +43,15 @@ type pumpRun struct {
 	ctl                 *unitControl
 }
 
+// dryRuns is how many times the pump has stopped on its dry-run
+// protection (its module counts them).
+func (p *pumpRun) dryRuns() int {
+	if d, ok := p.ctl.mod.(interface{ DryRuns() int }); ok {
+		return d.DryRuns()
+	}
+	return 0
+}
+
 func newTanksAndPumps(cfg *plant.File, g *flowGraph, order []*unitRun, outputs map[string]float64) ([]*tankControl, []*pumpRun, error) {
 	var tanks []*tankControl
 	for _, u := range cfg.UnitsOf(plant.KindTank) {
@@ -68,7 +78,7 @@ func newTanksAndPumps(cfg *plant.File, g *flowGraph, order []*unitRun, outputs m
 		if u.LevelSP != 0 {
 			for i, o := range order {
 				for j := range cfg.Units {
-					if cfg.Units[j].Name == o.name && slicesContains(cfg.Units[j].FedBy, u.Name) {
+					if cfg.Units[j].Name == o.name && slices.Contains(cfg.Units[j].FedBy, u.Name) {
 						p.feeds = i
 					}
 				}
@@ -85,15 +95,6 @@ func newTanksAndPumps(cfg *plant.File, g *flowGraph, order []*unitRun, outputs m
 		pumps = append(pumps, p)
 	}
 	return tanks, pumps, nil
-}
-
-func slicesContains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // Feed-rate estimate: the waste fed (hopper weight fallen since the end of

@@ -52,6 +52,7 @@ type Event = records.Event
 type unitRun struct {
 	name, kind string
 	node       int    // its place in Line.g
+	pos        int    // its place in Line.order
 	run        string // tag of the run command
 	running    string // tag of the running feedback
 	fault      string // tag of the fault bit, may be ""
@@ -262,7 +263,8 @@ func NewLine(cfg *plant.File, rs []*recipes.Recipe) (*Line, error) {
 			continue
 		}
 		r := &unitRun{name: u.Name, kind: u.Kind, node: i, run: u.Signals["run"], running: u.Signals["running"], fault: u.Signals["fault"], speedSP: u.Signals["speed_sp"], bpSP: u.Signals["back_pressure_sp"]}
-		at[i] = len(l.order)
+		r.pos = len(l.order)
+		at[i] = r.pos
 		l.order = append(l.order, r)
 		if u.Kind == plant.KindPulper {
 			l.pulper = r
@@ -801,11 +803,12 @@ func (l *Line) writeUnits() {
 			on = on && l.outputs[f.run] == 1 && l.on(f.running)
 			p.ctl.io.set("drain", b2f(l.draining()))
 		}
+		dryRuns := p.dryRuns()
 		run, _, fault := p.ctl.step(l.now, l.in, on)
 		l.outputs[p.run] = b2f(run)
 		if run != was && fault == "" {
 			why := fmt.Sprintf("%s at %.1f %%", p.suction, l.get(p.suctionLvl))
-			if !run && on {
+			if !run && p.dryRuns() > dryRuns {
 				why += ": dry-run protection"
 			}
 			l.emit(records.EventCommand, map[bool]string{true: "start", false: "stop"}[run], p.name, why, "")
@@ -1725,7 +1728,7 @@ func (l *Line) unit(name string) *unitRun {
 }
 
 // index is u's place in the start order (0 is the most downstream).
-func (l *Line) index(u *unitRun) int { return l.indexNamed(u.name) }
+func (l *Line) index(u *unitRun) int { return u.pos }
 
 // indexNamed is the named unit's place in the start order, or len(order).
 func (l *Line) indexNamed(name string) int {

@@ -267,13 +267,13 @@ func TestFiltratePumpDryRunAndFault(t *testing.T) {
 	})
 	pc := l.pumps[0]
 	// Each time, the pump may run one scan (0.1 s) before it sees the level.
-	if p.DryRunS > 0.15*float64(pc.ctl.mod.(interface{ DryRuns() int }).DryRuns()) {
-		t.Errorf("the pump ran %.1f s with the tank below 2 %% over %d stops; want at most one scan each", p.DryRunS, pc.ctl.mod.(interface{ DryRuns() int }).DryRuns())
+	if p.DryRunS > 0.15*float64(pc.dryRuns()) {
+		t.Errorf("the pump ran %.1f s with the tank below 2 %% over %d stops; want at most one scan each", p.DryRunS, pc.dryRuns())
 	}
-	if pc.ctl.mod.(interface{ DryRuns() int }).DryRuns() == 0 {
+	if pc.dryRuns() == 0 {
 		t.Errorf("dry-run protection never stopped the pump")
 	}
-	t.Logf("dry-run stops %d, dry running %.1f s", pc.ctl.mod.(interface{ DryRuns() int }).DryRuns(), p.DryRunS)
+	t.Logf("dry-run stops %d, dry running %.1f s", pc.dryRuns(), p.DryRunS)
 
 	l, p = newTestLine(t), linetest.NewSamplePlant()
 	p.NoStart["filtrate.pump_cmd"] = true
