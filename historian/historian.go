@@ -15,6 +15,7 @@ import (
 
 	"github.com/pretreat/pretreat/drivers"
 	"github.com/pretreat/pretreat/historian/outbox"
+	"github.com/pretreat/pretreat/historian/records"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -147,16 +148,25 @@ type queue struct {
 	samples []sampleRec
 	events  []eventRec
 	batches []BatchRecord
+	// deliveries and states are upserts like batches: a delivery is saved
+	// again as batches take from it, a state span again when it ends.
+	deliveries []records.Delivery
+	states     []records.StateSpan
 }
 
-func (q *queue) len() int { return len(q.samples) + len(q.events) + len(q.batches) }
+func (q *queue) len() int {
+	return len(q.samples) + len(q.events) + len(q.batches) + len(q.deliveries) + len(q.states)
+}
 
 // reset empties q, keeping its buffers but releasing what they refer to.
 func (q *queue) reset() {
 	clear(q.samples)
 	clear(q.events)
 	clear(q.batches)
+	clear(q.deliveries)
+	clear(q.states)
 	q.samples, q.events, q.batches = q.samples[:0], q.events[:0], q.batches[:0]
+	q.deliveries, q.states = q.deliveries[:0], q.states[:0]
 }
 
 // Historian takes samples, events and batch records from the controller
@@ -522,6 +532,63 @@ func (h *Historian) SaveBatch(r BatchRecord) {
 	}
 }
 
+// SaveDelivery queues a copy of d to be written to the store, replacing any
+// delivery with the same ticket. It never blocks. A delivery without a
+// ticket is rejected; an empty Line becomes the historian's line.
+func (h *Historian) SaveDelivery(d records.Delivery) {
+	if d.Ticket == "" {
+		h.rejected.Add(1)
+		return
+	}
+	if d.Line == "" {
+		d.Line = h.line
+	}
+	d.Batches = slices.Clone(d.Batches)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		h.dropped.Add(1)
+		return
+	}
+	for i := len(h.storeQ.deliveries) - 1; i >= 0; i-- {
+		if h.storeQ.deliveries[i].Ticket == d.Ticket {
+			h.storeQ.deliveries[i] = d
+			return
+		}
+	}
+	if len(h.storeQ.deliveries) >= maxQueuedBatches {
+		h.dropped.Add(1)
+		return
+	}
+	h.storeQ.deliveries = append(h.storeQ.deliveries, d)
+}
+
+// SaveState queues a copy of s to be written to the store, replacing the
+// span of the same line that started at the same instant (a span is saved
+// when it starts and again when it ends). It never blocks.
+func (h *Historian) SaveState(s records.StateSpan) {
+	if s.Line == "" {
+		s.Line = h.line
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		h.dropped.Add(1)
+		return
+	}
+	for i := len(h.storeQ.states) - 1; i >= 0; i-- {
+		if h.storeQ.states[i].Start.Equal(s.Start) && h.storeQ.states[i].Line == s.Line {
+			h.storeQ.states[i] = s
+			return
+		}
+	}
+	if len(h.storeQ.states) >= maxQueuedEvents {
+		h.dropped.Add(1)
+		return
+	}
+	h.storeQ.states = append(h.storeQ.states, s)
+}
+
 // Stats returns a snapshot of the counters. It does no I/O beyond one
 // stat of the outbox file, and may be called from any goroutine.
 func (h *Historian) Stats() Stats {
@@ -622,7 +689,7 @@ func (h *Historian) flushStore() {
 	if q.len() == 0 {
 		return
 	}
-	res, err := h.sw.write(q.samples, q.events, q.batches)
+	res, err := h.sw.write(q.samples, q.events, q.batches, q.deliveries, q.states)
 	if err != nil {
 		h.dropped.Add(uint64(q.len()))
 		h.storeErrors.Add(1)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pretreat/pretreat/drivers"
+	"github.com/pretreat/pretreat/historian/records"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -39,12 +40,16 @@ const schemaVersion = 2
 //	events   key   = timeKey(event time) + sequence big-endian (16 bytes)
 //	         value = JSON of Event
 //	batches  key   = batch ID, value = JSON of BatchRecord
+//	deliveries key = ticket, value = JSON of records.Delivery
+//	states   key   = timeKey(span start) + line, value = JSON of records.StateSpan
 var (
-	bucketMeta    = []byte("meta")
-	bucketSamples = []byte("samples")
-	bucketEvents  = []byte("events")
-	bucketBatches = []byte("batches")
-	keySchema     = []byte("schema")
+	bucketMeta       = []byte("meta")
+	bucketSamples    = []byte("samples")
+	bucketEvents     = []byte("events")
+	bucketBatches    = []byte("batches")
+	bucketDeliveries = []byte("deliveries")
+	bucketStates     = []byte("states")
+	keySchema        = []byte("schema")
 )
 
 // Sample formats: the first byte of a stored sample value.
@@ -132,7 +137,7 @@ func initSchema(tx *bolt.Tx) error {
 	if err := checkSchema(tx); err != nil {
 		return err
 	}
-	for _, name := range [][]byte{bucketMeta, bucketSamples, bucketEvents, bucketBatches} {
+	for _, name := range [][]byte{bucketMeta, bucketSamples, bucketEvents, bucketBatches, bucketDeliveries, bucketStates} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
 		}
@@ -175,6 +180,87 @@ func (s *Store) Batches() ([]BatchRecord, error) {
 		}
 		return out[i].ID < out[j].ID
 	})
+	return out, nil
+}
+
+// Deliveries returns the deliveries with from <= Time < to, in time order
+// (then ticket).
+func (s *Store) Deliveries(from, to time.Time) ([]records.Delivery, error) {
+	var out []records.Delivery
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketDeliveries)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			var d records.Delivery
+			if err := json.Unmarshal(v, &d); err != nil {
+				return fmt.Errorf("delivery %q: %w", k, err)
+			}
+			if !d.Time.Before(from) && d.Time.Before(to) {
+				out = append(out, d)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("historian: read deliveries: %w", err)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].Time.Equal(out[j].Time) {
+			return out[i].Time.Before(out[j].Time)
+		}
+		return out[i].Ticket < out[j].Ticket
+	})
+	return out, nil
+}
+
+// Delivery returns the delivery with this ticket; found is false when
+// there is none.
+func (s *Store) Delivery(ticket string) (d records.Delivery, found bool, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketDeliveries)
+		if b == nil {
+			return nil
+		}
+		v := b.Get([]byte(ticket))
+		if v == nil {
+			return nil
+		}
+		found = true
+		return json.Unmarshal(v, &d)
+	})
+	return d, found, err
+}
+
+// States returns the line state spans that overlap [from, to) (a span
+// still open overlaps everything after its start), in start order.
+func (s *Store) States(from, to time.Time) ([]records.StateSpan, error) {
+	var out []records.StateSpan
+	end := timeKey(to)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketStates)
+		if b == nil {
+			return nil
+		}
+		c := b.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if len(k) < 8 || binary.BigEndian.Uint64(k) >= end {
+				break
+			}
+			var sp records.StateSpan
+			if err := json.Unmarshal(v, &sp); err != nil {
+				return fmt.Errorf("state span at %x: %w", k, err)
+			}
+			if sp.End.IsZero() || sp.End.After(from) {
+				out = append(out, sp)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("historian: read line states: %w", err)
+	}
 	return out, nil
 }
 
@@ -330,7 +416,7 @@ type writeResult struct {
 }
 
 // write stores one drained queue in a single transaction.
-func (w *storeWriter) write(samples []sampleRec, events []eventRec, batches []BatchRecord) (writeResult, error) {
+func (w *storeWriter) write(samples []sampleRec, events []eventRec, batches []BatchRecord, deliveries []records.Delivery, states []records.StateSpan) (writeResult, error) {
 	var res writeResult
 	// Encode outside the transaction so that one bad record does not fail
 	// the others.
@@ -353,6 +439,24 @@ func (w *storeWriter) write(samples []sampleRec, events []eventRec, batches []Ba
 		}
 		batchVals[i] = v
 		res.batches++
+	}
+	delVals := make([][]byte, len(deliveries))
+	for i := range deliveries {
+		v, err := json.Marshal(&deliveries[i])
+		if err != nil {
+			res.skipped = append(res.skipped, fmt.Errorf("delivery %q: %w", deliveries[i].Ticket, err))
+			continue
+		}
+		delVals[i] = v
+	}
+	stateVals := make([][]byte, len(states))
+	for i := range states {
+		v, err := json.Marshal(&states[i])
+		if err != nil {
+			res.skipped = append(res.skipped, fmt.Errorf("state span %s at %v: %w", states[i].State, states[i].Start, err))
+			continue
+		}
+		stateVals[i] = v
 	}
 
 	if w.buckets == nil {
@@ -414,6 +518,29 @@ func (w *storeWriter) write(samples []sampleRec, events []eventRec, batches []Ba
 			}
 			if err := bb.Put([]byte(batches[i].ID), v); err != nil {
 				return fmt.Errorf("put batch %q: %w", batches[i].ID, err)
+			}
+		}
+		db, err := tx.CreateBucketIfNotExists(bucketDeliveries)
+		if err != nil {
+			return err
+		}
+		for i, v := range delVals {
+			if v != nil {
+				if err := db.Put([]byte(deliveries[i].Ticket), v); err != nil {
+					return fmt.Errorf("put delivery %q: %w", deliveries[i].Ticket, err)
+				}
+			}
+		}
+		sb, err := tx.CreateBucketIfNotExists(bucketStates)
+		if err != nil {
+			return err
+		}
+		for i, v := range stateVals {
+			if v != nil {
+				k := append(putTimeKey(nil, states[i].Start), states[i].Line...)
+				if err := sb.Put(k, v); err != nil {
+					return fmt.Errorf("put state span: %w", err)
+				}
 			}
 		}
 		return nil

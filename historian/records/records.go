@@ -116,7 +116,26 @@ type Batch struct {
 	KgHoldupStart float64 `json:"kg_holdup_start"`
 	KgHoldupEnd   float64 `json:"kg_holdup_end"`
 	ClosurePct    float64 `json:"closure_pct"`
-	Phases        []Phase `json:"phases"`
+	// KWhByUnit is the energy of each metered unit over the batch (KWh is
+	// their sum); Metered names the units that have an energy meter, so a
+	// reader knows which drives the figure leaves out.
+	KWhByUnit map[string]float64 `json:"kwh_by_unit,omitempty"`
+	Metered   []string           `json:"metered,omitempty"`
+	// Jams counts the shredder jams confirmed during the batch, Reversals
+	// the reversals run to clear them (all shredders).
+	Jams      int `json:"jams"`
+	Reversals int `json:"reversals"`
+	// CakeDS and SlurryDS are the mean dry solids measured on the cake and
+	// the slurry while the batch made them (good readings only), in %,
+	// next to the recipe's targets; 0 when not measured.
+	CakeDS         float64 `json:"cake_ds,omitempty"`
+	CakeDSTarget   float64 `json:"cake_ds_target,omitempty"`
+	SlurryDS       float64 `json:"slurry_ds,omitempty"`
+	SlurryDSTarget float64 `json:"slurry_ds_target,omitempty"`
+	// Deliveries are the loads (weighbridge tickets) the batch processed,
+	// taken first in, first out from what the reception received.
+	Deliveries []DeliveryShare `json:"deliveries,omitempty"`
+	Phases     []Phase         `json:"phases"`
 	// Overrides are operator changes of recipe values under this batch.
 	Overrides []Override `json:"overrides,omitempty"`
 	// Actions are the operator commands given during the batch, with users.
@@ -165,4 +184,70 @@ type Note struct {
 	Time time.Time `json:"time"`
 	Unit string    `json:"unit,omitempty"`
 	Text string    `json:"text"`
+}
+
+// Delivery is one load received at the reception: the weighbridge ticket
+// of a truck and what it declared. Plants taking catering waste keep these
+// (date, quantity, description, haulier, supplier).
+type Delivery struct {
+	// Ticket is the weighbridge ticket number, unique on the site.
+	Ticket   string    `json:"ticket"`
+	Line     string    `json:"line"`
+	Time     time.Time `json:"time"`
+	Supplier string    `json:"supplier"`
+	Haulier  string    `json:"haulier,omitempty"`
+	Vehicle  string    `json:"vehicle,omitempty"`
+	// WasteClass is the class the load was declared as (a recipe's
+	// waste_class), EWC its European Waste Catalogue code (e.g. 20 01 08).
+	WasteClass string `json:"waste_class"`
+	EWC        string `json:"ewc,omitempty"`
+	// FoundClass is what an inspection at tipping found the load to be,
+	// when that differs from the declared class: a mis-declared load.
+	FoundClass string  `json:"found_class,omitempty"`
+	GrossKg    float64 `json:"gross_kg"`
+	TareKg     float64 `json:"tare_kg"`
+	NetKg      float64 `json:"net_kg"`
+	Operator   string  `json:"operator,omitempty"`
+	Notes      string  `json:"notes,omitempty"`
+	// Batches are the batches that processed part of this load, in order;
+	// KgProcessed is how much of NetKg they took (first in, first out).
+	Batches     []string `json:"batches,omitempty"`
+	KgProcessed float64  `json:"kg_processed"`
+}
+
+// MisDeclared reports whether an inspection found the load to be of
+// another class than declared.
+func (d *Delivery) MisDeclared() bool { return d.FoundClass != "" && d.FoundClass != d.WasteClass }
+
+// DeliveryShare is the part of one delivery a batch processed.
+type DeliveryShare struct {
+	Ticket     string  `json:"ticket"`
+	Supplier   string  `json:"supplier"`
+	WasteClass string  `json:"waste_class"`
+	Kg         float64 `json:"kg"`
+}
+
+// StateSpan is one stretch of time the line spent in one PackML state.
+// The spans of a line follow one another without gaps; the last one of a
+// running controller has no End yet.
+type StateSpan struct {
+	Line  string    `json:"line"`
+	State string    `json:"state"`
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end,omitzero"`
+	// Cause is the first-out cause of a hold, stop or abort (the
+	// controller's message when the line left Execute), Unit the unit it
+	// names, User the person whose command it was, if any.
+	Cause   string `json:"cause,omitempty"`
+	Unit    string `json:"unit,omitempty"`
+	User    string `json:"user,omitempty"`
+	BatchID string `json:"batch_id,omitempty"`
+}
+
+// Duration is how long the span lasted, up to now when it has not ended.
+func (s *StateSpan) Duration(now time.Time) time.Duration {
+	if s.End.IsZero() {
+		return max(0, now.Sub(s.Start))
+	}
+	return max(0, s.End.Sub(s.Start))
 }
