@@ -97,7 +97,7 @@ func chartTonnesPerDay(r *Report) chart {
 			opt.StackSeries = charts.Ptr(true)
 			opt.CategoryAxis.Labels = days
 			opt.Legend = charts.LegendOption{SeriesNames: classes, Offset: charts.OffsetRight}
-			opt.ValueAxis = []charts.ValueAxisOption{{Title: "t", ValueFormatter: fmtNum(2)}}
+			opt.ValueAxis = []charts.ValueAxisOption{{Title: "t", Min: charts.Ptr(0.0), ValueFormatter: fmtNum(2)}}
 			opt.Padding = charts.Box{Top: 20, Right: 20, Bottom: 20, Left: 20}
 			return p.BarChart(opt)
 		})
@@ -174,9 +174,9 @@ func chartPareto(r *Report) chart {
 				Width:        800,
 				Height:       380,
 				Padding:      charts.Box{Top: 20, Right: 20, Bottom: 20, Left: 20},
-				XAxis:        charts.XAxisOption{Labels: labels, LabelRotation: -math.Pi / 6},
+				XAxis:        charts.XAxisOption{Labels: labels, LabelRotation: -math.Pi / 4, Unit: 1, LabelFontStyle: charts.FontStyle{FontSize: 10}},
 				YAxis: []charts.YAxisOption{
-					{Title: "h", ValueFormatter: fmtNum(1)},
+					{Title: "h", Min: charts.Ptr(0.0), ValueFormatter: fmtNum(1)},
 					{Title: "cumulative %", Min: charts.Ptr(0.0), Max: charts.Ptr(100.0), ValueFormatter: fmtNum(0)},
 				},
 				Legend: charts.LegendOption{SeriesNames: []string{"hours", "cumulative %"}, Offset: charts.OffsetRight},
@@ -214,7 +214,7 @@ func chartKWhPerClass(r *Report) chart {
 			opt := charts.NewBarChartOptionWithData([][]float64{vals})
 			opt.CategoryAxis.Labels = classes
 			opt.Legend = charts.LegendOption{Show: charts.Ptr(false)}
-			opt.ValueAxis = []charts.ValueAxisOption{{Title: "kWh/t", ValueFormatter: fmtNum(1)}}
+			opt.ValueAxis = []charts.ValueAxisOption{{Title: "kWh/t", Min: charts.Ptr(0.0), ValueFormatter: fmtNum(1)}}
 			opt.SeriesList[0].Label = charts.SeriesLabel{Show: charts.Ptr(true), ValueFormatter: fmtNum(1)}
 			opt.Padding = charts.Box{Top: 20, Right: 20, Bottom: 20, Left: 20}
 			return p.BarChart(opt)
@@ -275,6 +275,7 @@ h1{font-size:17pt;margin:0 0 2px}h2{font-size:13pt;margin:22px 0 8px;border-bott
 .tile{flex:1 1 120px;border:1px solid #c8d3de;border-radius:4px;padding:6px 10px;background:#f5f8fb;break-inside:avoid}
 .tile .l{font-size:8.5pt;color:#555}.tile .v{font-size:15pt;font-weight:bold}.tile .u{font-size:9pt;color:#555;margin-left:3px}
 .tile.bad{border-color:#c0392b;background:#fbeeee}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(440px,1fr));gap:10px 18px}
 .chart{break-inside:avoid;page-break-inside:avoid;margin:8px 0 14px}
 .chart h3{font-size:11pt;margin:4px 0}
 .chart svg{width:100%;height:auto;max-width:100%;display:block}
@@ -287,7 +288,7 @@ tr.bad td{background:#fbeeee}
 thead{display:table-header-group}
 tr{break-inside:avoid;page-break-inside:avoid}
 @page{size:A4;margin:12mm}
-@media print{body{margin:0;max-width:none;padding:0;font-size:9pt}h2{break-after:avoid;page-break-after:avoid}.chart svg{max-height:120mm}}
+@media print{body{margin:0;max-width:none;padding:0;font-size:9pt}.charts{display:block}.chart svg{max-height:105mm;width:auto;margin:0 auto}h2{break-after:avoid;page-break-after:avoid}.chart svg{max-height:120mm}}
 `
 
 var reportTmpl = template.Must(template.New("report").Funcs(htmlFuncs(time.UTC)).Parse(`<!DOCTYPE html>
@@ -296,8 +297,8 @@ var reportTmpl = template.Must(template.New("report").Funcs(htmlFuncs(time.UTC))
 <h1>{{.R.Title}}</h1>
 <div class="meta">{{if .R.Site}}{{.R.Site}} · {{end}}{{when .R.From}} to {{when .R.To}} ({{.R.TimeZone}}) · generated {{when .R.Generated}}</div>
 <div class="tiles">{{range .Tiles}}<div class="tile{{if .Bad}} bad{{end}}"><div class="l">{{.Label}}</div><span class="v">{{.Value}}</span><span class="u">{{.Unit}}</span></div>{{end}}</div>
-{{range .Charts}}<div class="chart"><h3>{{.Title}}</h3>{{if .SVG}}{{.SVG}}{{else}}<p class="empty">{{.Empty}}</p>{{end}}</div>
-{{end}}
+<div class="charts">{{range .Charts}}<div class="chart"><h3>{{.Title}}</h3>{{if .SVG}}{{.SVG}}{{else}}<p class="empty">{{.Empty}}</p>{{end}}</div>
+{{end}}</div>
 <h2>Groups{{if .R.By}} by {{dims .R.By}}{{end}}</h2>
 {{if .R.Groups}}<table><thead><tr><th>{{dims .R.By}}</th><th>received t</th><th>processed t</th><th>cake t (%)</th><th>filtrate t (%)</th><th>rejects t (%)</th><th>water t/t</th><th>kWh/t</th><th>closure %</th><th>batches</th><th>jams</th><th>cake DS % (target)</th><th>slurry DS % (target)</th><th>run h</th><th>held h</th><th>stopped h</th><th>avail. %</th><th>t/h</th></tr></thead><tbody>
 {{range .R.Groups}}<tr><td>{{label . $.R.By}}</td><td class="n">{{n3 .ReceivedT}}</td><td class="n">{{n3 .ProcessedT}}</td><td class="n">{{n3 .CakeT}} ({{n1 .CakePct}})</td><td class="n">{{n3 .FiltrateT}} ({{n1 .FiltratePct}})</td><td class="n">{{n3 .RejectsT}} ({{n1 .RejectsPct}})</td><td class="n">{{n2 .WaterTPerT}}</td><td class="n">{{n1 .KWhPerT}}</td><td class="n">{{n1 .ClosurePct}}</td><td>{{outcomes .Outcomes}}</td><td class="n">{{n1 .Jams}}</td><td class="n">{{n1 .CakeDSPct}} ({{n1 .CakeDSTargetPct}})</td><td class="n">{{n1 .SlurryDSPct}} ({{n1 .SlurryDSTargetPct}})</td>{{if .LineTime}}<td class="n">{{n2 .RunH}}</td><td class="n">{{n2 .HeldH}}</td><td class="n">{{n2 .StoppedH}}</td><td class="n">{{n1 .AvailabilityPct}}</td><td class="n">{{n2 .ThroughputTPerH}}</td>{{else}}<td></td><td></td><td></td><td></td><td></td>{{end}}</tr>
