@@ -188,24 +188,29 @@ func (q *InfluxQuerier) RecordsProgress(ctx context.Context, from, to time.Time,
 // read: there are too many of them). A querier made for one line looks
 // for that line only.
 func (q *InfluxQuerier) Lines(ctx context.Context) ([]string, error) {
-	flux := fmt.Sprintf(`from(bucket: %s)
+	// One query per measurement: InfluxDB 1.8 answers nothing to one
+	// filter that ors several measurements here.
+	var out []string
+	for _, m := range [][2]string{{MeasurementEvent, "name"}, {MeasurementBatch, "record"},
+		{MeasurementDelivery, "record"}, {MeasurementLineState, "record"}} {
+		flux := fmt.Sprintf(`from(bucket: %s)
   |> range(start: %s, stop: %s)
-  |> filter(fn: (r) => (r._measurement == %s and r._field == "name") or (r._measurement != %s and r._measurement != %s and r._field == "record"))
-  |> filter(fn: (r) => exists r.line%s)
+  |> filter(fn: (r) => r._measurement == %s and r._field == %s%s)
+  |> group(columns: ["line"])
+  |> first()
   |> keep(columns: ["line"])
   |> group()
   |> distinct(column: "line")`,
-		fluxString(q.bucket), fluxEpoch, fluxFarFuture, fluxString(MeasurementEvent),
-		fluxString(MeasurementProcess), fluxString(MeasurementEvent), q.lineFilter())
-	var out []string
-	err := q.run(ctx, flux, func(_ string, rec rowReader) error {
-		if l, ok := rec.values["_value"].(string); ok && l != "" {
-			out = append(out, l)
+			fluxString(q.bucket), fluxEpoch, fluxFarFuture, fluxString(m[0]), fluxString(m[1]), q.lineFilter())
+		err := q.run(ctx, flux, func(_ string, rec rowReader) error {
+			if l, ok := rec.values["_value"].(string); ok && l != "" {
+				out = append(out, l)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
 	slices.Sort(out)
 	return slices.Compact(out), nil
