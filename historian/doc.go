@@ -56,6 +56,14 @@
 // the API. Close flushes what is queued and gives InfluxDB CloseTimeout to
 // take the outbox; the rest is sent after the next Open.
 //
+// # InfluxDB schema
+//
+// Measurements process (samples: one series per line, tag and quality; no
+// batch tag), event, and the record points batch, delivery and line_state,
+// each with the record as JSON in field "record" (see MeasurementBatch,
+// MeasurementDelivery, MeasurementLineState). InfluxQuerier.Records reads
+// the records back; GrafanaDashboard is a dashboard over this schema.
+//
 // # Queries
 //
 // Store and InfluxQuerier implement Querier: a tag's trend downsampled to

@@ -203,7 +203,7 @@ type Historian struct {
 	closed       bool
 	cancel       context.CancelFunc
 	storeQ       queue
-	influxQ      queue // samples and events; unused without InfluxDB
+	influxQ      queue // samples, events and record points; unused without InfluxDB
 
 	storeWake chan struct{}
 	wg        sync.WaitGroup
@@ -337,8 +337,8 @@ func (h *Historian) Start(ctx context.Context) {
 }
 
 // SetBatch sets the current batch id; samples handed in afterwards carry it
-// (InfluxDB tag "batch") and the waste class of its record if SaveBatch
-// has given one (tag "waste_class"). "" means no batch is running.
+// in the embedded store (InfluxDB samples have no batch tag: a signal is
+// one series whichever batch runs). "" means no batch is running.
 func (h *Historian) SetBatch(id string) {
 	h.mu.Lock()
 	h.batch = id
@@ -486,10 +486,11 @@ func (h *Historian) Event(e Event) {
 
 // SaveBatch queues a copy of r to be written to the store, replacing any
 // record with the same ID (an upsert). It never blocks. A record without an
-// ID is rejected; an empty Line becomes the historian's line. Batch records
-// are not sent to InfluxDB: the batch events are. The record's WasteClass
-// becomes the "waste_class" tag of the batch's samples and events handed in
-// afterwards.
+// ID is rejected; an empty Line becomes the historian's line. With InfluxDB
+// configured, a record that ended for good (complete, stopped, aborted) is
+// also queued as a point of MeasurementBatch through the outbox; saving it
+// again overwrites that point. The record's WasteClass becomes the
+// "waste_class" tag of the batch's events handed in afterwards.
 func (h *Historian) SaveBatch(r BatchRecord) {
 	if r.ID == "" {
 		h.rejected.Add(1)
@@ -499,10 +500,14 @@ func (h *Historian) SaveBatch(r BatchRecord) {
 		r.Line = h.line
 	}
 	r.Phases = slices.Clone(r.Phases)
+	r.Deliveries = slices.Clone(r.Deliveries)
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
 		h.dropped.Add(1)
+		if h.influx != nil && batchFinal(r.State) {
+			h.influx.queueDropped.Add(1)
+		}
 		return
 	}
 	if h.classes[r.ID] != r.WasteClass {
@@ -515,26 +520,40 @@ func (h *Historian) SaveBatch(r BatchRecord) {
 		}
 	}
 	// A batch is saved at every transition; keep only its latest state.
-	for i := len(h.storeQ.batches) - 1; i >= 0; i-- {
-		if h.storeQ.batches[i].ID == r.ID {
-			h.storeQ.batches[i] = r
-			h.mu.Unlock()
-			return
-		}
-	}
-	full := len(h.storeQ.batches) >= maxQueuedBatches
-	if !full {
-		h.storeQ.batches = append(h.storeQ.batches, r)
-	}
+	full := !upsert(&h.storeQ.batches, r, func(o *BatchRecord) bool { return o.ID == r.ID }, maxQueuedBatches)
+	influxFull := h.influx != nil && batchFinal(r.State) &&
+		!upsert(&h.influxQ.batches, r, func(o *BatchRecord) bool { return o.ID == r.ID }, maxQueuedBatches)
 	h.mu.Unlock()
 	if full {
 		h.dropped.Add(1)
 	}
+	if influxFull {
+		h.influx.queueDropped.Add(1)
+	}
+}
+
+// upsert replaces the last element of *q that same matches with v, or
+// appends v when none does and *q holds fewer than limit. It reports
+// whether v was queued.
+func upsert[T any](q *[]T, v T, same func(*T) bool, limit int) bool {
+	for i := len(*q) - 1; i >= 0; i-- {
+		if same(&(*q)[i]) {
+			(*q)[i] = v
+			return true
+		}
+	}
+	if len(*q) >= limit {
+		return false
+	}
+	*q = append(*q, v)
+	return true
 }
 
 // SaveDelivery queues a copy of d to be written to the store, replacing any
 // delivery with the same ticket. It never blocks. A delivery without a
-// ticket is rejected; an empty Line becomes the historian's line.
+// ticket is rejected; an empty Line becomes the historian's line. With
+// InfluxDB configured it is also queued as a point of MeasurementDelivery;
+// a re-save overwrites it.
 func (h *Historian) SaveDelivery(d records.Delivery) {
 	if d.Ticket == "" {
 		h.rejected.Add(1)
@@ -545,48 +564,55 @@ func (h *Historian) SaveDelivery(d records.Delivery) {
 	}
 	d.Batches = slices.Clone(d.Batches)
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if h.closed {
+		h.mu.Unlock()
 		h.dropped.Add(1)
-		return
-	}
-	for i := len(h.storeQ.deliveries) - 1; i >= 0; i-- {
-		if h.storeQ.deliveries[i].Ticket == d.Ticket {
-			h.storeQ.deliveries[i] = d
-			return
+		if h.influx != nil {
+			h.influx.queueDropped.Add(1)
 		}
-	}
-	if len(h.storeQ.deliveries) >= maxQueuedBatches {
-		h.dropped.Add(1)
 		return
 	}
-	h.storeQ.deliveries = append(h.storeQ.deliveries, d)
+	same := func(o *records.Delivery) bool { return o.Ticket == d.Ticket }
+	full := !upsert(&h.storeQ.deliveries, d, same, maxQueuedBatches)
+	influxFull := h.influx != nil && !upsert(&h.influxQ.deliveries, d, same, maxQueuedBatches)
+	h.mu.Unlock()
+	if full {
+		h.dropped.Add(1)
+	}
+	if influxFull {
+		h.influx.queueDropped.Add(1)
+	}
 }
 
 // SaveState queues a copy of s to be written to the store, replacing the
 // span of the same line that started at the same instant (a span is saved
-// when it starts and again when it ends). It never blocks.
+// when it starts and again when it ends). It never blocks. With InfluxDB
+// configured, a span that has ended is also queued as a point of
+// MeasurementLineState.
 func (h *Historian) SaveState(s records.StateSpan) {
 	if s.Line == "" {
 		s.Line = h.line
 	}
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	ended := h.influx != nil && !s.End.IsZero()
 	if h.closed {
+		h.mu.Unlock()
 		h.dropped.Add(1)
-		return
-	}
-	for i := len(h.storeQ.states) - 1; i >= 0; i-- {
-		if h.storeQ.states[i].Start.Equal(s.Start) && h.storeQ.states[i].Line == s.Line {
-			h.storeQ.states[i] = s
-			return
+		if ended {
+			h.influx.queueDropped.Add(1)
 		}
-	}
-	if len(h.storeQ.states) >= maxQueuedEvents {
-		h.dropped.Add(1)
 		return
 	}
-	h.storeQ.states = append(h.storeQ.states, s)
+	same := func(o *records.StateSpan) bool { return o.Start.Equal(s.Start) && o.Line == s.Line }
+	full := !upsert(&h.storeQ.states, s, same, maxQueuedEvents)
+	influxFull := ended && !upsert(&h.influxQ.states, s, same, maxQueuedEvents)
+	h.mu.Unlock()
+	if full {
+		h.dropped.Add(1)
+	}
+	if influxFull {
+		h.influx.queueDropped.Add(1)
+	}
 }
 
 // Stats returns a snapshot of the counters. It does no I/O beyond one

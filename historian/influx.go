@@ -25,9 +25,9 @@ import (
 
 // InfluxDB measurements written by the historian.
 const (
-	// MeasurementProcess holds samples: tags line, unit, tag, quality,
-	// and batch and waste_class while a batch runs; float field value and,
-	// when the sample has one, string field reason.
+	// MeasurementProcess holds samples: tags line, unit, tag and quality
+	// (one series per line, tag and quality, whichever batch runs); float
+	// field value and, when the sample has one, string field reason.
 	MeasurementProcess = "process"
 	// MeasurementEvent holds events: tags line, kind, unit, batch and
 	// waste_class (each when not empty), string fields name, message, user
@@ -372,7 +372,7 @@ func (w *influxWriter) commit() {
 	if q.len() == 0 {
 		return
 	}
-	chunks, res := w.enc.encode(q.samples, q.events)
+	chunks, res := w.enc.encodeQueue(&q)
 	if res.nonFinite > 0 {
 		w.rejNonFinite.Add(res.nonFinite)
 	}

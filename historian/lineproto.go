@@ -85,7 +85,10 @@ func appendFloat(b []byte, v float64) []byte {
 }
 
 // appendSampleLine appends one "process" point. Tags are in key order,
-// which is how InfluxDB stores them.
+// which is how InfluxDB stores them. The batch and its waste class are not
+// tags of samples: a tag is one series per line and tag name, whichever
+// batch runs (the batch points give the batches' times; see
+// InfluxQuerier.Aggregate).
 func appendSampleLine(b []byte, line string, r *sampleRec) ([]byte, rejectReason) {
 	if math.IsNaN(r.s.Value) || math.IsInf(r.s.Value, 0) {
 		return b, rejectNonFinite
@@ -94,12 +97,10 @@ func appendSampleLine(b []byte, line string, r *sampleRec) ([]byte, rejectReason
 		return b, rejectTimeOfRange
 	}
 	b = append(b, MeasurementProcess...)
-	b = appendTag(b, "batch", r.batch)
 	b = appendTag(b, "line", line)
 	b = appendTag(b, "quality", r.s.Quality.String())
 	b = appendTag(b, "tag", r.s.Tag)
 	b = appendTag(b, "unit", unitOf(r.s.Tag))
-	b = appendTag(b, "waste_class", r.class)
 	b = append(b, " value="...)
 	b = appendFloat(b, r.s.Value)
 	if r.s.Reason != "" {
@@ -185,6 +186,9 @@ type encoder struct {
 	// each other in InfluxDB (it keeps one point per series and time).
 	lastEvent map[string]int64
 	keyBuf    []byte
+	// pinned keeps the series and time of each record point written (see
+	// pin).
+	pinned map[string]pointKey
 }
 
 // maxEventSeries bounds encoder.lastEvent; when it is reached the map is
@@ -193,7 +197,7 @@ const maxEventSeries = 4096
 
 func newEncoder(line string, chunkPoints int) *encoder {
 	gz, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed) // level is valid: no error
-	return &encoder{line: line, chunkPoints: chunkPoints, gz: gz, lastEvent: map[string]int64{}}
+	return &encoder{line: line, chunkPoints: chunkPoints, gz: gz, lastEvent: map[string]int64{}, pinned: map[string]pointKey{}}
 }
 
 // encodeResult counts what one encode refused.
@@ -216,6 +220,14 @@ func (r *encodeResult) count(why rejectReason) {
 // encode builds the chunks for samples and events, in that order. The
 // chunks alias the encoder's buffers until the next call.
 func (e *encoder) encode(samples []sampleRec, events []eventRec) ([]outbox.Chunk, encodeResult) {
+	return e.encodeQueue(&queue{samples: samples, events: events})
+}
+
+// encodeQueue builds the chunks for what q holds: samples, events, batch,
+// delivery and line state points, in that order. The chunks alias the
+// encoder's buffers until the next call.
+func (e *encoder) encodeQueue(q *queue) ([]outbox.Chunk, encodeResult) {
+	samples, events := q.samples, q.events
 	var res encodeResult
 	e.out = e.out[:0]
 	e.arena.Reset()
@@ -248,6 +260,29 @@ func (e *encoder) encode(samples []sampleRec, events []eventRec) ([]outbox.Chunk
 			e.flush(n)
 			n = 0
 		}
+	}
+	record := func(why rejectReason) {
+		if why != accepted {
+			res.count(why)
+			return
+		}
+		n++
+		if n == e.chunkPoints {
+			e.flush(n)
+			n = 0
+		}
+	}
+	for i := range q.batches {
+		e.lp, why = e.appendBatchLine(e.lp, &q.batches[i])
+		record(why)
+	}
+	for i := range q.deliveries {
+		e.lp, why = e.appendDeliveryLine(e.lp, &q.deliveries[i])
+		record(why)
+	}
+	for i := range q.states {
+		e.lp, why = e.appendStateLine(e.lp, &q.states[i])
+		record(why)
 	}
 	if n > 0 {
 		e.flush(n)

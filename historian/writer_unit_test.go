@@ -26,9 +26,9 @@ func TestLineProtocol(t *testing.T) {
 	}{
 		{"plain", sampleRec{s: drivers.Sample{Tag: "press.current", Value: 12.5, Quality: drivers.QualityGood, Time: ts}},
 			"process,line=L\\ 1,quality=good,tag=press.current,unit=press value=12.5 1741932000123456789\n", accepted},
-		{"batch, class, reason, escapes", sampleRec{s: drivers.Sample{Tag: "a=b,c.d e", Value: -1e21, Quality: drivers.QualityBadCommFailure,
+		{"batch and class not tags, reason, escapes", sampleRec{s: drivers.Sample{Tag: "a=b,c.d e", Value: -1e21, Quality: drivers.QualityBadCommFailure,
 			Reason: "say \"hi\"\\\nbye", Time: ts}, batch: "B 1", class: "food,mixed"},
-			`process,batch=B\ 1,line=L\ 1,quality=bad:comm_failure,tag=a\=b\,c.d\ e,unit=a\=b\,c,waste_class=food\,mixed value=-1000000000000000000000,reason="say \"hi\"\\ bye" 1741932000123456789` + "\n", accepted},
+			`process,line=L\ 1,quality=bad:comm_failure,tag=a\=b\,c.d\ e,unit=a\=b\,c value=-1000000000000000000000,reason="say \"hi\"\\ bye" 1741932000123456789` + "\n", accepted},
 		{"NaN", sampleRec{s: drivers.Sample{Tag: "a.b", Value: math.NaN(), Time: ts}}, "", rejectNonFinite},
 		{"+Inf", sampleRec{s: drivers.Sample{Tag: "a.b", Value: math.Inf(1), Time: ts}}, "", rejectNonFinite},
 		{"year 2300", sampleRec{s: drivers.Sample{Tag: "a.b", Value: 1, Time: time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)}}, "", rejectTimeOfRange},
