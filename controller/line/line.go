@@ -181,8 +181,8 @@ type batchRun struct {
 	// energy0By is each metered unit's meter at the start (per
 	// Line.sig.energy). cakeDS and slurryDS sum the good analyser readings
 	// while the press ran and while the phase diluted.
-	energy0By          []float64
-	cakeDS, slurryDS   dsAcc
+	energy0By        []float64
+	cakeDS, slurryDS dsAcc
 	// settleRef and settleFrom follow the hopper after the door is shut:
 	// the received mass is taken once it has stopped rising.
 	settleRef  float64
