@@ -29,6 +29,11 @@ type Recorder interface {
 	Event(e historian.Event)
 	SaveBatch(r records.Batch)
 	SetBatch(id string)
+	// SaveState saves a line state span: when it opens, and again when it
+	// closes (same Line and Start).
+	SaveState(s records.StateSpan)
+	// SaveDelivery saves a delivery, replacing the one with its ticket.
+	SaveDelivery(d records.Delivery)
 }
 
 // Engine runs the scan: snapshot the tag table, step the Line, write changed
@@ -50,6 +55,16 @@ type Engine struct {
 	results chan drivers.WriteResult
 
 	cmds chan cmdRequest
+
+	// State spans and deliveries (capture.go), scan-goroutine state but
+	// for delivs, the channel AddDelivery hands deliveries in on.
+	span    spanState
+	delivs  chan deliveryReq
+	tickets map[string]bool     // every ticket known (stored or received)
+	fifo    []*records.Delivery // not yet fully processed, oldest first
+	// allocID is the batch last given deliveries, allocKg how much.
+	allocID string
+	allocKg float64
 
 	// scan-goroutine state
 	snap        []drivers.Sample
@@ -152,6 +167,9 @@ type EngineOptions struct {
 	// Pacer paces the scan (nil: a wall-clock timer at the plant file's
 	// scan period). Tests drive scans one by one with their own.
 	Pacer Pacer
+	// Deliveries are the stored deliveries; those not yet fully processed
+	// are allocated to the next batches, oldest first.
+	Deliveries []records.Delivery
 }
 
 // Pacer decides when the next scan runs. Wait blocks until the scan due at
@@ -210,6 +228,11 @@ func NewEngine(o EngineOptions) (*Engine, error) {
 	if o.Resume != nil {
 		e.restore(*o.Resume)
 	}
+	var resumed *records.Batch
+	if b := e.line.Batch(); b != nil {
+		resumed = b
+	}
+	e.initDeliveries(o.Deliveries, resumed)
 	e.indexTags()
 	e.snap = make([]drivers.Sample, o.Table.Len())
 	e.lastTime = make([]time.Time, o.Table.Len())
@@ -314,6 +337,9 @@ func (e *Engine) Run(ctx context.Context) error {
 		pacer = &timerPacer{}
 	}
 	next := time.Now().Add(period)
+	if !e.span.open {
+		e.openSpan(e.clock.Now(), nil, nil)
+	}
 	for {
 		woke, ok := pacer.Wait(ctx, next)
 		if !ok {
@@ -388,6 +414,7 @@ func (e *Engine) scan() {
 		e.lineRes = make([]api.CommandResult, len(e.lineReqs))
 	}
 	lres := e.lineRes[:len(e.lineReqs)]
+	e.takeDeliveries()
 	in := snapshotInputs{e}
 	events := e.line.Step(now, in, e.lineReqs, lres)
 	for j, i := range e.lineIdx {
@@ -411,6 +438,10 @@ func (e *Engine) scan() {
 		}
 		events = append(events, e.outs.events...)
 		e.outs.events = e.outs.events[:0]
+	}
+	e.allocate(events)
+	if e.rec != nil {
+		e.trackState(now, events)
 	}
 	e.record(events)
 	// The status is for people and scripts: building it allocates, so it
@@ -562,6 +593,7 @@ func (e *Engine) shutdown() {
 		e.rec.Event(records.Event{Time: rec.End, Kind: records.EventBatch, Line: e.cfg.Line, BatchID: rec.ID, Name: "interrupted", Message: "controller shut down"})
 		e.rec.SaveBatch(rec)
 	}
+	e.closeSpan(e.clock.Now())
 	// Leave every output in its safe state on the way out.
 	e.line.AllOff()
 	for _, o := range e.outs.points {

@@ -15,6 +15,7 @@ import (
 	"github.com/pretreat/pretreat/controller/plant"
 	"github.com/pretreat/pretreat/drivers"
 	"github.com/pretreat/pretreat/historian"
+	"github.com/pretreat/pretreat/historian/records"
 	"github.com/pretreat/pretreat/recipes"
 )
 
@@ -98,15 +99,45 @@ type engineRig struct {
 	gen   uint64
 }
 
-// memRecorder keeps the events the engine records.
+// memRecorder keeps the events, batch records, state spans and deliveries
+// the engine records (the last save of each).
 type memRecorder struct {
-	mu     sync.Mutex
-	events []historian.Event
+	mu         sync.Mutex
+	events     []historian.Event
+	batches    map[string]historian.BatchRecord
+	states     []records.StateSpan
+	deliveries map[string]records.Delivery
 }
 
-func (m *memRecorder) Samples([]drivers.Sample)        {}
-func (m *memRecorder) SaveBatch(historian.BatchRecord) {}
-func (m *memRecorder) SetBatch(string)                 {}
+func (m *memRecorder) Samples([]drivers.Sample) {}
+func (m *memRecorder) SaveBatch(b historian.BatchRecord) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.batches == nil {
+		m.batches = map[string]historian.BatchRecord{}
+	}
+	m.batches[b.ID] = b
+}
+func (m *memRecorder) SetBatch(string) {}
+func (m *memRecorder) SaveState(s records.StateSpan) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := range m.states {
+		if m.states[i].Start.Equal(s.Start) {
+			m.states[i] = s
+			return
+		}
+	}
+	m.states = append(m.states, s)
+}
+func (m *memRecorder) SaveDelivery(d records.Delivery) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.deliveries == nil {
+		m.deliveries = map[string]records.Delivery{}
+	}
+	m.deliveries[d.Ticket] = d
+}
 func (m *memRecorder) Event(e historian.Event) {
 	m.mu.Lock()
 	m.events = append(m.events, e)

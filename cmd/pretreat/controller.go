@@ -8,6 +8,7 @@ import (
 	"github.com/pretreat/pretreat/controller/line"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -49,6 +50,7 @@ type controllerProcess struct {
 	Server    *httpapi.Server
 	Historian *historian.Historian
 	clock     *historian.PlantClock // may be nil
+	urlFile   string                // api.url in the data directory, removed at Stop
 
 	cancelScan, cancelIO, cancelAPI context.CancelFunc
 	scanDone, ioDone, apiDone       sync.WaitGroup
@@ -134,16 +136,27 @@ func startController(ctx context.Context, o controllerOptions) (*controllerProce
 		hist.SaveBatch(rec)
 		resume = nil
 	}
+	if err := closeStaleSpans(hist, cfg.Line, o.Clock.Now(), log); err != nil {
+		closeAll()
+		return nil, fmt.Errorf("reading line states: %w", err)
+	}
+	// Deliveries not yet fully processed go to the next batches.
+	delivs, err := hist.Store().Deliveries(time.Unix(0, 0), recordsEnd)
+	if err != nil {
+		closeAll()
+		return nil, fmt.Errorf("reading deliveries: %w", err)
+	}
 	// Batch IDs stay unique for the life of the data directory: the line
 	// numbers its batches above every sequence number already used.
 	eng, err := controller.NewEngine(controller.EngineOptions{Plant: cfg, Clock: o.Clock, Table: table, Devices: devs,
 		Results: results, Recorder: hist, Recipes: storeSource{store}, Logger: log, Resume: resume,
-		LastBatchSeq: historian.LastBatchSeq(bs), HistorianStats: func() any { return hist.Stats() }})
+		LastBatchSeq: historian.LastBatchSeq(bs), HistorianStats: func() any { return hist.Stats() }, Deliveries: delivs})
 	if err != nil {
 		closeAll()
 		return nil, err
 	}
 	srv := httpapi.New(eng, cfg.Users)
+	srv.SetRecords(httpapi.StoreRecords{Store: hist.Store()})
 	addr := cfg.API.Listen
 	if o.APIAddr != "" {
 		addr = o.APIAddr
@@ -153,6 +166,12 @@ func startController(ctx context.Context, o controllerOptions) (*controllerProce
 		return nil, fmt.Errorf("API listen %s: %w", addr, err)
 	}
 	p := &controllerProcess{Engine: eng, Server: srv, Historian: hist, clock: o.PlantClock}
+	// A CLI finds the running controller through the data directory.
+	p.urlFile = filepath.Join(o.DataDir, APIURLFile)
+	if err := os.WriteFile(p.urlFile, []byte(srv.URL()+"\n"), 0o644); err != nil {
+		log.Warn("cannot write the API's URL to the data directory", "file", p.urlFile, "err", err)
+		p.urlFile = ""
+	}
 	hist.Start(context.WithoutCancel(ctx))
 	ioCtx, cancelIO := context.WithCancel(context.WithoutCancel(ctx))
 	scanCtx, cancelScan := context.WithCancel(context.WithoutCancel(ctx))
@@ -180,6 +199,40 @@ func startController(ctx context.Context, o controllerOptions) (*controllerProce
 		}
 	}()
 	return p, nil
+}
+
+// APIURLFile is the file in the data directory that holds the running
+// controller's API URL (one line); it is removed at a clean stop.
+const APIURLFile = "api.url"
+
+// recordsEnd is the open end of a read of every record.
+var recordsEnd = time.Date(2262, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// closeStaleSpans closes the line's state spans a controller that did not
+// stop cleanly left open: each ends at the last event recorded after it
+// started (the last thing known to have happened), or at its own start
+// when none was, and never after now.
+func closeStaleSpans(hist *historian.Historian, lineName string, now time.Time, log *slog.Logger) error {
+	spans, err := hist.Store().States(time.Unix(0, 0), recordsEnd)
+	if err != nil {
+		return err
+	}
+	for _, sp := range spans {
+		if !sp.End.IsZero() || sp.Line != lineName {
+			continue
+		}
+		end := sp.Start
+		if evs, err := hist.Store().Events(sp.Start, now.Add(time.Nanosecond)); err == nil && len(evs) > 0 {
+			end = evs[len(evs)-1].Time
+		}
+		if end.After(now) {
+			end = now
+		}
+		sp.End = end
+		log.Warn("line state span left open by the last run closed at the last recorded event", "state", sp.State, "start", sp.Start, "end", end)
+		hist.SaveState(sp)
+	}
+	return nil
 }
 
 // interruptedBatch returns the most recent of the batch records bs (as
@@ -211,6 +264,9 @@ func (p *controllerProcess) Stop() error {
 		p.ioDone.Wait()
 		p.cancelAPI()
 		p.apiDone.Wait()
+		if p.urlFile != "" {
+			_ = os.Remove(p.urlFile)
+		}
 		p.stopErr = p.Historian.Close()
 		if p.clock != nil {
 			if err := p.clock.Close(); err != nil && p.stopErr == nil {

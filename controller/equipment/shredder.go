@@ -208,6 +208,8 @@ type Shredder struct {
 	reversals [maxReversalsCap]time.Time // reversal times inside the window, oldest first
 	nrev      int
 	jams      uint64
+	// reversed counts the reversals run to clear jams since start.
+	reversed uint64
 
 	perm [8]Permissive
 }
@@ -249,6 +251,10 @@ func (s *Shredder) MotorState() RunState { return s.motor.State() }
 // Jams returns the number of jams confirmed since the controller started,
 // for reports.
 func (s *Shredder) Jams() uint64 { return s.jams }
+
+// Reversals returns the number of reversals run to clear jams since the
+// controller started, for reports.
+func (s *Shredder) Reversals() uint64 { return s.reversed }
 
 // JamReversals returns the reversals inside the window as of the last Step.
 func (s *Shredder) JamReversals() int { return s.nrev }
@@ -293,6 +299,7 @@ func (s *Shredder) Step(now time.Time, in ShredderInputs) ShredderOutputs {
 				break
 			}
 			s.enter(ShredderReversing, cause{code: causeJam})
+			s.reversed++
 		}
 	case ShredderReversing:
 		if now.Sub(s.stepAt) >= s.p.ReverseTime {

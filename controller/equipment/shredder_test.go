@@ -152,8 +152,8 @@ func TestShredderJamHandling(t *testing.T) {
 			if got := statesString(r.states); got != want {
 				t.Errorf("states = %s, want %s", got, want)
 			}
-			if r.out.JamReversals != 1 || r.s.Jams() != 1 {
-				t.Errorf("JamReversals %d Jams %d, want 1 and 1", r.out.JamReversals, r.s.Jams())
+			if r.out.JamReversals != 1 || r.s.Jams() != 1 || r.s.Reversals() != 1 {
+				t.Errorf("JamReversals %d Jams %d Reversals %d, want 1, 1 and 1", r.out.JamReversals, r.s.Jams(), r.s.Reversals())
 			}
 			// The window slides: a minute later the reversal no longer counts.
 			r.run(time.Minute)
@@ -167,8 +167,8 @@ func TestShredderJamHandling(t *testing.T) {
 			if !r.runUntil(time.Minute, func() bool { return r.s.State() == ShredderFaulted }) {
 				t.Fatalf("no fault within a minute of a permanent jam; state %s reversals %d", r.s.State(), r.out.JamReversals)
 			}
-			if r.p.revs != 3 {
-				t.Errorf("plant saw %d reversals before the fault, want max_reversals = 3", r.p.revs)
+			if r.p.revs != 3 || r.s.Reversals() != 3 || r.s.Jams() != 4 {
+				t.Errorf("plant saw %d reversals before the fault, counters %d reversals %d jams; want max_reversals = 3 and the fourth jam faulting", r.p.revs, r.s.Reversals(), r.s.Jams())
 			}
 			if got, want := r.s.Reason(), "jam: 3 reversals in 60 s"; got != want {
 				t.Errorf("reason = %q, want %q", got, want)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pretreat/pretreat/controller/api"
 	"github.com/pretreat/pretreat/controller/plant"
+	"github.com/pretreat/pretreat/historian/records"
 )
 
 // Controller is what the server needs of the controller (controller.Engine
@@ -22,14 +23,19 @@ type Controller interface {
 	Recipes() ([]api.RecipeInfo, error)
 	Submit(ctx context.Context, c api.Command) api.CommandResult
 	Audit(c api.Command, user, role, msg string)
+	// AddDelivery hands a checked delivery to the scan; it fills the
+	// time (plant clock) and line, and returns the delivery as recorded.
+	// A ticket already known gives an error matching api.ErrTicketExists.
+	AddDelivery(ctx context.Context, d records.Delivery) (records.Delivery, error)
 }
 
 // Server serves the controller API (see package api) over HTTP+JSON.
 type Server struct {
-	engine Controller
-	auth   authenticator
-	srv    *http.Server
-	ln     net.Listener
+	engine  Controller
+	records Records
+	auth    authenticator
+	srv     *http.Server
+	ln      net.Listener
 }
 
 // New returns an API server for the controller, with the plant file's
@@ -42,6 +48,13 @@ func New(e Controller, users []plant.User) *Server {
 	mux.HandleFunc("POST /api/v1/commands", s.command)
 	mux.HandleFunc("GET /api/v1/units/{name}/why", s.why)
 	mux.HandleFunc("GET /metrics", s.metrics)
+	mux.HandleFunc("GET /api/v1/batches", s.withRecords(s.batches))
+	mux.HandleFunc("GET /api/v1/batches/{id}", s.withRecords(s.batch))
+	mux.HandleFunc("GET /api/v1/deliveries", s.withRecords(s.deliveries))
+	mux.HandleFunc("POST /api/v1/deliveries", s.addDelivery)
+	mux.HandleFunc("GET /api/v1/states", s.withRecords(s.states))
+	mux.HandleFunc("GET /api/v1/events", s.withRecords(s.events))
+	mux.HandleFunc("GET /api/v1/audit", s.withRecords(s.audit))
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	return s
 }

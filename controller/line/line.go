@@ -3,6 +3,7 @@ package line
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -109,7 +110,18 @@ type Line struct {
 	sig struct {
 		door, hopper, level, waterCmd, waterFlowSP, waterTotal, ds string
 		cake, filtrate, rejects, energy                            []string
+		// metered names the unit of each energy tag (same order);
+		// cakeDS are the presses' cake analysers, with the press each
+		// belongs to (its place in order, -1 when not sequenced).
+		metered   []string
+		cakeDS    []string
+		cakeDSRun []int
 	}
+	// jams and reversals are the shredders' counters as of the last scan
+	// (equipment.Shredder counts from controller start); the batch adds
+	// what they rose by. dosing is set while this scan's phase dilutes.
+	jams, reversals uint64
+	dosing          bool
 
 	batch     *batchRun
 	lastBatch *records.Batch
@@ -166,6 +178,11 @@ type batchRun struct {
 	waterTargetKg                              float64
 	// holdup0 is what the line held at the start (hopper and pulper), kg.
 	holdup0 float64
+	// energy0By is each metered unit's meter at the start (per
+	// Line.sig.energy). cakeDS and slurryDS sum the good analyser readings
+	// while the press ran and while the phase diluted.
+	energy0By        []float64
+	cakeDS, slurryDS dsAcc
 	// settleRef and settleFrom follow the hopper after the door is shut:
 	// the received mass is taken once it has stopped rising.
 	settleRef  float64
@@ -177,6 +194,21 @@ type batchRun struct {
 	confirmed   bool      // an operator confirmed the current phase
 	timeoutFrom time.Time // the phase timeout counts from here (reset on resume)
 	overrides   map[string]float64
+}
+
+// dsAcc is the sum and count of good dry-solids readings over a batch.
+type dsAcc struct {
+	Sum float64 `json:"sum"`
+	N   int     `json:"n"`
+}
+
+func (a *dsAcc) add(v float64) { a.Sum += v; a.N++ }
+
+func (a dsAcc) mean() float64 {
+	if a.N == 0 {
+		return 0
+	}
+	return a.Sum / float64(a.N)
 }
 
 // phaseSignal is one signal whose setpoint vs actual the batch record keeps
@@ -212,6 +244,12 @@ type batchContext struct {
 	Holdup0    float64            `json:"holdup0_kg"`
 	Overrides  map[string]float64 `json:"overrides,omitempty"`
 	Seq        int                `json:"seq"`
+	// Energy0By is each metered unit's meter at the start, by unit name.
+	Energy0By map[string]float64 `json:"energy0_by_unit_kwh,omitempty"`
+	Jams      int                `json:"jams,omitempty"`
+	Reversals int                `json:"reversals,omitempty"`
+	CakeDS    dsAcc              `json:"cake_ds"`
+	SlurryDS  dsAcc              `json:"slurry_ds"`
 }
 
 // Request is a command as the scan receives it: the API layer has already
@@ -310,7 +348,18 @@ func NewLine(cfg *plant.File, rs []*recipes.Recipe) (*Line, error) {
 		}{{"cake_weight", &l.sig.cake}, {"filtrate_total", &l.sig.filtrate}, {"rejects_weight", &l.sig.rejects}, {"energy", &l.sig.energy}} {
 			if tag := u.Signals[t.role]; tag != "" {
 				*t.dst = append(*t.dst, tag)
+				if t.role == "energy" {
+					l.sig.metered = append(l.sig.metered, u.Name)
+				}
 			}
+		}
+		if tag := u.Signals["cake_ds"]; tag != "" && u.Kind == plant.KindScrewPress {
+			l.sig.cakeDS = append(l.sig.cakeDS, tag)
+			pos := -1
+			if r, ok := at[i]; ok {
+				pos = r
+			}
+			l.sig.cakeDSRun = append(l.sig.cakeDSRun, pos)
 		}
 		if tag := u.Signals["cake_weight"]; tag != "" {
 			l.critical = append(l.critical, tag)
@@ -382,6 +431,21 @@ func (l *Line) SafeOutputs() map[string]float64 { return l.safe }
 // accumulate adds this scan's good values to the current phase's figures.
 func (l *Line) accumulate() {
 	b := l.batch
+	for i, t := range l.sig.cakeDS {
+		// The cake analyser reads cake only while its press runs.
+		if r := l.sig.cakeDSRun[i]; r < 0 || !l.order[r].want || !l.on(l.order[r].running) {
+			continue
+		}
+		if v, q := l.in.Get(t); q.Good() {
+			b.cakeDS.add(v)
+		}
+	}
+	if l.dosing {
+		// The slurry while the phase dilutes, with the probe immersed.
+		if ds, good, immersed := l.analyser(); good && immersed {
+			b.slurryDS.add(ds)
+		}
+	}
 	if len(b.acc) != len(l.signals) {
 		b.acc = make([]signalAcc, len(l.signals))
 	}
@@ -464,8 +528,13 @@ func (l *Line) BatchForSave() *records.Batch {
 	if l.in != nil { // no inputs yet right after a restore
 		l.updateTotals()
 	}
+	e0 := make(map[string]float64, len(b.energy0By))
+	for i, v := range b.energy0By {
+		e0[l.sig.metered[i]] = v
+	}
 	ctx, _ := json.Marshal(batchContext{PhaseIdx: b.phaseIdx, PhaseStart: b.phaseStart, TareKg: b.tareKg, ReceivedKg: b.receivedKg,
-		Cake0: b.cake0, Water0: b.water0, Filtrate0: b.filtrate0, Energy0: b.energy0, Rejects0: b.reject0, Holdup0: b.holdup0, Overrides: b.overrides, Seq: l.seq})
+		Cake0: b.cake0, Water0: b.water0, Filtrate0: b.filtrate0, Energy0: b.energy0, Rejects0: b.reject0, Holdup0: b.holdup0, Overrides: b.overrides, Seq: l.seq,
+		Energy0By: e0, Jams: b.rec.Jams, Reversals: b.rec.Reversals, CakeDS: b.cakeDS, SlurryDS: b.slurryDS})
 	rec := b.rec
 	rec.Context = ctx
 	rec.Phases = append([]records.Phase(nil), b.rec.Phases...)
@@ -473,6 +542,8 @@ func (l *Line) BatchForSave() *records.Batch {
 	rec.Actions = append([]records.Action(nil), b.rec.Actions...)
 	rec.Alarms = append([]records.AlarmNote(nil), b.rec.Alarms...)
 	rec.Notes = append([]records.Note(nil), b.rec.Notes...)
+	rec.KWhByUnit = maps.Clone(b.rec.KWhByUnit)
+	rec.Deliveries = append([]records.DeliveryShare(nil), b.rec.Deliveries...)
 	return &rec
 }
 
@@ -509,7 +580,20 @@ func (l *Line) restore(now time.Time, rec records.Batch, r *recipes.Recipe) erro
 	l.now = now
 	l.batch = &batchRun{rec: rec, recipe: r, phase: r.Procedure[c.PhaseIdx].Phase, step: "start", stepStart: now,
 		phaseStart: c.PhaseStart, tareKg: c.TareKg, receivedKg: c.ReceivedKg, cake0: c.Cake0, water0: c.Water0,
-		filtrate0: c.Filtrate0, energy0: c.Energy0, reject0: c.Rejects0, holdup0: c.Holdup0, phaseIdx: c.PhaseIdx, timeoutFrom: now, overrides: c.Overrides}
+		filtrate0: c.Filtrate0, energy0: c.Energy0, reject0: c.Rejects0, holdup0: c.Holdup0, phaseIdx: c.PhaseIdx, timeoutFrom: now, overrides: c.Overrides,
+		cakeDS: c.CakeDS, slurryDS: c.SlurryDS}
+	// A meter the context does not know (the plant file gained one) counts
+	// from the restart: unknown until the first scan reads it.
+	l.batch.energy0By = make([]float64, len(l.sig.metered))
+	for i, u := range l.sig.metered {
+		if v, ok := c.Energy0By[u]; ok {
+			l.batch.energy0By[i] = v
+		} else {
+			l.batch.energy0By[i] = math.NaN()
+		}
+	}
+	l.batch.rec.Jams, l.batch.rec.Reversals = c.Jams, c.Reversals
+	l.jams, l.reversals = l.jamCounters()
 	l.fed.reset()
 	l.seq = max(l.seq, c.Seq)
 	l.allOff()
@@ -633,6 +717,7 @@ func (l *Line) Step(now time.Time, in Inputs, reqs []Request, results []api.Comm
 		l.runEmpty = false
 	}
 	l.dilute, l.feedRate, l.washFlow = false, 0, 0 // execute asks again
+	l.dosing = false
 	l.evaluateStops()
 	if l.State == StateExecute || l.State == StateUnholding {
 		if t := l.il.holdingTrip(); t != nil {
@@ -706,7 +791,40 @@ func (l *Line) Step(now time.Time, in Inputs, reqs []Request, results []api.Comm
 		l.complete()
 	}
 	l.writeUnits()
+	l.countJams()
 	return l.events
+}
+
+// jamCounterUnit is a unit module that counts jams and reversals (a
+// shredder's).
+type jamCounterUnit interface {
+	Jams() uint64
+	Reversals() uint64
+}
+
+// jamCounters sums the shredders' jam and reversal counters.
+func (l *Line) jamCounters() (jams, reversals uint64) {
+	for _, u := range l.order {
+		if u.ctl == nil {
+			continue
+		}
+		if c, ok := u.ctl.mod.(jamCounterUnit); ok {
+			jams += c.Jams()
+			reversals += c.Reversals()
+		}
+	}
+	return jams, reversals
+}
+
+// countJams adds to the running batch the jams and reversals since the
+// last scan.
+func (l *Line) countJams() {
+	j, r := l.jamCounters()
+	if l.batch != nil && j >= l.jams && r >= l.reversals {
+		l.batch.rec.Jams += int(j - l.jams)
+		l.batch.rec.Reversals += int(r - l.reversals)
+	}
+	l.jams, l.reversals = j, r
 }
 
 // evaluateStops works out this scan's interlock trips and tanks at
@@ -1142,6 +1260,11 @@ func (l *Line) startBatch(r *recipes.Recipe, user string) {
 	b.water0 = l.get(l.sig.waterTotal)
 	b.filtrate0 = l.sum(l.sig.filtrate)
 	b.energy0 = l.sum(l.sig.energy)
+	b.energy0By = make([]float64, len(l.sig.energy))
+	for i, t := range l.sig.energy {
+		b.energy0By[i] = l.get(t)
+	}
+	b.rec.Metered = slices.Clone(l.sig.metered)
 	b.reject0 = l.sum(l.sig.rejects)
 	b.holdup0 = l.holdup()
 	b.rec.KgHoldupStart = b.holdup0
@@ -1322,6 +1445,24 @@ func (l *Line) updateTotals() {
 	b.rec.KgWater = l.get(l.sig.waterTotal) - b.water0
 	b.rec.KgFiltrate = l.sum(l.sig.filtrate) - b.filtrate0
 	b.rec.KWh = l.sum(l.sig.energy) - b.energy0
+	if len(l.sig.energy) > 0 {
+		if b.rec.KWhByUnit == nil {
+			b.rec.KWhByUnit = make(map[string]float64, len(l.sig.energy))
+		}
+		// KWh is the sum over the metered units (a meter a restarted
+		// controller had no start reading for counts from the restart).
+		b.rec.KWh = 0
+		for i, t := range l.sig.energy {
+			v := l.get(t)
+			if math.IsNaN(b.energy0By[i]) {
+				b.energy0By[i] = v
+			}
+			b.rec.KWhByUnit[l.sig.metered[i]] = v - b.energy0By[i]
+			b.rec.KWh += v - b.energy0By[i]
+		}
+	}
+	b.rec.CakeDS, b.rec.SlurryDS = b.cakeDS.mean(), b.slurryDS.mean()
+	b.rec.CakeDSTarget, b.rec.SlurryDSTarget = l.param("cake_ds_target"), l.param("slurry_ds_target")
 	b.rec.KgRejects = l.sum(l.sig.rejects) - b.reject0
 	b.rec.KgHoldupStart, b.rec.KgHoldupEnd = b.holdup0, l.holdup()
 	b.rec.ClosurePct = 0
@@ -1601,6 +1742,7 @@ func (l *Line) purgeOf(purge time.Duration) func(*unitRun) time.Duration {
 // times the waste fed.
 func (l *Line) doseWater() bool {
 	b := l.batch
+	l.dosing = true
 	fed := math.Max(0, b.receivedKg-(l.get(l.sig.hopper)-b.tareKg))
 	dosed := l.get(l.sig.waterTotal) - b.water0
 	rate := l.fed.update(l.now, fed)
@@ -1793,4 +1935,50 @@ func (l *Line) noteDeviceEvent(e *Event) {
 	if l.batch != nil {
 		e.BatchID = l.batch.rec.ID
 	}
+}
+
+// ReceivedKg returns the running batch's ID and received mass once its
+// receive phase has ended (known is false while it still receives, and
+// without a running batch). The engine allocates deliveries to it then.
+func (l *Line) ReceivedKg() (id string, kg float64, known bool) {
+	b := l.batch
+	if b == nil {
+		return "", 0, false
+	}
+	ri := slices.IndexFunc(b.recipe.Procedure, func(p recipes.Phase) bool { return p.Phase == "receive" })
+	if (ri >= 0 && b.phaseIdx <= ri) || (ri < 0 && b.receivedKg == 0) {
+		return b.rec.ID, 0, false
+	}
+	return b.rec.ID, b.receivedKg, true
+}
+
+// AddDeliveryShares appends shares of deliveries to the record of the
+// batch id: the running one or the last finished one. It returns false when
+// neither is that batch.
+func (l *Line) AddDeliveryShares(id string, shares []records.DeliveryShare) bool {
+	switch {
+	case l.batch != nil && l.batch.rec.ID == id:
+		l.batch.rec.Deliveries = mergeShares(l.batch.rec.Deliveries, shares)
+	case l.lastBatch != nil && l.lastBatch.ID == id:
+		l.lastBatch.Deliveries = mergeShares(l.lastBatch.Deliveries, shares)
+	default:
+		return false
+	}
+	return true
+}
+
+// mergeShares adds shares to have, adding to a ticket's share it already
+// has (a batch takes a delivery's kg at the end of receive and again at
+// its finish).
+func mergeShares(have, add []records.DeliveryShare) []records.DeliveryShare {
+	out := append([]records.DeliveryShare(nil), have...)
+	for _, s := range add {
+		i := slices.IndexFunc(out, func(h records.DeliveryShare) bool { return h.Ticket == s.Ticket })
+		if i >= 0 {
+			out[i].Kg += s.Kg
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
 }

@@ -55,6 +55,9 @@ type File struct {
 	// Alarms are limit, quality and digital alarms (ISA-18.2 states).
 	Alarms        []alarm.Definition `yaml:"alarms"`
 	AlarmSettings alarm.Settings     `yaml:"alarm_settings"`
+	// Site is the plant's calendar (time zone, production day, shifts)
+	// and where scheduled reports go; see Calendar.
+	Site Site `yaml:"site"`
 
 	// Path is where the file was read from ("<sample>" for the embedded one).
 	Path string `yaml:"-"`
@@ -250,6 +253,7 @@ func (f *File) resolvePaths(dir string) {
 			*p = filepath.Join(dir, *p)
 		}
 	}
+	abs(&f.Site.Reports.Dir)
 	for i := range f.Devices {
 		d := &f.Devices[i]
 		if d.TLS != nil {
@@ -319,6 +323,7 @@ func (f *File) check(add func(path, format string, args ...any)) {
 		add("$.scan_period", "scan_period %s is out of range; allowed: 10ms to 10s", f.ScanPeriod)
 	}
 	f.checkDevicesTogether(add)
+	f.checkSite(add)
 	tags := map[string]string{}
 	names := map[string]bool{}
 	for i := range f.Devices {
