@@ -32,6 +32,7 @@ func cmdDemo(ctx context.Context, args []string) error {
 	deliveries := fs.Bool("deliveries", true, "trucks from several suppliers deliver loads that the demo operator processes with the recipe of their class")
 	jams := fs.String("jams", "random", "shredder jams: random (hard objects in the waste) or injected (only on demand)")
 	seed := fs.Int64("seed", 1, "random seed of the simulated plant")
+	lineName := fs.String("line", "", "name of the line (default: the plant file's); several demos with their own names make a site in one InfluxDB")
 	if err := fs.Parse(args); err != nil {
 		return usageError(err.Error())
 	}
@@ -50,6 +51,9 @@ func cmdDemo(ctx context.Context, args []string) error {
 	}
 	if err != nil {
 		return err
+	}
+	if *lineName != "" {
+		cfg.Line = *lineName
 	}
 	if err := os.MkdirAll(*data, 0o755); err != nil {
 		return err

@@ -103,7 +103,7 @@ func dayLoads(seed int64, dayStart time.Time, line string) []plannedDelivery {
 		tare := math.Round(s.tareKg*(0.98+0.04*rng.Float64())/10) * 10
 		p := plannedDelivery{tipClass: s.class}
 		p.Delivery = records.Delivery{
-			Ticket:     fmt.Sprintf("WB-%04d%02d%02d-%03d", y, m, d, i+1),
+			Ticket:     fmt.Sprintf("WB-%04d%02d%02d-%s-%03d", y, m, d, line, i+1),
 			Line:       line,
 			Time:       dayStart.Add(at).Add(time.Duration(rng.IntN(60)) * time.Second),
 			Supplier:   s.name,
