@@ -168,7 +168,7 @@ func cmdReport(ctx context.Context, args []string) error {
 			base += "-" + from.In(cal.Location).Format("1504")
 		}
 	}
-	return writeReport(rep, base, f.format)
+	return writeReport(rep, base, f.format, os.Stdout)
 }
 
 // readData reads what a report over [from, to) needs.
@@ -188,7 +188,7 @@ func readData(ctx context.Context, src recordSource, from, to time.Time) (report
 }
 
 // writeReport writes rep in every format asked for.
-func writeReport(rep *report.Report, base, formats string) error {
+func writeReport(rep *report.Report, base, formats string, msgs io.Writer) error {
 	fl := strings.Split(formats, ",")
 	single := len(fl) == 1
 	for _, format := range fl {
@@ -200,22 +200,22 @@ func writeReport(rep *report.Report, base, formats string) error {
 		}
 		switch format {
 		case "html":
-			if err := writeFile(name, func(w io.Writer) error { return report.WriteHTML(w, rep) }); err != nil {
+			if err := writeFile(msgs, name, func(w io.Writer) error { return report.WriteHTML(w, rep) }); err != nil {
 				return err
 			}
 		case "json":
-			if err := writeFile(name, func(w io.Writer) error { return report.WriteJSON(w, rep) }); err != nil {
+			if err := writeFile(msgs, name, func(w io.Writer) error { return report.WriteJSON(w, rep) }); err != nil {
 				return err
 			}
 		case "xlsx":
-			if err := writeFile(name, func(w io.Writer) error { return report.WriteXLSX(w, rep) }); err != nil {
+			if err := writeFile(msgs, name, func(w io.Writer) error { return report.WriteXLSX(w, rep) }); err != nil {
 				return err
 			}
 		case "csv":
 			stem := strings.TrimSuffix(name, ".csv")
 			for _, table := range report.CSVTables {
 				n := stem + "-" + table + ".csv"
-				if err := writeFile(n, func(w io.Writer) error { return report.WriteCSV(w, rep, table) }); err != nil {
+				if err := writeFile(msgs, n, func(w io.Writer) error { return report.WriteCSV(w, rep, table) }); err != nil {
 					return err
 				}
 			}
@@ -228,7 +228,7 @@ func writeReport(rep *report.Report, base, formats string) error {
 }
 
 // writeFile writes name whole or not at all ("-" is the standard output).
-func writeFile(name string, fn func(io.Writer) error) error {
+func writeFile(msgs io.Writer, name string, fn func(io.Writer) error) error {
 	if name == "-" || strings.HasPrefix(name, "-.") {
 		return fn(os.Stdout)
 	}
@@ -252,7 +252,7 @@ func writeFile(name string, fn func(io.Writer) error) error {
 	if err := os.Rename(tmp.Name(), name); err != nil {
 		return err
 	}
-	fmt.Println("wrote", name)
+	fmt.Fprintln(msgs, "wrote", name)
 	return nil
 }
 
@@ -335,9 +335,9 @@ func batchReport(ctx context.Context, src recordSource, id string, f reportFlags
 		name := strings.TrimSuffix(base, "."+format) + "." + format
 		switch format {
 		case "html":
-			err = writeFile(name, func(w io.Writer) error { return report.WriteBatchHTML(w, d) })
+			err = writeFile(os.Stdout, name, func(w io.Writer) error { return report.WriteBatchHTML(w, d) })
 		case "json":
-			err = writeFile(name, func(w io.Writer) error { return report.WriteBatchJSON(w, d) })
+			err = writeFile(os.Stdout, name, func(w io.Writer) error { return report.WriteBatchJSON(w, d) })
 		default:
 			return usageError("report batch: --format must be html or json")
 		}
