@@ -21,16 +21,16 @@ import (
 // folder, so that a controller started again writes the reports it
 // missed (the last week's at most) and none twice.
 type reportSchedule struct {
-	dir           string
-	formats       string // e.g. "html,xlsx"
-	shift, daily  bool
-	cal           report.Calendar
-	store         *historian.Store
-	clock         drivers.Clock
-	line          string
-	tolerance     float64
-	log           *slog.Logger
-	settle        time.Duration // plant time after the end before writing: the last records reach the store
+	dir          string
+	formats      string // e.g. "html,xlsx"
+	shift, daily bool
+	cal          report.Calendar
+	store        *historian.Store
+	clock        drivers.Clock
+	line         string
+	tolerance    float64
+	log          *slog.Logger
+	settle       time.Duration // plant time after the end before writing: the last records reach the store
 }
 
 // scheduleState is the file in the folder that says up to where reports
