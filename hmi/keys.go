@@ -19,15 +19,17 @@ const (
 	modeOverview mode = iota
 	modePickRecipe
 	modeConfirmAbort
+	modeDelivery
 )
 
 // Key bars, one per mode. Keys are shown in reverse video, not colour:
 // colour is reserved for abnormal states.
 var keyBars = map[mode]string{
 	modeOverview: keys("q", "quit", "s", "start", "h", "hold", "u", "unhold", "c", "confirm", "t", "stop") + "\n" +
-		keys("a", "abort", "r", "reset", "x", "clear", "k", "ack alarms", "←→↑↓", "scroll units"),
+		keys("a", "abort", "r", "reset", "x", "clear", "k", "ack alarms", "d", "book delivery", "←→↑↓", "scroll units"),
 	modePickRecipe:   keys("↑↓", "choose recipe", "Enter", "start batch", "Esc", "cancel"),
 	modeConfirmAbort: keys("y", "abort now", "n/Esc", "cancel"),
+	modeDelivery:     keys("Tab", "next field", "Enter", "choose / press button", "Esc", "cancel"),
 }
 
 // keys renders key/label pairs for the key bar.
@@ -79,6 +81,13 @@ func (h *hmi) onKey(ctx context.Context, quit context.CancelFunc, ev *tcell.Even
 			h.setMessage("abort cancelled")
 		}
 		return nil // nothing else may slip through while asking
+	case modeDelivery:
+		if ev.Key() == tcell.KeyEscape {
+			h.closeDelivery()
+			h.setMessage("delivery not booked")
+			return nil
+		}
+		return ev // typing goes to the form
 	}
 
 	if ev.Key() != tcell.KeyRune {
@@ -103,6 +112,8 @@ func (h *hmi) onKey(ctx context.Context, quit context.CancelFunc, ev *tcell.Even
 		h.command(ctx, api.Command{Command: api.CommandClear})
 	case 'k', 'K':
 		h.command(ctx, api.Command{Command: api.CommandAckAll})
+	case 'd', 'D':
+		h.openDelivery(ctx)
 	case 'q', 'Q':
 		quit()
 	default:

@@ -27,17 +27,18 @@ const (
 // widgets are the screen's primitives, built once by newHMI. They may be
 // changed only on the event goroutine.
 type widgets struct {
-	pages   *tview.Pages
-	main    *tview.Flex
-	header  *tview.TextView // line, state, plant time; controller link below
-	units   *tview.Table
-	batch   *tview.TextView
-	alarms  *tview.TextView // alarms that need attention
-	devices *tview.TextView // devices and scan figures
-	message *tview.TextView // answers to commands, errors of the HMI itself
-	keybar  *tview.TextView
-	picker  *tview.List     // recipe picker for s
-	confirm *tview.TextView // abort confirmation for a
+	pages    *tview.Pages
+	delivery deliveryForm // the weighbridge booking form
+	main     *tview.Flex
+	header   *tview.TextView // line, state, plant time; controller link below
+	units    *tview.Table
+	batch    *tview.TextView
+	alarms   *tview.TextView // alarms that need attention
+	devices  *tview.TextView // devices and scan figures
+	message  *tview.TextView // answers to commands, errors of the HMI itself
+	keybar   *tview.TextView
+	picker   *tview.List     // recipe picker for s
+	confirm  *tview.TextView // abort confirmation for a
 }
 
 // uiState is what the screen remembers between updates. It belongs to the
@@ -94,12 +95,14 @@ func newHMI(client *api.Client, user string, refresh time.Duration) *hmi {
 		SetSelectedStyle(tcell.StyleDefault.Reverse(true))
 	calm(h.picker.Box, "Start batch: choose a recipe")
 	h.confirm = newText(true)
+	h.delivery.form = h.newDeliveryForm()
 	calm(h.confirm.Box, "Abort")
 
 	h.pages = tview.NewPages().
 		AddPage(pageMain, h.main, true, true).
 		AddPage(pageRecipes, centered(h.picker, 70, 14), true, false).
-		AddPage(pageAbort, centered(h.confirm, 56, 7), true, false)
+		AddPage(pageAbort, centered(h.confirm, 56, 7), true, false).
+		AddPage(pageDelivery, centered(h.delivery.form, 64, 23), true, false)
 	h.app.SetRoot(h.pages, true).SetFocus(h.units)
 
 	h.render()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -13,19 +14,26 @@ import (
 
 // cmdAudit prints the audit trail: every command sent to the controller,
 // accepted or refused, with its user, from the data directory's event store.
-func cmdAudit(args []string) error {
+func cmdAudit(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
-	data := fs.String("data", "data", "data directory")
+	var src sourceFlags
+	src.register(fs)
+	var rng rangeFlags
+	rng.register(fs)
 	format := fs.String("format", "table", "output format: json or table")
 	if err := fs.Parse(args); err != nil {
 		return usageError(err.Error())
 	}
-	st, err := historian.OpenStore(*data)
+	from, to, err := rng.bounds(time.UTC)
+	if err != nil {
+		return usageError(err.Error())
+	}
+	st, err := src.open()
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	evs, err := st.Events(time.Time{}, time.Now().Add(100*365*24*time.Hour))
+	evs, err := st.Events(ctx, from, to)
 	if err != nil {
 		return err
 	}
@@ -51,22 +59,29 @@ func cmdAudit(args []string) error {
 	return w.Flush()
 }
 
-func cmdBatch(args []string) error {
+func cmdBatch(ctx context.Context, args []string) error {
 	if len(args) == 0 || args[0] != "list" {
-		return usageError("usage: pretreat batch list --data DIR [--format json|table]")
+		return usageError("usage: pretreat batch list [--data DIR | --api URL] [--from T] [--to T] [--format json|table]")
 	}
 	fs := flag.NewFlagSet("batch list", flag.ContinueOnError)
-	data := fs.String("data", "data", "data directory")
+	var src sourceFlags
+	src.register(fs)
+	var rng rangeFlags
+	rng.register(fs)
 	format := fs.String("format", "table", "output format: json or table")
 	if err := fs.Parse(args[1:]); err != nil {
 		return usageError(err.Error())
 	}
-	st, err := historian.OpenStore(*data)
+	from, to, err := rng.bounds(time.UTC)
+	if err != nil {
+		return usageError(err.Error())
+	}
+	st, err := src.open()
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	bs, err := st.Batches()
+	bs, err := st.Batches(ctx, from, to)
 	if err != nil {
 		return err
 	}

@@ -27,17 +27,23 @@ func cmdDemo(ctx context.Context, args []string) error {
 	data := fs.String("data", filepath.Join(os.TempDir(), "pretreat-demo"), "data directory for the embedded store")
 	config := fs.String("config", "", "plant file (default: the sample plant)")
 	influx := fs.String("influx-url", "", "also send data to InfluxDB at this URL")
-	recipe := fs.String("recipe", "catering", "recipe the automatic operator starts")
+	recipe := fs.String("recipe", "catering", "recipe the automatic operator starts when --deliveries=false")
 	auto := fs.Bool("auto", true, "start the next batch by itself after each completed one (demo operator)")
+	deliveries := fs.Bool("deliveries", true, "trucks from several suppliers deliver loads that the demo operator processes with the recipe of their class")
+	jams := fs.String("jams", "random", "shredder jams: random (hard objects in the waste) or injected (only on demand)")
 	seed := fs.Int64("seed", 1, "random seed of the simulated plant")
+	lineName := fs.String("line", "", "name of the line (default: the plant file's); several demos with their own names make a site in one InfluxDB")
 	if err := fs.Parse(args); err != nil {
+		return usageError(err.Error())
+	}
+	jamMode, err := testrig.ParseJamMode(*jams)
+	if err != nil {
 		return usageError(err.Error())
 	}
 	if *speed <= 0 || *speed > 1000 {
 		return usageError("--speed must be in (0, 1000]")
 	}
 	var cfg *plant.File
-	var err error
 	if *config != "" {
 		cfg, err = plant.Load(*config)
 	} else {
@@ -45,6 +51,9 @@ func cmdDemo(ctx context.Context, args []string) error {
 	}
 	if err != nil {
 		return err
+	}
+	if *lineName != "" {
+		cfg.Line = *lineName
 	}
 	if err := os.MkdirAll(*data, 0o755); err != nil {
 		return err
@@ -74,7 +83,7 @@ func cmdDemo(ctx context.Context, args []string) error {
 		return err
 	}
 
-	rig, err := testrig.New(testrig.Options{Devices: cfg.Devices, Units: rigUnits(cfg), Clock: clock, Seed: *seed, Ephemeral: true})
+	rig, err := testrig.New(testrig.Options{Devices: cfg.Devices, Units: rigUnits(cfg), Clock: clock, Seed: *seed, Jams: jamMode, Ephemeral: true})
 	if err != nil {
 		return err
 	}
@@ -121,7 +130,12 @@ func cmdDemo(ctx context.Context, args []string) error {
 	}
 	defer cancel()
 	if *auto {
-		go autoOperator(runCtx, client, *recipe)
+		op := &demoOperator{client: client, recipe: *recipe}
+		if *deliveries {
+			op.rig = rig
+			op.bridge = newWeighbridge(*seed, cfg.Line, plantLocation(cfg))
+		}
+		go op.run(runCtx)
 	}
 	var runErr error
 	if *headless {
@@ -136,41 +150,6 @@ func cmdDemo(ctx context.Context, args []string) error {
 		fmt.Printf("pretreat demo: stopped; batch records: pretreat batch list --data %s\n", *data)
 	}
 	return runErr
-}
-
-// autoOperator plays the operator in the demo: it resets the line at
-// power-up, starts a batch whenever the line is Idle and resets a Complete
-// line. It never unholds, clears or resets a line a person stopped: those
-// wait for a person.
-func autoOperator(ctx context.Context, c *api.Client, recipe string) {
-	started := false
-	t := time.NewTicker(500 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		st, err := c.Status(ctx)
-		if err != nil {
-			continue
-		}
-		switch st.State {
-		case "Idle":
-			_, _ = c.Send(ctx, api.Command{Command: api.CommandStart, Recipe: recipe, User: "demo-auto"})
-		case "Stopped", "Complete":
-			// Stopped only at power-up here: a stop, abort or hold by a
-			// person leaves Stopped/Aborted/Held, which it does not touch
-			// after the first batch.
-			if st.State == "Complete" || !started {
-				_, _ = c.Send(ctx, api.Command{Command: api.CommandReset, User: "demo-auto"})
-			}
-		}
-		if st.Batch != nil {
-			started = true
-		}
-	}
 }
 
 func headlessLoop(ctx context.Context, c *api.Client, duration time.Duration, clock drivers.Clock, cfg *plant.File) error {

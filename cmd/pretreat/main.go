@@ -10,7 +10,9 @@
 //	pretreat rig fault inject|clear|list --rig URL …
 //	pretreat rig scenario run FILE… [--junit OUT.xml] [--speed N]
 //	pretreat hmi [--api URL]
-//	pretreat batch list --data DIR [--format json|table]
+//	pretreat batch list [--data DIR | --api URL] [--from T --to T] [--format json|table]
+//	pretreat delivery add|list|import …
+//	pretreat report daily|shift|range|batch|supplier [--from --to] [--by …] [--format html,csv,xlsx,json]
 //	pretreat batch start --recipe NAME[@VERSION] --user USER
 //	pretreat recipe validate|import|approve|list|show|diff|export|audit|reference
 //	pretreat config check FILE
@@ -36,9 +38,12 @@ Commands:
   rig                  serve the simulated plant (Modbus TCP, OPC UA) of a plant file;
                        rig fault …: inject and clear faults; rig scenario run FILE…: scenario tests
   hmi --api URL        operator HMI for a running controller
-  batch list           list batch records from a data directory
+  batch list           list batch records (from a data directory, or its running controller)
   batch start          ask a running controller to start a batch
   recipe ...           validate, import, approve, list, show, diff, export recipes
+  delivery add|list|import   book weighbridge deliveries into the running controller, list them
+  report KIND          reports for managers: daily, shift, range, batch ID, supplier
+                       (HTML with charts, CSV, XLSX, JSON; from the data directory, the API or InfluxDB)
   audit --data DIR     every command sent to the controller, with its user
   bench scan           measure scan time and lateness (sample and 10x plant, 100 ms and 10 ms)
   config check FILE    check a plant file without connecting to anything
@@ -73,12 +78,16 @@ func run(ctx context.Context, args []string) int {
 		if len(args) > 1 && args[1] == "start" {
 			err = cmdBatchStart(ctx, args[2:])
 		} else {
-			err = cmdBatch(args[1:])
+			err = cmdBatch(ctx, args[1:])
 		}
 	case "recipe":
 		err = cmdRecipe(args[1:])
 	case "audit":
-		err = cmdAudit(args[1:])
+		err = cmdAudit(ctx, args[1:])
+	case "delivery":
+		err = cmdDelivery(ctx, args[1:])
+	case "report":
+		err = cmdReport(ctx, args[1:])
 	case "bench":
 		err = cmdBench(ctx, args[1:])
 	case "config":

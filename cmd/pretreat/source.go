@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pretreat/pretreat/controller/api"
+	"github.com/pretreat/pretreat/historian"
+	"github.com/pretreat/pretreat/historian/records"
+)
+
+// apiURLFile is the file in the data directory where a running controller
+// writes the URL of its API, so that the CLI can read through it while the
+// controller holds the embedded store.
+const apiURLFile = "api.url"
+
+// recordSource is where the CLI reads records from: the embedded store,
+// a running controller's API, or InfluxDB.
+type recordSource interface {
+	Batches(ctx context.Context, from, to time.Time) ([]records.Batch, error)
+	Deliveries(ctx context.Context, from, to time.Time) ([]records.Delivery, error)
+	States(ctx context.Context, from, to time.Time) ([]records.StateSpan, error)
+	Events(ctx context.Context, from, to time.Time) ([]records.Event, error)
+	// Where says where the records come from, for messages.
+	Where() string
+	Close()
+}
+
+// sourceFlags are the flags every reading command takes.
+type sourceFlags struct {
+	data, apiURL string
+}
+
+func (f *sourceFlags) register(fs interface {
+	StringVar(p *string, name, value, usage string)
+}) {
+	f.data = "data"
+	fs.StringVar(&f.data, "data", "data", "data directory (read through the running controller's API when it holds it)")
+	fs.StringVar(&f.apiURL, "api", "", "read through this controller API instead (e.g. http://127.0.0.1:8080)")
+}
+
+// open opens the embedded store of the data directory; when a controller
+// holds it, the API the controller advertises in the directory.
+func (f *sourceFlags) open() (recordSource, error) {
+	if f.apiURL != "" {
+		return apiSource{c: api.NewClient(f.apiURL)}, nil
+	}
+	st, err := historian.OpenStore(f.data)
+	if err == nil {
+		return storeSource{st: st, dir: f.data}, nil
+	}
+	if !errors.Is(err, historian.ErrInUse) {
+		return nil, err
+	}
+	b, rerr := os.ReadFile(filepath.Join(f.data, apiURLFile))
+	if rerr != nil {
+		return nil, fmt.Errorf("%w; and the controller holding it advertises no API (%v): pass --api URL", err, rerr)
+	}
+	return apiSource{c: api.NewClient(strings.TrimSpace(string(b)))}, nil
+}
+
+// farFuture bounds "everything" in queries.
+var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+
+type storeSource struct {
+	st  *historian.Store
+	dir string
+}
+
+func (s storeSource) Where() string { return "embedded store in " + s.dir }
+func (s storeSource) Close()        { s.st.Close() }
+
+func (s storeSource) Batches(_ context.Context, from, to time.Time) ([]records.Batch, error) {
+	all, err := s.st.Batches()
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, b := range all {
+		if !b.Start.Before(from) && b.Start.Before(to) {
+			out = append(out, b)
+		}
+	}
+	return out, nil
+}
+
+func (s storeSource) Deliveries(_ context.Context, from, to time.Time) ([]records.Delivery, error) {
+	return s.st.Deliveries(from, to)
+}
+
+func (s storeSource) States(_ context.Context, from, to time.Time) ([]records.StateSpan, error) {
+	return s.st.States(from, to)
+}
+
+func (s storeSource) Events(_ context.Context, from, to time.Time) ([]records.Event, error) {
+	return s.st.Events(from, to)
+}
+
+type apiSource struct{ c *api.Client }
+
+func (s apiSource) Where() string { return "controller API " + s.c.Base }
+func (s apiSource) Close()        {}
+
+func (s apiSource) Batches(ctx context.Context, from, to time.Time) ([]records.Batch, error) {
+	return s.c.Batches(ctx, from, to)
+}
+
+func (s apiSource) Deliveries(ctx context.Context, from, to time.Time) ([]records.Delivery, error) {
+	return s.c.Deliveries(ctx, from, to)
+}
+
+func (s apiSource) States(ctx context.Context, from, to time.Time) ([]records.StateSpan, error) {
+	return s.c.States(ctx, from, to)
+}
+
+func (s apiSource) Events(ctx context.Context, from, to time.Time) ([]records.Event, error) {
+	return s.c.Events(ctx, from, to, "")
+}
