@@ -198,6 +198,21 @@ func startController(ctx context.Context, o controllerOptions) (*controllerProce
 			log.Error("API server", "err", err)
 		}
 	}()
+	// Shift and daily reports into the site's reports folder (a relative
+	// one, e.g. the sample plant's, is inside the data directory).
+	if rc := cfg.Reports(); rc.Dir != "" && (rc.Shift || rc.Daily) {
+		dir := rc.Dir
+		if !filepath.IsAbs(dir) {
+			dir = filepath.Join(o.DataDir, dir)
+		}
+		sched := &reportSchedule{dir: dir, shift: rc.Shift, daily: rc.Daily, cal: calendarOf(cfg), store: hist.Store(),
+			clock: o.Clock, line: cfg.Line, tolerance: 5, log: log, settle: 2 * time.Minute}
+		p.apiDone.Add(1)
+		go func() {
+			defer p.apiDone.Done()
+			sched.run(apiCtx)
+		}()
+	}
 	return p, nil
 }
 

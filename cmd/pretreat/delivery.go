@@ -51,9 +51,9 @@ func (f *sourceFlags) liveClient() (*api.Client, error) {
 	if f.apiURL != "" {
 		return api.NewClient(f.apiURL), nil
 	}
-	b, err := os.ReadFile(f.data + string(os.PathSeparator) + apiURLFile)
+	b, err := os.ReadFile(f.data + string(os.PathSeparator) + APIURLFile)
 	if err != nil {
-		return nil, fmt.Errorf("no controller is running on data directory %s (no %s): deliveries are booked into a running controller; start one with `pretreat run`, or pass --api URL", f.data, apiURLFile)
+		return nil, fmt.Errorf("no controller is running on data directory %s (no %s): deliveries are booked into a running controller; start one with `pretreat run`, or pass --api URL", f.data, APIURLFile)
 	}
 	return api.NewClient(strings.TrimSpace(string(b))), nil
 }
@@ -309,7 +309,7 @@ func deliveryImport(ctx context.Context, args []string) error {
 			d.Operator = *user
 		}
 		if _, err := c.AddDelivery(ctx, d); err != nil {
-			if errors.Is(err, api.ErrConflict) {
+			if errors.Is(err, api.ErrTicketExists) {
 				skipped++
 				continue
 			}

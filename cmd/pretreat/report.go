@@ -141,7 +141,7 @@ func cmdReport(ctx context.Context, args []string) error {
 	defer src.Close()
 
 	if kind == "batch" {
-		return batchReport(ctx, src, batchID, f)
+		return batchReport(ctx, src, batchID, f, cal)
 	}
 	// Batches that start in the range, deliveries in it, spans overlapping it.
 	data, err := readData(ctx, src, from, to)
@@ -304,7 +304,7 @@ func reportRange(kind string, r *rangeFlags, cal report.Calendar, now time.Time)
 	return from, to, err
 }
 
-func batchReport(ctx context.Context, src recordSource, id string, f reportFlags) error {
+func batchReport(ctx context.Context, src recordSource, id string, f reportFlags, cal report.Calendar) error {
 	bs, err := src.Batches(ctx, time.Time{}, farFuture)
 	if err != nil {
 		return err
@@ -335,7 +335,7 @@ func batchReport(ctx context.Context, src recordSource, id string, f reportFlags
 		name := strings.TrimSuffix(base, "."+format) + "." + format
 		switch format {
 		case "html":
-			err = writeFile(os.Stdout, name, func(w io.Writer) error { return report.WriteBatchHTML(w, d) })
+			err = writeFile(os.Stdout, name, func(w io.Writer) error { return report.WriteBatchHTML(w, d, cal.Location) })
 		case "json":
 			err = writeFile(os.Stdout, name, func(w io.Writer) error { return report.WriteBatchJSON(w, d) })
 		default:
@@ -358,7 +358,12 @@ func loadPlantOrSample(path string) (*plant.File, error) {
 
 // calendarOf is the plant's local time and shifts.
 func calendarOf(cfg *plant.File) report.Calendar {
-	return report.Calendar{Location: plantLocation(cfg)}
+	loc, dayStart, shifts := cfg.Calendar()
+	c := report.Calendar{Location: loc, DayStart: dayStart}
+	for _, s := range shifts {
+		c.Shifts = append(c.Shifts, report.Shift{Name: s.Name, Start: s.Start})
+	}
+	return c
 }
 
 func siteName(cfg *plant.File, src recordSource) string {

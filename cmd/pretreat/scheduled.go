@@ -94,7 +94,7 @@ func (s *reportSchedule) catchUp(ctx context.Context, done, upTo time.Time) time
 }
 
 func (s *reportSchedule) write(ctx context.Context, kind string, from, to time.Time, by, name string) {
-	src := storeSource{st: s.store, dir: s.dir}
+	src := dataStore{st: s.store, dir: s.dir}
 	data, err := readData(ctx, src, from, to)
 	if err != nil {
 		s.log.Error("scheduled report: read", "report", name, "err", err)

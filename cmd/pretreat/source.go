@@ -14,11 +14,6 @@ import (
 	"github.com/pretreat/pretreat/historian/records"
 )
 
-// apiURLFile is the file in the data directory where a running controller
-// writes the URL of its API, so that the CLI can read through it while the
-// controller holds the embedded store.
-const apiURLFile = "api.url"
-
 // recordSource is where the CLI reads records from: the embedded store,
 // a running controller's API, or InfluxDB.
 type recordSource interface {
@@ -52,12 +47,12 @@ func (f *sourceFlags) open() (recordSource, error) {
 	}
 	st, err := historian.OpenStore(f.data)
 	if err == nil {
-		return storeSource{st: st, dir: f.data}, nil
+		return dataStore{st: st, dir: f.data}, nil
 	}
 	if !errors.Is(err, historian.ErrInUse) {
 		return nil, err
 	}
-	b, rerr := os.ReadFile(filepath.Join(f.data, apiURLFile))
+	b, rerr := os.ReadFile(filepath.Join(f.data, APIURLFile))
 	if rerr != nil {
 		return nil, fmt.Errorf("%w; and the controller holding it advertises no API (%v): pass --api URL", err, rerr)
 	}
@@ -67,15 +62,15 @@ func (f *sourceFlags) open() (recordSource, error) {
 // farFuture bounds "everything" in queries.
 var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 
-type storeSource struct {
+type dataStore struct {
 	st  *historian.Store
 	dir string
 }
 
-func (s storeSource) Where() string { return "embedded store in " + s.dir }
-func (s storeSource) Close()        { s.st.Close() }
+func (s dataStore) Where() string { return "embedded store in " + s.dir }
+func (s dataStore) Close()        { s.st.Close() }
 
-func (s storeSource) Batches(_ context.Context, from, to time.Time) ([]records.Batch, error) {
+func (s dataStore) Batches(_ context.Context, from, to time.Time) ([]records.Batch, error) {
 	all, err := s.st.Batches()
 	if err != nil {
 		return nil, err
@@ -89,15 +84,15 @@ func (s storeSource) Batches(_ context.Context, from, to time.Time) ([]records.B
 	return out, nil
 }
 
-func (s storeSource) Deliveries(_ context.Context, from, to time.Time) ([]records.Delivery, error) {
+func (s dataStore) Deliveries(_ context.Context, from, to time.Time) ([]records.Delivery, error) {
 	return s.st.Deliveries(from, to)
 }
 
-func (s storeSource) States(_ context.Context, from, to time.Time) ([]records.StateSpan, error) {
+func (s dataStore) States(_ context.Context, from, to time.Time) ([]records.StateSpan, error) {
 	return s.st.States(from, to)
 }
 
-func (s storeSource) Events(_ context.Context, from, to time.Time) ([]records.Event, error) {
+func (s dataStore) Events(_ context.Context, from, to time.Time) ([]records.Event, error) {
 	return s.st.Events(from, to)
 }
 

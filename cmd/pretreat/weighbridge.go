@@ -16,7 +16,8 @@ import (
 // plantLocation is the plant's time zone (UTC when the plant file gives
 // none).
 func plantLocation(cfg *plant.File) *time.Location {
-	return time.UTC
+	loc, _, _ := cfg.Calendar()
+	return loc
 }
 
 // The demo's weighbridge: trucks from several suppliers arrive at the
