@@ -72,6 +72,11 @@ func (e *Engine) openSpan(now time.Time, prev *records.StateSpan, events []line.
 			break
 		}
 	}
+	if prev == nil && sp.Cause == "" && st != line.StateIdle {
+		// The first span of a controller: the line powers up Stopped
+		// (or Held on a batch it takes up) and waits for a person.
+		sp.Cause = "controller started"
+	}
 	if sp.BatchID == "" && prev != nil && (st == line.StateComplete || st == line.StateStopped || st == line.StateAborted) {
 		sp.BatchID = prev.BatchID // the batch that just ended
 	}

@@ -264,6 +264,30 @@ func (s *Store) States(from, to time.Time) ([]records.StateSpan, error) {
 	return out, nil
 }
 
+// LastEvents returns the n latest events, latest first.
+func (s *Store) LastEvents(n int) ([]Event, error) {
+	var out []Event
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketEvents)
+		if b == nil {
+			return nil
+		}
+		c := b.Cursor()
+		for k, v := c.Last(); k != nil && len(out) < n; k, v = c.Prev() {
+			var e Event
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("event at %x: %w", k, err)
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("historian: read events: %w", err)
+	}
+	return out, nil
+}
+
 // Events returns the events with from <= Time < to, in time order (events at
 // the same instant in the order they were recorded).
 func (s *Store) Events(from, to time.Time) ([]Event, error) {

@@ -65,7 +65,8 @@ type influxSource struct {
 	states     []records.StateSpan
 }
 
-func (s *influxSource) Where() string { return s.where }
+func (s *influxSource) Where() string                 { return s.where }
+func (s *influxSource) Now(context.Context) time.Time { return time.Now() }
 func (s *influxSource) Close()        { s.q.Close() }
 
 func (s *influxSource) load(ctx context.Context, from, to time.Time) error {

@@ -125,10 +125,6 @@ func cmdReport(ctx context.Context, args []string) error {
 		return err
 	}
 	cal := calendarOf(cfg)
-	from, to, err := reportRange(kind, &f.rng, cal, time.Now())
-	if err != nil {
-		return usageError(err.Error())
-	}
 	var src recordSource
 	if f.influx.url != "" {
 		src, err = f.influx.open(cfg, f.lines)
@@ -139,6 +135,11 @@ func cmdReport(ctx context.Context, args []string) error {
 		return err
 	}
 	defer src.Close()
+	now := src.Now(ctx)
+	from, to, err := reportRange(kind, &f.rng, cal, now)
+	if err != nil {
+		return usageError(err.Error())
+	}
 
 	if kind == "batch" {
 		return batchReport(ctx, src, batchID, f, cal)
@@ -157,7 +158,7 @@ func cmdReport(ctx context.Context, args []string) error {
 		return usageError("--by: " + err.Error())
 	}
 	title := map[string]string{"daily": "Daily report", "shift": "Shift report", "range": "Production report", "supplier": "Supplier report"}[kind]
-	rep, err := report.Compute(data, cal, report.Options{From: from, To: to, By: dims, ClosureTolPct: f.tolerance, Now: time.Now(), Title: title, Site: siteName(cfg, src)})
+	rep, err := report.Compute(data, cal, report.Options{From: from, To: to, By: dims, ClosureTolPct: f.tolerance, Now: now, Title: title, Site: siteName(cfg, src)})
 	if err != nil {
 		return err
 	}
@@ -320,7 +321,7 @@ func batchReport(ctx context.Context, src recordSource, id string, f reportFlags
 	}
 	end := b.End
 	if end.IsZero() {
-		end = time.Now()
+		end = src.Now(ctx)
 	}
 	evs, err := src.Events(ctx, b.Start, end.Add(time.Second))
 	if err != nil {

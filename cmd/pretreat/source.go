@@ -21,6 +21,10 @@ type recordSource interface {
 	Deliveries(ctx context.Context, from, to time.Time) ([]records.Delivery, error)
 	States(ctx context.Context, from, to time.Time) ([]records.StateSpan, error)
 	Events(ctx context.Context, from, to time.Time) ([]records.Event, error)
+	// Now is the plant's time now as the source knows it: a running
+	// controller's plant clock (a demo runs ahead of the wall clock), the
+	// latest record in a store, else the wall clock.
+	Now(ctx context.Context) time.Time
 	// Where says where the records come from, for messages.
 	Where() string
 	Close()
@@ -115,4 +119,19 @@ func (s apiSource) States(ctx context.Context, from, to time.Time) ([]records.St
 
 func (s apiSource) Events(ctx context.Context, from, to time.Time) ([]records.Event, error) {
 	return s.c.Events(ctx, from, to, "")
+}
+
+func (s dataStore) Now(context.Context) time.Time {
+	now := time.Now()
+	if evs, err := s.st.LastEvents(1); err == nil && len(evs) == 1 && evs[0].Time.After(now) {
+		return evs[0].Time
+	}
+	return now
+}
+
+func (s apiSource) Now(ctx context.Context) time.Time {
+	if st, err := s.c.Status(ctx); err == nil && !st.Time.IsZero() {
+		return st.Time
+	}
+	return time.Now()
 }

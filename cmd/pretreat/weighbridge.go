@@ -62,11 +62,12 @@ type plannedDelivery struct {
 	tipClass string
 }
 
-// demoLoadsPerDay is the mean number of loads a day: about 90 % of what the
-// sample line processes in a day of batches (≈ 2 t/h while it runs), so
+// demoLoadsPerDay is the mean number of loads a day: about 32 t, near what
+// the sample line processes in a day of the demo's mix of batches (about
+// 1.5 t/h while it runs: 2.2 t/h of catering, 0.9 t/h of bakery waste), so
 // that the reception fills by day, empties by night and the line waits
 // now and then.
-const demoLoadsPerDay = 20
+const demoLoadsPerDay = 14
 
 // dayLoads returns the loads arriving on the plant-local day that starts
 // at dayStart (midnight in loc), in time order, drawn from seed and the
@@ -86,7 +87,7 @@ func dayLoads(seed int64, dayStart time.Time, line string) []plannedDelivery {
 		if rng.Float64() < 0.6 {
 			h = 6 + 5*math.Abs(rng.NormFloat64()*0.5+0.5)
 		}
-		times[i] = time.Duration(math.Min(h, 23.9) * float64(time.Hour))
+		times[i] = time.Duration(math.Min(h, 23.9)*3600) * time.Second
 	}
 	sortDurations(times)
 	out := make([]plannedDelivery, 0, n)
@@ -106,7 +107,7 @@ func dayLoads(seed int64, dayStart time.Time, line string) []plannedDelivery {
 		p.Delivery = records.Delivery{
 			Ticket:     fmt.Sprintf("WB-%04d%02d%02d-%s-%03d", y, m, d, line, i+1),
 			Line:       line,
-			Time:       dayStart.Add(at).Add(time.Duration(rng.IntN(60)) * time.Second),
+			Time:       dayStart.Add(at),
 			Supplier:   s.name,
 			Haulier:    s.haulier,
 			Vehicle:    s.vehicles[rng.IntN(len(s.vehicles))],
