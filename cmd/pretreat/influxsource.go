@@ -67,7 +67,7 @@ type influxSource struct {
 
 func (s *influxSource) Where() string                 { return s.where }
 func (s *influxSource) Now(context.Context) time.Time { return time.Now() }
-func (s *influxSource) Close()        { s.q.Close() }
+func (s *influxSource) Close()                        { s.q.Close() }
 
 func (s *influxSource) load(ctx context.Context, from, to time.Time) error {
 	if s.read && s.from.Equal(from) && s.to.Equal(to) {

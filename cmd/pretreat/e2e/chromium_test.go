@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"context"
@@ -37,10 +37,11 @@ var consoleLine = regexp.MustCompile(`:CONSOLE[:(]\d*\)?\] (.*)`)
 
 // rendered is what headless Chromium made of an HTML file.
 type rendered struct {
-	dom     string
-	shot    image.Image
-	console []string // the page's console messages
-	log     string
+	dom      string
+	shot     image.Image
+	shotPath string
+	console  []string // the page's console messages
+	log      string
 }
 
 // renderHTML loads file in headless Chromium offline and returns its DOM
@@ -62,7 +63,7 @@ func renderHTML(t *testing.T, file, dir string, width, height int) rendered {
 		"--enable-logging=stderr", "--v=0"}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	var r rendered
+	r := rendered{shotPath: shot}
 	out, err := exec.CommandContext(ctx, bin, append(common, "--dump-dom", "file://"+abs)...).Output()
 	if err != nil {
 		t.Fatalf("chromium --dump-dom: %v", err)
