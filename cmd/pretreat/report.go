@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pretreat/pretreat/controller/plant"
+	"github.com/pretreat/pretreat/historian"
 	"github.com/pretreat/pretreat/historian/records"
 	"github.com/pretreat/pretreat/historian/report"
 )
@@ -24,6 +25,7 @@ KIND is one of
   range      any range: --from and --to
   batch ID   the record of one batch
   supplier   deliveries, tonnes, rejects and mis-declared loads per supplier
+  grafana    print the Grafana dashboard (JSON) for the InfluxDB data
 
 flags:
   --from T --to T       range; T is a date (2026-12-07, the plant's local day) or RFC 3339
@@ -93,6 +95,11 @@ func cmdReport(ctx context.Context, args []string) error {
 	}
 	kind := args[0]
 	args = args[1:]
+	if kind == "grafana" {
+		// The dashboard to import in Grafana (InfluxDB datasource, Flux).
+		_, err := os.Stdout.Write(historian.GrafanaDashboard())
+		return err
+	}
 	batchID := ""
 	if kind == "batch" {
 		if len(args) == 0 || strings.HasPrefix(args[0], "-") {
@@ -103,7 +110,7 @@ func cmdReport(ctx context.Context, args []string) error {
 	switch kind {
 	case "daily", "shift", "range", "batch", "supplier":
 	default:
-		return usageError(fmt.Sprintf("report %q is not known; allowed: daily, shift, range, batch, supplier\n\n%s", kind, reportUsage))
+		return usageError(fmt.Sprintf("report %q is not known; allowed: daily, shift, range, batch, supplier, grafana\n\n%s", kind, reportUsage))
 	}
 	fs := flag.NewFlagSet("report "+kind, flag.ContinueOnError)
 	var f reportFlags
