@@ -106,10 +106,16 @@ func deliveryList(ctx context.Context, args []string) error {
 	var rng rangeFlags
 	rng.register(fs)
 	format := fs.String("format", "table", "output format: table, json or csv")
+	config := fs.String("config", "", "plant file whose time zone the table shows (default: the sample plant's)")
 	if err := fs.Parse(args); err != nil {
 		return usageError(err.Error())
 	}
-	from, to, err := rng.bounds(time.UTC)
+	cfg, err := loadPlantOrSample(*config)
+	if err != nil {
+		return err
+	}
+	loc := plantLocation(cfg)
+	from, to, err := rng.bounds(loc)
 	if err != nil {
 		return usageError(err.Error())
 	}
@@ -121,6 +127,9 @@ func deliveryList(ctx context.Context, args []string) error {
 	ds, err := s.Deliveries(ctx, from, to)
 	if err != nil {
 		return err
+	}
+	for i := range ds {
+		ds[i].Time = ds[i].Time.In(loc)
 	}
 	return printDeliveries(ds, *format)
 }
@@ -145,7 +154,11 @@ func printDeliveries(ds []records.Delivery, format string) error {
 		return w.Error()
 	case "table":
 		w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "TICKET\tTIME\tSUPPLIER\tCLASS\tNET KG\tPROCESSED KG\tBATCHES\tNOTE")
+		zone := "UTC"
+		if len(ds) > 0 {
+			zone, _ = ds[0].Time.Zone()
+		}
+		fmt.Fprintln(w, "TICKET\tTIME ("+zone+")\tSUPPLIER\tCLASS\tNET KG\tPROCESSED KG\tBATCHES\tNOTE")
 		for _, d := range ds {
 			note := ""
 			if d.MisDeclared() {
