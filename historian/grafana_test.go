@@ -147,9 +147,24 @@ func TestGrafanaDashboardQueries(t *testing.T) {
 	srv := influxtest.Start(t)
 	h := openDemoHistorian(t, srv.URL, "L1")
 	from, to := writeDemo(h, "L1")
+	// The latest event in a series that sorts first: a merged table is
+	// not in time order.
+	lastEvent := demoStart.Add(100 * time.Hour)
+	h.Event(historian.Event{Time: lastEvent, Kind: historian.EventCommand, Line: "L1", Unit: "a_first", Name: "reset", User: "op"})
 	waitDrained(t, h, 30*time.Second)
 	if err := h.Close(); err != nil {
 		t.Fatal(err)
+	}
+	// The latest event is the plant's now as InfluxDB knows it.
+	lq, err := historian.NewInfluxQuerier(historian.InfluxOptions{URL: srv.URL, Bucket: influxtest.Bucket}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	latest, err := lq.Latest(t.Context())
+	lq.Close()
+	want := lastEvent
+	if err != nil || !latest.Equal(want) {
+		t.Errorf("Latest = %v, %v; want the last alarm at %v", latest, err, want)
 	}
 
 	var d dashboard

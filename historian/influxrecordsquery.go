@@ -215,3 +215,27 @@ func (q *InfluxQuerier) Lines(ctx context.Context) ([]string, error) {
 	slices.Sort(out)
 	return slices.Compact(out), nil
 }
+
+// Latest returns the time of the latest event the querier's lines wrote
+// (zero when there is none): the plant's "now" as InfluxDB knows it, for
+// a plant clock that runs ahead of the wall clock (a demo) or behind it.
+func (q *InfluxQuerier) Latest(ctx context.Context) (time.Time, error) {
+	flux := fmt.Sprintf(`from(bucket: %s)
+  |> range(start: %s, stop: %s)
+  |> filter(fn: (r) => r._measurement == %s and r._field == "name"%s)
+  |> last()
+  |> group()
+  |> sort(columns: ["_time"])
+  |> last()`,
+		fluxString(q.bucket), fluxEpoch, fluxFarFuture, fluxString(MeasurementEvent), q.lineFilter())
+	// Each series' last point, then the latest of them (a merged table is
+	// not in time order).
+	var latest time.Time
+	err := q.run(ctx, flux, func(_ string, rec rowReader) error {
+		if t, ok := rec.time("_time"); ok && t.After(latest) {
+			latest = t
+		}
+		return nil
+	})
+	return latest, err
+}

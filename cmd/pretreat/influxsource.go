@@ -65,9 +65,17 @@ type influxSource struct {
 	states     []records.StateSpan
 }
 
-func (s *influxSource) Where() string                 { return s.where }
-func (s *influxSource) Now(context.Context) time.Time { return time.Now() }
-func (s *influxSource) Close()                        { s.q.Close() }
+func (s *influxSource) Where() string { return s.where }
+
+// Now is the later of the wall clock and the latest event in InfluxDB.
+func (s *influxSource) Now(ctx context.Context) time.Time {
+	now := time.Now()
+	if t, err := s.q.Latest(ctx); err == nil && t.After(now) {
+		return t
+	}
+	return now
+}
+func (s *influxSource) Close() { s.q.Close() }
 
 func (s *influxSource) load(ctx context.Context, from, to time.Time) error {
 	if s.read && s.from.Equal(from) && s.to.Equal(to) {
