@@ -24,7 +24,7 @@ KIND is one of
   shift      one shift (default: the last complete one; --from names a time inside it)
   range      any range: --from and --to
   batch ID   the record of one batch
-  supplier   deliveries, tonnes, rejects and mis-declared loads per supplier
+  supplier   deliveries, tonnes, rejects and mis-declared loads per supplier (default: the last 30 days)
   grafana    print the Grafana dashboard (JSON) for the InfluxDB data
 
 flags:
@@ -306,10 +306,20 @@ func reportRange(kind string, r *rangeFlags, cal report.Calendar, now time.Time)
 		}
 	}
 	from, to, err = r.bounds(loc)
-	if r.to == "" && kind != "supplier" {
+	if err != nil {
+		return from, to, err
+	}
+	if r.to == "" {
 		to = now
 	}
-	return from, to, err
+	if r.from == "" && kind == "supplier" {
+		// A supplier report defaults to the last 30 production days.
+		_, from = cal.Day(now.Add(-30 * 24 * time.Hour))
+	}
+	if !to.After(from) {
+		return from, to, fmt.Errorf("the range ends (%s) before it starts (%s)", to.Format(time.RFC3339), from.Format(time.RFC3339))
+	}
+	return from, to, nil
 }
 
 func batchReport(ctx context.Context, src recordSource, id string, f reportFlags, cal report.Calendar) error {
