@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/pretreat/pretreat/controller/api"
@@ -205,12 +206,13 @@ func (w *weighbridge) tipClass(d records.Delivery) string {
 }
 
 // demoOperator plays the operator in the demo: it resets the line at
-// power-up, books the loads the weighbridge weighs, starts a batch
+// power-up, unholds a line the controller held once it has had time to
+// clear the cause (demoClearAfter), books the loads the weighbridge weighs, starts a batch
 // whenever the line is Idle and a load waits (with the recipe of the
 // oldest load's declared class, the rig tipping what the load really is),
 // and resets a Complete line. Without a weighbridge it starts recipe
 // whenever the line is Idle. It never unholds, clears or resets a line a
-// person stopped: those wait for a person.
+// person held or stopped: those wait for a person.
 type demoOperator struct {
 	client *api.Client
 	recipe string
@@ -222,8 +224,14 @@ type demoOperator struct {
 // at the reception when it starts.
 const demoBacklog = 3 * time.Hour
 
+// demoClearAfter is how long the demo operator takes to go to a line the
+// controller held (a jam the reversals could not clear, a tripped drive),
+// clear the cause and unhold it: plant time.
+const demoClearAfter = 10 * time.Minute
+
 func (o *demoOperator) run(ctx context.Context) {
 	started := false
+	var heldSince time.Time
 	t := time.NewTicker(500 * time.Millisecond)
 	defer t.Stop()
 	for {
@@ -243,9 +251,29 @@ func (o *demoOperator) run(ctx context.Context) {
 				_, _ = o.client.AddDelivery(ctx, d)
 			}
 		}
+		if st.State != "Held" {
+			heldSince = time.Time{}
+		}
 		switch st.State {
 		case "Idle":
 			o.startNext(ctx, st.Time)
+		case "Held":
+			// The controller held the line (a person's hold says "held
+			// by"): after a while the operator has cleared the cause on
+			// site, acknowledges the alarms and unholds. An unhold the
+			// controller refuses (the cause is still there) is tried
+			// again later.
+			if strings.HasPrefix(st.Message, "held by ") || !started {
+				break
+			}
+			if heldSince.IsZero() {
+				heldSince = st.Time
+			}
+			if st.Time.Sub(heldSince) >= demoClearAfter {
+				_, _ = o.client.Send(ctx, api.Command{Command: api.CommandAckAll, User: "demo-auto"})
+				_, _ = o.client.Send(ctx, api.Command{Command: api.CommandUnhold, User: "demo-auto"})
+				heldSince = st.Time
+			}
 		case "Stopped", "Complete":
 			// Stopped only at power-up here: a stop, abort or hold by a
 			// person leaves Stopped/Aborted/Held, which it does not touch
