@@ -183,6 +183,43 @@ func (s *Store) Batches() ([]BatchRecord, error) {
 	return out, nil
 }
 
+// BatchesStarted returns the batch records that started in [from, to), in
+// the order of Batches.
+func (s *Store) BatchesStarted(from, to time.Time) ([]BatchRecord, error) {
+	all, err := s.Batches()
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, b := range all {
+		if !b.Start.Before(from) && b.Start.Before(to) {
+			out = append(out, b)
+		}
+	}
+	return out, nil
+}
+
+// Batch returns the batch record with this ID; found is false when there
+// is none.
+func (s *Store) Batch(id string) (b BatchRecord, found bool, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		bk := tx.Bucket(bucketBatches)
+		if bk == nil {
+			return nil
+		}
+		v := bk.Get([]byte(id))
+		if v == nil {
+			return nil
+		}
+		found = true
+		return json.Unmarshal(v, &b)
+	})
+	if err != nil {
+		return BatchRecord{}, false, fmt.Errorf("historian: read batch %q: %w", id, err)
+	}
+	return b, found, nil
+}
+
 // Deliveries returns the deliveries with from <= Time < to, in time order
 // (then ticket).
 func (s *Store) Deliveries(from, to time.Time) ([]records.Delivery, error) {

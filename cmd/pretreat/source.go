@@ -75,17 +75,7 @@ func (s dataStore) Where() string { return "embedded store in " + s.dir }
 func (s dataStore) Close()        { s.st.Close() }
 
 func (s dataStore) Batches(_ context.Context, from, to time.Time) ([]records.Batch, error) {
-	all, err := s.st.Batches()
-	if err != nil {
-		return nil, err
-	}
-	out := all[:0]
-	for _, b := range all {
-		if !b.Start.Before(from) && b.Start.Before(to) {
-			out = append(out, b)
-		}
-	}
-	return out, nil
+	return s.st.BatchesStarted(from, to)
 }
 
 func (s dataStore) Deliveries(_ context.Context, from, to time.Time) ([]records.Delivery, error) {

@@ -39,32 +39,11 @@ type StoreRecords struct{ Store *historian.Store }
 
 // Batches returns the batch records that started in [from, to).
 func (s StoreRecords) Batches(from, to time.Time) ([]records.Batch, error) {
-	all, err := s.Store.Batches()
-	if err != nil {
-		return nil, err
-	}
-	out := all[:0]
-	for _, b := range all {
-		if !b.Start.Before(from) && b.Start.Before(to) {
-			out = append(out, b)
-		}
-	}
-	return out, nil
+	return s.Store.BatchesStarted(from, to)
 }
 
 // Batch returns one batch record.
-func (s StoreRecords) Batch(id string) (records.Batch, bool, error) {
-	all, err := s.Store.Batches()
-	if err != nil {
-		return records.Batch{}, false, err
-	}
-	for _, b := range all {
-		if b.ID == id {
-			return b, true, nil
-		}
-	}
-	return records.Batch{}, false, nil
-}
+func (s StoreRecords) Batch(id string) (records.Batch, bool, error) { return s.Store.Batch(id) }
 
 // Deliveries returns the deliveries received in [from, to).
 func (s StoreRecords) Deliveries(from, to time.Time) ([]records.Delivery, error) {
