@@ -157,6 +157,7 @@ func startController(ctx context.Context, o controllerOptions) (*controllerProce
 	}
 	srv := httpapi.New(eng, cfg.Users)
 	srv.SetRecords(httpapi.StoreRecords{Store: hist.Store()})
+	srv.SetCalendar(calendarOf(cfg))
 	addr := cfg.API.Listen
 	if o.APIAddr != "" {
 		addr = o.APIAddr

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -15,6 +17,7 @@ import (
 	"github.com/pretreat/pretreat/controller/plant"
 	"github.com/pretreat/pretreat/historian"
 	"github.com/pretreat/pretreat/historian/records"
+	"github.com/pretreat/pretreat/historian/report"
 )
 
 // fakeController records deliveries into a historian like the engine.
@@ -119,6 +122,33 @@ func TestRecordRoutesOverARealStore(t *testing.T) {
 	if err != nil || len(audit) != 1 || audit[0].User != "op" {
 		t.Errorf("audit: %+v %v", audit, err)
 	}
+	// The manager report of the running controller's records.
+	get := func(q string) (int, string) {
+		resp, err := http.Get(s.URL() + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, body := get("/api/v1/report?by=day&from=2026-11-27T00:00:00Z")
+	var rep report.Report
+	if err := json.Unmarshal([]byte(body), &rep); code != http.StatusOK || err != nil || rep.Total.Batches != 2 || rep.Total.Jams != 2 || len(rep.Groups) < 1 || len(rep.Downtime) != 1 || rep.Downtime[0].Cause != "shredder: shredder drive reports a fault" {
+		t.Errorf("report: %d %v %+v", code, err, rep.Total)
+	}
+	if code, body := get("/api/v1/report?format=html"); code != http.StatusOK || !strings.Contains(body, "<svg") {
+		t.Errorf("HTML report: %d %.200s", code, body)
+	}
+	if code, body := get("/api/v1/report?format=csv&table=batches"); code != http.StatusOK || !strings.HasPrefix(body, "id,") {
+		t.Errorf("CSV report: %d %.200s", code, body)
+	}
+	for _, q := range []string{"/api/v1/report?format=pdf", "/api/v1/report?by=colour", "/api/v1/report?format=csv&table=foo"} {
+		if code, _ := get(q); code != http.StatusBadRequest {
+			t.Errorf("GET %s: %d, want 400", q, code)
+		}
+	}
+
 	for _, q := range []string{"/api/v1/batches?from=yesterday", "/api/v1/states?to=2026-13-01T00:00:00Z", "/api/v1/events?kind=foo", "/api/v1/deliveries?from=2026-11-28T00:00:00Z&to=2026-11-27T00:00:00Z"} {
 		resp, err := http.Get(s.URL() + q)
 		if err != nil {

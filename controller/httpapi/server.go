@@ -13,6 +13,7 @@ import (
 	"github.com/pretreat/pretreat/controller/api"
 	"github.com/pretreat/pretreat/controller/plant"
 	"github.com/pretreat/pretreat/historian/records"
+	"github.com/pretreat/pretreat/historian/report"
 )
 
 // Controller is what the server needs of the controller (controller.Engine
@@ -31,11 +32,12 @@ type Controller interface {
 
 // Server serves the controller API (see package api) over HTTP+JSON.
 type Server struct {
-	engine  Controller
-	records Records
-	auth    authenticator
-	srv     *http.Server
-	ln      net.Listener
+	engine   Controller
+	records  Records
+	calendar report.Calendar // the plant's time zone and shifts, for the report route
+	auth     authenticator
+	srv      *http.Server
+	ln       net.Listener
 }
 
 // New returns an API server for the controller, with the plant file's
@@ -55,6 +57,7 @@ func New(e Controller, users []plant.User) *Server {
 	mux.HandleFunc("GET /api/v1/states", s.withRecords(s.states))
 	mux.HandleFunc("GET /api/v1/events", s.withRecords(s.events))
 	mux.HandleFunc("GET /api/v1/audit", s.withRecords(s.audit))
+	mux.HandleFunc("GET /api/v1/report", s.withRecords(s.report))
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	return s
 }
