@@ -14,11 +14,13 @@ import (
 // controller and data directory) into one influxd, then reports from
 // InfluxDB for the site and for each line: the site's figures are the sum
 // of the three lines', and its groups by line are the line reports.
+//
+// Not parallel with TestDemoDayReports: four demos at once on two cores
+// would make their scans late.
 func TestFleetSiteReport(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs three demos; skipped with -short")
 	}
-	t.Parallel()
 	srv := influxURL(t)
 	dir := t.TempDir()
 	const speed, plantTime = 30, 70 * time.Minute

@@ -147,7 +147,6 @@ func TestDemoDayReports(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a demo for 2 h of plant time; skipped with -short")
 	}
-	t.Parallel()
 	srv := influxURL(t)
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
