@@ -40,6 +40,12 @@ func (h *hmi) newDeliveryForm() *tview.Form {
 // openDelivery shows the booking form, with the recipes' classes to choose.
 func (h *hmi) openDelivery(ctx context.Context) {
 	f := h.delivery.form
+	// A fresh form for every load; the EWC code keeps its usual value.
+	for i := range f.GetFormItemCount() {
+		if in, ok := f.GetFormItem(i).(*tview.InputField); ok && in.GetLabel() != "EWC code" {
+			in.SetText("")
+		}
+	}
 	f.ClearButtons()
 	f.AddButton("Book", func() { h.bookDelivery(ctx) })
 	f.AddButton("Cancel", func() {

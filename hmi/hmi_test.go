@@ -20,6 +20,7 @@ import (
 	"github.com/gdamore/tcell/v2"
 
 	"github.com/pretreat/pretreat/controller/api"
+	"github.com/pretreat/pretreat/historian/records"
 	"github.com/pretreat/pretreat/drivers"
 )
 
@@ -34,6 +35,7 @@ type fakeController struct {
 	refuse   map[string]string // command -> refusal reason
 	commands []api.Command     // received, in order
 	recipes  []api.RecipeInfo  // served by /api/v1/recipes
+	booked   []records.Delivery // POST /api/v1/deliveries, in order
 }
 
 func newFakeController(t *testing.T, st api.Status) *fakeController {
@@ -78,6 +80,17 @@ func newFakeController(t *testing.T, st api.Status) *fakeController {
 			return
 		}
 		writeJSON(w, http.StatusOK, api.CommandResult{OK: true})
+	})
+	mux.HandleFunc("POST /api/v1/deliveries", func(w http.ResponseWriter, r *http.Request) {
+		var d records.Delivery
+		if err := json.NewDecoder(r.Body).Decode(&d); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			return
+		}
+		f.mu.Lock()
+		f.booked = append(f.booked, d)
+		f.mu.Unlock()
+		writeJSON(w, http.StatusCreated, d)
 	})
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
@@ -438,6 +451,60 @@ func TestStartAbortQuit(t *testing.T) {
 		t.Fatalf("Run after q = %v, want nil", err)
 	}
 	t.Logf("Run returned %s after q", time.Since(start))
+}
+
+// d opens the weighbridge form; a filled form books the delivery with the
+// class chosen from the recipes' classes and the net weight, as the user.
+func TestBookDelivery(t *testing.T) {
+	f := newFakeController(t, runningLine(31.5))
+	scr := newRecordingScreen(t)
+	wait := started(t, context.Background(), Options{Client: api.NewClient(f.srv.URL), User: "anna", Screen: scr, Refresh: 20 * time.Millisecond})
+	waitText(t, scr, "controller "+f.srv.URL+": connected")
+	typeText := func(s string) {
+		for _, r := range s {
+			runeKey(scr, r)
+		}
+	}
+	runeKey(scr, 'd')
+	waitText(t, scr, "Book a delivery")
+	waitText(t, scr, "kitchen") // the first recipe class, loaded
+	typeText("WB-77")
+	key(scr, tcell.KeyTab)
+	typeText("Canteen Q") // q types, it does not quit
+	key(scr, tcell.KeyTab)
+	key(scr, tcell.KeyTab)
+	key(scr, tcell.KeyTab) // class
+	key(scr, tcell.KeyEnter)
+	key(scr, tcell.KeyDown)
+	key(scr, tcell.KeyEnter) // market
+	key(scr, tcell.KeyTab)
+	key(scr, tcell.KeyTab) // gross
+	typeText("9000")
+	key(scr, tcell.KeyTab)
+	typeText("7250")
+	key(scr, tcell.KeyTab)
+	key(scr, tcell.KeyTab)
+	key(scr, tcell.KeyEnter) // Book
+	waitText(t, scr, "delivery WB-77 booked: Canteen Q, market, 1750 kg net")
+	f.mu.Lock()
+	got := f.booked
+	f.mu.Unlock()
+	if len(got) != 1 || got[0].Ticket != "WB-77" || got[0].WasteClass != "market" || got[0].NetKg != 1750 || got[0].Operator != "anna" || got[0].EWC != "20 01 08" {
+		t.Errorf("booked %+v", got)
+	}
+	// An incomplete form says what is missing and books nothing.
+	runeKey(scr, 'd')
+	waitText(t, scr, "Book a delivery")
+	for range 9 {
+		key(scr, tcell.KeyTab)
+	}
+	key(scr, tcell.KeyEnter)
+	waitText(t, scr, "Ticket and Supplier required")
+	key(scr, tcell.KeyEscape)
+	runeKey(scr, 'q')
+	if err := wait(time.Second); err != nil {
+		t.Fatalf("Run after q = %v", err)
+	}
 }
 
 func TestRefusalShowsReason(t *testing.T) {
