@@ -20,8 +20,8 @@ import (
 	"github.com/gdamore/tcell/v2"
 
 	"github.com/pretreat/pretreat/controller/api"
-	"github.com/pretreat/pretreat/historian/records"
 	"github.com/pretreat/pretreat/drivers"
+	"github.com/pretreat/pretreat/historian/records"
 )
 
 // fakeController serves the controller API on loopback: the status it is
@@ -31,10 +31,10 @@ type fakeController struct {
 
 	mu       sync.Mutex
 	status   api.Status
-	failing  bool              // answer status requests with HTTP 503
-	refuse   map[string]string // command -> refusal reason
-	commands []api.Command     // received, in order
-	recipes  []api.RecipeInfo  // served by /api/v1/recipes
+	failing  bool               // answer status requests with HTTP 503
+	refuse   map[string]string  // command -> refusal reason
+	commands []api.Command      // received, in order
+	recipes  []api.RecipeInfo   // served by /api/v1/recipes
 	booked   []records.Delivery // POST /api/v1/deliveries, in order
 }
 
