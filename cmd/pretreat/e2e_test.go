@@ -272,8 +272,9 @@ func TestEndToEndBatch(t *testing.T) {
 }
 
 // TestEndToEndInfluxDB runs a batch with the historian pointed at a real
-// influxd and checks that process values and batch events arrived, tagged
-// with line, unit and batch id.
+// influxd and checks that process values arrived as one series per line and
+// tag (no batch tag: the batch's time range selects them), batch events
+// tagged with the batch id, and the batch's point with its totals.
 func TestEndToEndInfluxDB(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end batch with influxd takes ~40 s; skipped with -short")
@@ -287,13 +288,18 @@ func TestEndToEndInfluxDB(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := influxtest.Database
-	n := srv.Count(t, db, fmt.Sprintf(`SELECT count("value") FROM "process" WHERE "line"='line-1' AND "batch"='%s' AND "unit"='hopper'`, id))
+	during := fmt.Sprintf(`time >= '%s' AND time <= '%s'`, st.LastBatch.Start.UTC().Format(time.RFC3339Nano), st.Time.UTC().Format(time.RFC3339Nano))
+	n := srv.Count(t, db, `SELECT count("value") FROM "process" WHERE "line"='line-1' AND "unit"='hopper' AND `+during)
 	if n < 10 {
-		t.Errorf("hopper process points tagged with batch %s: %d, want >= 10", id, n)
+		t.Errorf("hopper process points during batch %s: %d, want >= 10", id, n)
 	}
-	n = srv.Count(t, db, fmt.Sprintf(`SELECT count("value") FROM "process" WHERE "line"='line-1' AND "batch"='%s' AND "unit"='press' AND "tag"='press.current'`, id))
+	n = srv.Count(t, db, `SELECT count("value") FROM "process" WHERE "line"='line-1' AND "unit"='press' AND "tag"='press.current' AND `+during)
 	if n < 10 {
-		t.Errorf("press.current points in batch %s: %d, want >= 10", id, n)
+		t.Errorf("press.current points during batch %s: %d, want >= 10", id, n)
+	}
+	n = srv.Count(t, db, fmt.Sprintf(`SELECT count("kg_received") FROM "batch" WHERE "line"='line-1' AND "id"='%s'`, id))
+	if n != 1 {
+		t.Errorf("batch points of %s: %d, want 1", id, n)
 	}
 	for _, name := range []string{"started", "complete"} {
 		n = srv.Count(t, db, fmt.Sprintf(`SELECT count("name") FROM "event" WHERE "line"='line-1' AND "kind"='batch' AND "batch"='%s' AND "name"='%s'`, id, name))
