@@ -109,36 +109,6 @@ func openDemoHistorian(t *testing.T, url, line string) *historian.Historian {
 }
 
 // dashboard is the part of Grafana's dashboard model the test reads.
-type dashboard struct {
-	Panels []struct {
-		Title   string `json:"title"`
-		Targets []struct {
-			RefID string `json:"refId"`
-			Query string `json:"query"`
-		} `json:"targets"`
-	} `json:"panels"`
-	Templating struct {
-		List []struct {
-			Name  string `json:"name"`
-			Type  string `json:"type"`
-			Query any    `json:"query"`
-		} `json:"list"`
-	} `json:"templating"`
-}
-
-// macros replaces Grafana's variables and macros as Grafana would for a
-// dashboard showing line over [from, to).
-func macros(q, line string, from, to time.Time) string {
-	return strings.NewReplacer(
-		"v.timeRangeStart", from.UTC().Format(time.RFC3339),
-		"v.timeRangeStop", to.UTC().Format(time.RFC3339),
-		"v.windowPeriod", "1m",
-		"${bucket}", influxtest.Bucket,
-		"${line:regex}", "("+line+")",
-		"${line}", line,
-	).Replace(q)
-}
-
 // TestGrafanaDashboardQueries writes demo data through the Historian to a
 // real InfluxDB and runs every panel's query of the shipped dashboard, and
 // the line variable's query: each must return at least one row.
@@ -167,26 +137,27 @@ func TestGrafanaDashboardQueries(t *testing.T) {
 		t.Errorf("Latest = %v, %v; want the last alarm at %v", latest, err, want)
 	}
 
-	var d dashboard
+	// The dashboard's shape: panels, and the variables Grafana asks for.
+	var d struct {
+		Panels []struct {
+			Title   string           `json:"title"`
+			Targets []map[string]any `json:"targets"`
+		} `json:"panels"`
+		Templating struct {
+			List []struct{ Name, Type string } `json:"list"`
+		} `json:"templating"`
+	}
 	if err := json.Unmarshal(historian.GrafanaDashboard(), &d); err != nil {
 		t.Fatalf("dashboard JSON: %v", err)
 	}
-	type query struct{ name, flux string }
-	var qs []query
 	for _, p := range d.Panels {
 		if len(p.Targets) == 0 {
 			t.Errorf("panel %q has no query", p.Title)
-		}
-		for _, tg := range p.Targets {
-			qs = append(qs, query{p.Title + "/" + tg.RefID, tg.Query})
 		}
 	}
 	vars := map[string]string{}
 	for _, v := range d.Templating.List {
 		vars[v.Name] = v.Type
-		if s, ok := v.Query.(string); ok && v.Type == "query" {
-			qs = append(qs, query{"variable " + v.Name, s})
-		}
 	}
 	if vars["line"] != "query" || vars["datasource"] != "datasource" {
 		t.Errorf("variables %v, want line (query) and datasource", vars)
@@ -194,18 +165,22 @@ func TestGrafanaDashboardQueries(t *testing.T) {
 	if len(d.Panels) < 6 {
 		t.Errorf("%d panels, want at least 6", len(d.Panels))
 	}
+	qs, err := historian.GrafanaQueries([]string{"L1"}, influxtest.Bucket, from, to, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
 	c := influxdb2.NewClient(srv.URL, "")
 	defer c.Close()
 	api := c.QueryAPI("")
 	for _, q := range qs {
-		flux := macros(q.flux, "L1", from, to)
+		flux := q.Flux
 		if strings.Contains(flux, "${") || strings.Contains(flux, "v.") {
-			t.Errorf("%s: macro left after substitution:\n%s", q.name, flux)
+			t.Errorf("%s: macro left after substitution:\n%s", q.Name, flux)
 			continue
 		}
 		res, err := api.Query(context.Background(), flux)
 		if err != nil {
-			t.Errorf("%s: %v\n%s", q.name, err, flux)
+			t.Errorf("%s: %v\n%s", q.Name, err, flux)
 			continue
 		}
 		rows := 0
@@ -217,14 +192,14 @@ func TestGrafanaDashboardQueries(t *testing.T) {
 			rows++
 		}
 		if err := res.Err(); err != nil {
-			t.Errorf("%s: %v", q.name, err)
+			t.Errorf("%s: %v", q.Name, err)
 		}
 		res.Close()
 		if rows == 0 {
-			t.Errorf("%s: no rows\n%s", q.name, flux)
+			t.Errorf("%s: no rows\n%s", q.Name, flux)
 			continue
 		}
-		t.Logf("%s: %d rows, first %v", q.name, rows, first)
+		t.Logf("%s: %d rows, first %v", q.Name, rows, first)
 	}
 }
 
