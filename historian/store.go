@@ -202,22 +202,29 @@ func (s *Store) BatchesStarted(from, to time.Time) ([]BatchRecord, error) {
 // Batch returns the batch record with this ID; found is false when there
 // is none.
 func (s *Store) Batch(id string) (b BatchRecord, found bool, err error) {
+	return getRecord[BatchRecord](s, bucketBatches, id, "batch")
+}
+
+// getRecord reads the JSON record stored under key in bucket; found is
+// false when there is none. what names the record in errors.
+func getRecord[T any](s *Store, bucket []byte, key, what string) (r T, found bool, err error) {
 	err = s.db.View(func(tx *bolt.Tx) error {
-		bk := tx.Bucket(bucketBatches)
-		if bk == nil {
+		b := tx.Bucket(bucket)
+		if b == nil {
 			return nil
 		}
-		v := bk.Get([]byte(id))
+		v := b.Get([]byte(key))
 		if v == nil {
 			return nil
 		}
 		found = true
-		return json.Unmarshal(v, &b)
+		return json.Unmarshal(v, &r)
 	})
 	if err != nil {
-		return BatchRecord{}, false, fmt.Errorf("historian: read batch %q: %w", id, err)
+		var zero T
+		return zero, false, fmt.Errorf("historian: read %s %q: %w", what, key, err)
 	}
-	return b, found, nil
+	return r, found, nil
 }
 
 // Deliveries returns the deliveries with from <= Time < to, in time order
@@ -255,19 +262,7 @@ func (s *Store) Deliveries(from, to time.Time) ([]records.Delivery, error) {
 // Delivery returns the delivery with this ticket; found is false when
 // there is none.
 func (s *Store) Delivery(ticket string) (d records.Delivery, found bool, err error) {
-	err = s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketDeliveries)
-		if b == nil {
-			return nil
-		}
-		v := b.Get([]byte(ticket))
-		if v == nil {
-			return nil
-		}
-		found = true
-		return json.Unmarshal(v, &d)
-	})
-	return d, found, err
+	return getRecord[records.Delivery](s, bucketDeliveries, ticket, "delivery")
 }
 
 // States returns the line state spans that overlap [from, to) (a span
