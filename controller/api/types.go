@@ -35,6 +35,21 @@ type Status struct {
 	Alarms []AlarmStatus `json:"alarms"`
 	// Outputs are the commanded points with their read-backs.
 	Outputs []OutputStatus `json:"outputs"`
+
+	// Cause is why the line is stopped, held or aborted (the first-out),
+	// kept until the line runs again; Next is what the operator can do
+	// now. Both are nil while the line runs normally.
+	Cause *Cause      `json:"cause,omitempty"`
+	Next  *NextAction `json:"next,omitempty"`
+	// AlarmCounts counts the alarms by priority and state, and the alarm
+	// rate for the flood indicator.
+	AlarmCounts AlarmCounts `json:"alarm_counts"`
+	// Flow is the line's graph in flow order (reception first), for the
+	// line diagram.
+	Flow []FlowEdge `json:"flow,omitempty"`
+	// Seq counts published statuses; a client can tell a new one from a
+	// repeat.
+	Seq uint64 `json:"seq"`
 }
 
 // InterlockStatus is one interlock.
@@ -112,6 +127,10 @@ type UnitStatus struct {
 	// permissives and active trips (empty when nothing does).
 	Why    []string   `json:"why,omitempty"`
 	Values []TagValue `json:"values"`
+	// Module is the unit's control module state (jam logic, loop), if it
+	// has more than run/stop; Setpoints its setpoints for the running batch.
+	Module    *ModuleStatus    `json:"module,omitempty"`
+	Setpoints []SetpointStatus `json:"setpoints,omitempty"`
 }
 
 // TagValue is the latest value of one tag as the scan saw it.
@@ -121,6 +140,10 @@ type TagValue struct {
 	Unit    string          `json:"unit,omitempty"`
 	Quality drivers.Quality `json:"quality"`
 	Time    time.Time       `json:"time"`
+	// Precision is the number of decimals the value is shown with;
+	// Bool marks an on/off point (0 off, 1 on), shown as words.
+	Precision int  `json:"precision"`
+	Bool      bool `json:"bool,omitempty"`
 }
 
 // DeviceStatus is the health of one device connection.
@@ -228,6 +251,9 @@ type Command struct {
 	Value     float64 `json:"value,omitempty"`
 	// Alarm names the alarm of an alarm command.
 	Alarm string `json:"alarm,omitempty"`
+	// Reason is why an alarm is shelved or taken out of service (required
+	// for those), or a comment on any other command.
+	Reason string `json:"reason,omitempty"`
 	User  string `json:"user"`
 }
 
