@@ -65,6 +65,9 @@ type Event struct {
 	User    string             `json:"user,omitempty"`
 	Message string             `json:"message,omitempty"`
 	Values  map[string]float64 `json:"values,omitempty"`
+	// Reason is the operator's reason for a command that needs one
+	// (shelving an alarm, taking it out of service).
+	Reason string `json:"reason,omitempty"`
 }
 
 // Phase is one phase of a batch as executed.
