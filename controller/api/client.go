@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -17,8 +18,51 @@ type Client struct {
 	Base string
 	HTTP *http.Client
 	// Token, when set, is sent as a bearer token (a controller with users
-	// configured requires one).
+	// configured requires one). A session from Login takes its place.
 	Token string
+
+	session *sessionToken // set by Login; shared by copies of the client
+}
+
+// sessionToken is the token of the client's session, if signed in.
+type sessionToken struct {
+	mu    sync.RWMutex
+	token string
+}
+
+// sessionInit guards the lazy creation of Client.session.
+var sessionInit sync.Mutex
+
+// sessionState returns the client's session holder, creating it once.
+func (c *Client) sessionState() *sessionToken {
+	sessionInit.Lock()
+	defer sessionInit.Unlock()
+	if c.session == nil {
+		c.session = &sessionToken{}
+	}
+	return c.session
+}
+
+// authorize sets the bearer token on req: the session's, else Token.
+func (c *Client) authorize(req *http.Request) {
+	s := c.sessionState()
+	s.mu.RLock()
+	tok := s.token
+	s.mu.RUnlock()
+	if tok == "" {
+		tok = c.Token
+	}
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+}
+
+// setSession replaces the session token ("" ends it).
+func (c *Client) setSession(tok string) {
+	s := c.sessionState()
+	s.mu.Lock()
+	s.token = tok
+	s.mu.Unlock()
 }
 
 // NewClient returns a client for the controller at base (http://host:port).
@@ -52,9 +96,7 @@ func (c *Client) Send(ctx context.Context, cmd Command) (*CommandResult, error) 
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	if c.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.Token)
-	}
+	c.authorize(req)
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		return nil, err

@@ -32,7 +32,7 @@ type Cause struct {
 	Since time.Time `json:"since"`
 	// Active is true while the cause is still present; false once it has
 	// cleared (the line may then be unheld or reset).
-	Active bool `json:"active"`
+	Active bool   `json:"active"`
 	User   string `json:"user,omitempty"` // for an operator's command
 }
 
@@ -217,8 +217,9 @@ type JournalEventRef struct {
 	Message string    `json:"message,omitempty"`
 }
 
-// Login signs in and returns the session. On success the client keeps the
-// session token and sends it with every later request.
+// Login signs in and returns the session. On success the client (and
+// every copy of it) keeps the session token and sends it with every later
+// request instead of Token, until Logout.
 func (c *Client) Login(ctx context.Context, l Login) (*Session, error) {
 	body, _ := json.Marshal(l)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Base+"/api/v1/login", bytes.NewReader(body))
@@ -226,15 +227,17 @@ func (c *Client) Login(ctx context.Context, l Login) (*Session, error) {
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	var s Session
-	saved := c.Token
-	c.Token = "" // a login never carries an old session
-	err = c.do(req, &s)
-	c.Token = saved
+	// A login carries no old session or token: the body says who.
+	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		return nil, err
 	}
-	c.Token = s.Token
+	defer resp.Body.Close()
+	var s Session
+	if err := decodeAnswer(resp, &s); err != nil {
+		return nil, err
+	}
+	c.setSession(s.Token)
 	return &s, nil
 }
 
@@ -246,7 +249,7 @@ func (c *Client) Logout(ctx context.Context) error {
 	}
 	var out map[string]any
 	err = c.do(req, &out)
-	c.Token = ""
+	c.setSession("")
 	return err
 }
 
@@ -266,9 +269,7 @@ func (c *Client) Stream(ctx context.Context, fn func(*Status)) error {
 		return err
 	}
 	req.Header.Set("Accept", "text/event-stream")
-	if c.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.Token)
-	}
+	c.authorize(req)
 	hc := http.Client{Transport: c.HTTP.Transport} // no overall timeout for a stream
 	resp, err := hc.Do(req)
 	if err != nil {

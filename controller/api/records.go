@@ -128,14 +128,18 @@ func (c *Client) getRecords(ctx context.Context, path string, v any) error {
 // do sends req with the token and decodes a 2xx answer into v; any other
 // answer becomes an *APIError with the server's message.
 func (c *Client) do(req *http.Request, v any) error {
-	if c.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.Token)
-	}
+	c.authorize(req)
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
+	return decodeAnswer(resp, v)
+}
+
+// decodeAnswer decodes a 2xx answer into v; any other answer becomes an
+// *APIError with the server's message.
+func decodeAnswer(resp *http.Response, v any) error {
 	if resp.StatusCode/100 != 2 {
 		var e struct {
 			Error string `json:"error"`
