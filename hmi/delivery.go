@@ -39,6 +39,9 @@ func (h *hmi) newDeliveryForm() *tview.Form {
 
 // openDelivery shows the booking form, with the recipes' classes to choose.
 func (h *hmi) openDelivery(ctx context.Context) {
+	if !h.mayCommand("book delivery") {
+		return
+	}
 	f := h.delivery.form
 	// A fresh form for every load; the EWC code keeps its usual value.
 	for i := range f.GetFormItemCount() {
@@ -87,11 +90,7 @@ func (h *hmi) setDeliveryClasses(classes []string) {
 }
 
 // closeDelivery hides the form.
-func (h *hmi) closeDelivery() {
-	h.pages.HidePage(pageDelivery)
-	h.app.SetFocus(h.units)
-	h.setMode(modeOverview)
-}
+func (h *hmi) closeDelivery() { h.closeDialog(pageDelivery) }
 
 // deliveryFromForm reads the form; it says what is wrong, field by field.
 func (h *hmi) deliveryFromForm() (records.Delivery, error) {
@@ -103,7 +102,10 @@ func (h *hmi) deliveryFromForm() (records.Delivery, error) {
 		return ""
 	}
 	d := records.Delivery{Ticket: text("Ticket"), Supplier: text("Supplier"), Haulier: text("Haulier"), Vehicle: text("Vehicle"),
-		EWC: text("EWC code"), Notes: text("Notes"), Operator: h.user}
+		EWC: text("EWC code"), Notes: text("Notes")}
+	if h.session != nil {
+		d.Operator = h.session.User
+	}
 	if dd, ok := f.GetFormItemByLabel("Declared class").(*tview.DropDown); ok {
 		_, d.WasteClass = dd.GetCurrentOption()
 	}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -193,4 +194,45 @@ func shortError(err error) string {
 func isTransportError(err error) bool {
 	_, ok := errors.AsType[*url.Error](err)
 	return ok || errors.Is(err, context.DeadlineExceeded)
+}
+
+// formatValue prints a tag's value with its point's precision; on/off
+// points read as words.
+func formatValue(tv api.TagValue) string {
+	if tv.Bool {
+		if tv.Value != 0 {
+			return "on"
+		}
+		return "off"
+	}
+	if math.IsNaN(tv.Value) || math.IsInf(tv.Value, 0) {
+		return fmt.Sprint(tv.Value)
+	}
+	p := min(max(tv.Precision, 0), 6)
+	s := strconv.FormatFloat(tv.Value, 'f', p, 64)
+	if s == "-0" || strings.HasPrefix(s, "-0.") && strings.Trim(s[1:], "0.") == "" {
+		s = s[1:] // no "-0.0" for a value that rounds to zero
+	}
+	return s
+}
+
+// formatValueMarkup is a value with its unit as markup, marked by quality
+// like formatTag: "####" when bad, "?" and colorWarn when uncertain or
+// stale.
+func formatValueMarkup(tv api.TagValue, stale bool) string {
+	m := qualityMark(tv.Quality)
+	if stale && m == markNormal {
+		m = markUncertain
+	}
+	suffix := ""
+	if tv.Unit != "" && !tv.Bool {
+		suffix = " " + esc(tv.Unit)
+	}
+	switch m {
+	case markBad:
+		return paint(colorBad, badValue)
+	case markUncertain:
+		return paint(colorWarn, formatValue(tv)+uncertainMark+suffix)
+	}
+	return formatValue(tv) + suffix
 }

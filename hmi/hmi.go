@@ -16,10 +16,12 @@ import (
 
 // Defaults for Options fields left zero.
 const (
-	// DefaultUser is recorded with commands when Options.User is empty.
-	DefaultUser = "operator"
-	// DefaultRefresh is the status poll period when Options.Refresh is zero.
+	// DefaultRefresh is the status poll period when Options.Refresh is zero
+	// and the controller serves no status stream.
 	DefaultRefresh = 500 * time.Millisecond
+	// DefaultIdleLock is how long the HMI waits without a key before it
+	// locks and asks for a sign-in again.
+	DefaultIdleLock = 15 * time.Minute
 )
 
 // Timeouts for single API calls, so that a controller that accepts the
@@ -36,12 +38,22 @@ type Options struct {
 	// Client reaches the controller's API. Required. If its HTTP field is
 	// nil, Run uses its own http.Client with a 5 s timeout.
 	Client *api.Client
-	// User is recorded with every command this HMI sends; default
-	// DefaultUser.
-	User string
-	// Refresh is the period at which the status is fetched; default
-	// DefaultRefresh.
+	// Login, when set, signs in at start without asking (for example with
+	// the token of $PRETREAT_TOKEN). Otherwise the HMI opens on its sign-in
+	// form. The user and role of every command come from the sign-in.
+	Login *api.Login
+	// Refresh is the period at which the status is fetched when the
+	// controller serves no status stream; default DefaultRefresh.
 	Refresh time.Duration
+	// NoStream makes the HMI poll instead of subscribing to the status
+	// stream.
+	NoStream bool
+	// IdleLock locks the HMI after that long without a key; default
+	// DefaultIdleLock; negative: never.
+	IdleLock time.Duration
+	// Trainer, when set, gives the HMI's training menu its faults to inject
+	// and clear (the demo's test rig).
+	Trainer Trainer
 	// Screen is the terminal to draw on. Nil means the real terminal. Tests
 	// pass a tcell simulation screen. Run initialises the screen and
 	// finalises it before returning.
@@ -66,13 +78,13 @@ func Run(ctx context.Context, opts Options) error {
 	if client.HTTP == nil {
 		client.HTTP = &http.Client{Timeout: 5 * time.Second}
 	}
-	if opts.User == "" {
-		opts.User = DefaultUser
-	}
 	if opts.Refresh <= 0 {
 		opts.Refresh = DefaultRefresh
 	}
-	h := newHMI(&client, opts.User, opts.Refresh)
+	if opts.IdleLock == 0 {
+		opts.IdleLock = DefaultIdleLock
+	}
+	h := newHMI(&client, opts)
 	if opts.Screen != nil {
 		h.app.SetScreen(opts.Screen)
 	}
@@ -90,7 +102,7 @@ func Run(ctx context.Context, opts Options) error {
 //     only from key handlers and functions passed to QueueUpdateDraw.
 type hmi struct {
 	client  *api.Client
-	user    string
+	opts    Options
 	refresh time.Duration
 	app     *tview.Application
 
@@ -100,6 +112,15 @@ type hmi struct {
 	mu      sync.Mutex
 	closing bool
 	workers sync.WaitGroup // poller, recipe fetches, command senders
+
+	// pendingMu guards pending and queued: the newest status result not
+	// yet applied, and whether an update to apply it is queued.
+	pendingMu sync.Mutex
+	pending   *statusResult
+	queued    bool
+
+	// ctx is run's context, for work started from key handlers.
+	ctx context.Context
 
 	// stoppedByUs is set on the event goroutine just before the orderly
 	// Stop, so that run can tell an orderly end from a terminal failure.
@@ -126,7 +147,10 @@ func (h *hmi) run(parent context.Context) error {
 	h.app.SetInputCapture(func(ev *tcell.EventKey) *tcell.EventKey {
 		return h.onKey(ctx, cancel, ev)
 	})
-	h.spawn(ctx, h.poll)
+	h.ctx = ctx
+	h.spawn(ctx, h.feed)
+	h.spawn(ctx, h.idleWatch)
+	h.startLogin(ctx)
 
 	stopperDone := make(chan struct{})
 	go func() {
@@ -185,26 +209,71 @@ func (h *hmi) statusTimeout() time.Duration {
 	return max(4*h.refresh, minStatusTimeout)
 }
 
-// poll fetches the status every refresh period and hands each result, good
-// or failed, to the event goroutine. It returns when ctx is done.
-func (h *hmi) poll(ctx context.Context) {
-	tick := time.NewTicker(h.refresh)
-	defer tick.Stop()
-	for {
+// feed keeps the screen's status current: it subscribes to the
+// controller's status stream and, while that is not possible, polls every
+// refresh period, trying the stream again every streamRetry. Every result,
+// good or failed, goes to the event goroutine; statuses that arrive while
+// the previous one has not been drawn yet replace it (latest wins), so a
+// busy terminal never queues stale pictures.
+func (h *hmi) feed(ctx context.Context) {
+	var lastTry time.Time
+	for ctx.Err() == nil {
+		if !h.opts.NoStream && time.Since(lastTry) >= streamRetry {
+			lastTry = time.Now()
+			err := h.client.Stream(ctx, func(st *api.Status) { h.deliver(st, nil, "stream") })
+			if ctx.Err() != nil {
+				return
+			}
+			if err != nil && !errors.Is(err, api.ErrStreamUnsupported) {
+				h.deliver(nil, err, "stream")
+			}
+		}
 		rctx, rcancel := context.WithTimeout(ctx, h.statusTimeout())
 		st, err := h.client.Status(rctx)
 		rcancel()
 		if ctx.Err() != nil {
 			return
 		}
-		now := time.Now()
-		h.post(func() { h.applyStatus(st, err, now) })
+		h.deliver(st, err, "polling")
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
+		case <-time.After(h.refresh):
 		}
 	}
+}
+
+// streamRetry is how often a polling HMI tries the status stream again.
+const streamRetry = 5 * time.Second
+
+// deliver hands one result to the event goroutine, coalescing: while an
+// update is queued and not yet applied, a newer one replaces it.
+func (h *hmi) deliver(st *api.Status, err error, via string) {
+	h.pendingMu.Lock()
+	h.pending = &statusResult{st: st, err: err, via: via, at: time.Now()}
+	queued := h.queued
+	h.queued = true
+	h.pendingMu.Unlock()
+	if queued {
+		return
+	}
+	h.app.QueueUpdateDraw(func() {
+		h.pendingMu.Lock()
+		u := h.pending
+		h.pending, h.queued = nil, false
+		h.pendingMu.Unlock()
+		if u != nil {
+			h.applyStatus(u.st, u.err, u.at, u.via)
+		}
+	})
+}
+
+// statusResult is one status result waiting for the event goroutine.
+type statusResult struct {
+	st  *api.Status
+	err error
+	via string
+	at  time.Time
 }
 
 // fetchRecipes loads the recipe list for the picker opened as generation gen.

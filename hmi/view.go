@@ -11,17 +11,14 @@ import (
 	"github.com/pretreat/pretreat/controller/api"
 )
 
-// Panel titles.
-const (
-	titleBatch   = "Batch"
-	titleDevices = "Devices and scan"
-)
-
-// Page names in the root Pages.
+// Page names in the root Pages: the frame, and the dialogs over it.
 const (
 	pageMain    = "main"
 	pageRecipes = "recipes"
 	pageAbort   = "abort"
+	pageHelp    = "help"
+	pageLogin   = "login"
+	pagePrompt  = "prompt"
 )
 
 // widgets are the screen's primitives, built once by newHMI. They may be
@@ -30,15 +27,17 @@ type widgets struct {
 	pages    *tview.Pages
 	delivery deliveryForm // the weighbridge booking form
 	main     *tview.Flex
-	header   *tview.TextView // line, state, plant time; controller link below
-	units    *tview.Table
-	batch    *tview.TextView
-	alarms   *tview.TextView // alarms that need attention
-	devices  *tview.TextView // devices and scan figures
+	header   *tview.TextView // line, state, phase, plant time; cause; next; alarms
+	crumb    *tview.TextView // where the operator is: Overview › Alarms
+	body     *tview.Pages    // one page per screen
 	message  *tview.TextView // answers to commands, errors of the HMI itself
+	cmdline  *tview.InputField
 	keybar   *tview.TextView
 	picker   *tview.List     // recipe picker for s
 	confirm  *tview.TextView // abort confirmation for a
+	help     *tview.TextView
+	login    *tview.Form
+	prompt   *tview.Form
 }
 
 // uiState is what the screen remembers between updates. It belongs to the
@@ -50,64 +49,172 @@ type uiState struct {
 	mode      mode
 	recipes   []api.RecipeInfo // entries of the open picker, in list order
 	pickerGen int              // increases each time the picker opens
+
+	screens map[string]screen
+	order   []screen   // in key order: 1 is order[0]
+	stack   []navEntry // the breadcrumb; the last is in front
+
+	session *api.Session // nil until signed in
+	locked  bool         // the idle lock (or no sign-in yet) hides commands
+	lastKey time.Time    // wall time of the last key, for the idle lock
+	cols    int          // terminal size at the last draw
+	rows    int
+	spark   sparks // the overview's recent key values
 }
 
-// link is the state of the connection to the controller as the poller last
+// navEntry is one step of the breadcrumb.
+type navEntry struct {
+	s   screen
+	arg string
+}
+
+// link is the state of the connection to the controller as the feed last
 // saw it.
 type link struct {
 	tried        bool      // at least one status request has completed
 	err          error     // error of the last request, nil when it succeeded
 	failingSince time.Time // HMI wall time of the first failure in a row
 	now          time.Time // HMI wall time of the last result
+	via          string    // "stream" or "polling"
 }
 
+// screen is one display of the HMI's body. Its methods run on the event
+// goroutine.
+type screen interface {
+	// id is the screen's name in `:` commands.
+	id() string
+	// title names it in the breadcrumb; it may include the argument.
+	title() string
+	view() tview.Primitive
+	// enter brings the screen to the front with the `:` command's argument
+	// (a unit, a batch, tags); it may start fetches with h.spawn.
+	enter(arg string)
+	// refresh redraws the screen from the state; it is called after every
+	// status while the screen is in front, and after enter.
+	refresh()
+	// keys are the screen's own keys, for the key bar and the help.
+	keys() []keyHelp
+	// onKey sees a key before the global keys; it returns nil when it used
+	// the key.
+	onKey(ev *tcell.EventKey) *tcell.EventKey
+}
+
+// keyHelp is one key and what it does.
+type keyHelp struct{ key, label string }
+
 // newHMI builds the application and its widgets; it makes no I/O.
-func newHMI(client *api.Client, user string, refresh time.Duration) *hmi {
-	h := &hmi{client: client, user: user, refresh: refresh, app: tview.NewApplication()}
+func newHMI(client *api.Client, opts Options) *hmi {
+	h := &hmi{client: client, opts: opts, refresh: opts.Refresh, app: tview.NewApplication()}
+	h.lastKey = time.Now()
+	h.locked = true
 
 	h.header = newText(false)
+	h.crumb = newText(false)
 	h.message = newText(false)
 	h.keybar = newText(false)
+	h.body = tview.NewPages()
+	h.cmdline = tview.NewInputField().SetLabel(":").SetFieldStyle(tcell.StyleDefault).SetLabelStyle(tcell.StyleDefault)
+	h.cmdline.SetBackgroundColor(tcell.ColorDefault)
 
-	h.units = tview.NewTable().SetFixed(1, 1).SetSelectable(false, false)
-	calm(h.units.Box, "Units   "+badValue+" bad value   "+uncertainMark+" uncertain")
-
-	h.batch = newText(true)
-	calm(h.batch.Box, titleBatch)
-	h.devices = newText(true)
-	calm(h.devices.Box, titleDevices)
-	h.alarms = newText(false)
-	calm(h.alarms.Box, titleAlarms)
-
-	panels := tview.NewFlex().
-		AddItem(h.batch, 0, 1, false).
-		AddItem(h.devices, 0, 1, false)
 	h.main = tview.NewFlex().SetDirection(tview.FlexRow).
-		AddItem(h.header, 2, 0, false).
-		AddItem(h.units, 4, 0, true).
-		AddItem(h.alarms, 5, 0, false).
-		AddItem(panels, 0, 1, false).
+		AddItem(h.header, 4, 0, false).
+		AddItem(h.crumb, 1, 0, false).
+		AddItem(h.body, 0, 1, true).
 		AddItem(h.message, 1, 0, false).
-		AddItem(h.keybar, 2, 0, false) // two lines: every key fits at 80 columns
+		AddItem(h.keybar, 1, 0, false)
 
 	h.picker = tview.NewList().ShowSecondaryText(false).
 		SetMainTextStyle(tcell.StyleDefault).
 		SetSelectedStyle(tcell.StyleDefault.Reverse(true))
 	calm(h.picker.Box, "Start batch: choose a recipe")
 	h.confirm = newText(true)
-	h.delivery.form = h.newDeliveryForm()
 	calm(h.confirm.Box, "Abort")
+	h.delivery.form = h.newDeliveryForm()
+	h.help = newText(true)
+	calm(h.help.Box, "Help: every key (Esc closes, ↑↓ scroll)")
+	h.help.SetWrap(false)
+	h.login = tview.NewForm().SetItemPadding(0)
+	calm(h.login.Box, "Sign in")
+	h.prompt = tview.NewForm().SetItemPadding(0)
+	calm(h.prompt.Box, "")
 
 	h.pages = tview.NewPages().
 		AddPage(pageMain, h.main, true, true).
 		AddPage(pageRecipes, centered(h.picker, 70, 14), true, false).
 		AddPage(pageAbort, centered(h.confirm, 56, 7), true, false).
-		AddPage(pageDelivery, centered(h.delivery.form, 64, 23), true, false)
-	h.app.SetRoot(h.pages, true).SetFocus(h.units)
+		AddPage(pageDelivery, centered(h.delivery.form, 64, 23), true, false).
+		AddPage(pageHelp, centered(h.help, 78, 40), true, false).
+		AddPage(pageLogin, centered(h.login, 50, 10), true, false).
+		AddPage(pagePrompt, centered(h.prompt, 66, 9), true, false)
+	h.app.SetRoot(h.pages, true)
+	h.app.SetBeforeDrawFunc(func(s tcell.Screen) bool {
+		w, ht := s.Size()
+		if w != h.cols || ht != h.rows {
+			h.cols, h.rows = w, ht
+			h.render()
+		}
+		return false
+	})
+
+	h.screens = map[string]screen{}
+	for _, s := range h.newScreens() {
+		h.screens[s.id()] = s
+		h.order = append(h.order, s)
+		h.body.AddPage(s.id(), s.view(), true, false)
+	}
+	h.stack = []navEntry{{s: h.order[0]}}
+	h.body.SwitchToPage(h.order[0].id())
+	h.order[0].enter("")
+	h.app.SetFocus(h.order[0].view())
 
 	h.render()
 	h.showKeys()
 	return h
+}
+
+// front is the screen in front.
+func (h *hmi) front() screen { return h.stack[len(h.stack)-1].s }
+
+// open brings screen id to the front with arg. From the overview, it
+// stacks; a screen opened by number replaces everything above the
+// overview, so that the breadcrumb stays short. push false replaces the
+// front screen.
+func (h *hmi) open(id, arg string, push bool) bool {
+	s, ok := h.screens[id]
+	if !ok {
+		return false
+	}
+	if s == h.order[0] {
+		h.stack = h.stack[:1]
+	} else if push {
+		if h.front() == s {
+			h.stack = h.stack[:len(h.stack)-1]
+		}
+		h.stack = append(h.stack, navEntry{s: s, arg: arg})
+	} else {
+		h.stack = append(h.stack[:1], navEntry{s: s, arg: arg})
+	}
+	h.body.SwitchToPage(id)
+	h.app.SetFocus(s.view())
+	s.enter(arg)
+	s.refresh()
+	h.renderFrame()
+	h.showKeys()
+	return true
+}
+
+// back returns to the previous screen of the breadcrumb.
+func (h *hmi) back() {
+	if len(h.stack) <= 1 {
+		return
+	}
+	h.stack = h.stack[:len(h.stack)-1]
+	e := h.stack[len(h.stack)-1]
+	h.body.SwitchToPage(e.s.id())
+	h.app.SetFocus(e.s.view())
+	e.s.refresh()
+	h.renderFrame()
+	h.showKeys()
 }
 
 // newText returns a text view in the terminal's default colours that
@@ -128,8 +235,18 @@ func calm(b *tview.Box, title string) {
 	}
 }
 
-// centered places p in the middle of the screen at the given size; the
-// rest stays transparent so the overview remains visible around it.
+// newTable returns a selectable-rows table in the default colours, the
+// selected row in reverse video.
+func newTable() *tview.Table {
+	t := tview.NewTable().SetFixed(1, 0).SetSelectable(true, false)
+	t.SetBackgroundColor(tcell.ColorDefault)
+	t.SetSelectedStyle(tcell.StyleDefault.Reverse(true))
+	return t
+}
+
+// centered places p in the middle of the screen at the given size (never
+// larger than the screen); the rest stays transparent so the frame remains
+// visible around it.
 func centered(p tview.Primitive, width, height int) tview.Primitive {
 	return tview.NewFlex().
 		AddItem(nil, 0, 1, false).
@@ -142,9 +259,10 @@ func centered(p tview.Primitive, width, height int) tview.Primitive {
 
 // applyStatus takes the result of one status request. On error the last
 // good status stays on screen, marked stale.
-func (h *hmi) applyStatus(st *api.Status, err error, now time.Time) {
+func (h *hmi) applyStatus(st *api.Status, err error, now time.Time, via string) {
 	h.link.tried = true
 	h.link.now = now
+	h.link.via = via
 	if err != nil {
 		if h.link.err == nil {
 			h.link.failingSince = now
@@ -153,6 +271,7 @@ func (h *hmi) applyStatus(st *api.Status, err error, now time.Time) {
 	} else {
 		h.link.err = nil
 		h.last = st
+		h.noteStatus(st)
 	}
 	h.render()
 }
@@ -160,87 +279,151 @@ func (h *hmi) applyStatus(st *api.Status, err error, now time.Time) {
 // stale reports whether the values on screen are older than the last poll.
 func (h *hmi) stale() bool { return h.link.err != nil }
 
-// render redraws every panel from the remembered state.
+// render redraws the frame and the screen in front.
 func (h *hmi) render() {
+	h.renderFrame()
+	h.front().refresh()
+}
+
+// renderFrame redraws what every screen shares: the header and the
+// breadcrumb.
+func (h *hmi) renderFrame() {
 	h.header.SetText(h.headerText())
-	h.renderUnits()
-	h.batch.SetText(h.batchText())
-	h.devices.SetText(h.devicesText())
-	h.alarms.SetText(h.alarmsText())
-	// Panels without per-value marks say as a whole that they are old.
-	batchTitle, devicesTitle := titleBatch, titleDevices
+	var parts []string
+	for _, e := range h.stack {
+		parts = append(parts, e.s.title())
+	}
+	crumb := " " + strings.Join(parts, " › ")
 	if h.stale() && h.last != nil {
-		const old = "   " + uncertainMark + " last known, not current"
-		batchTitle += paint(colorWarn, old)
-		devicesTitle += paint(colorWarn, old)
+		crumb += "   " + paint(colorWarn, uncertainMark+" last known values, not current")
 	}
-	h.batch.SetTitle(" " + batchTitle + " ")
-	h.devices.SetTitle(" " + devicesTitle + " ")
+	h.crumb.SetText("[::b]" + crumb + "[::-]")
 }
 
-const titleAlarms = "Alarms"
-
-// alarmsText lists the alarms that need attention, most urgent first: one
-// line each. Unacknowledged alarms are red, the others yellow: both are
-// abnormal, and nothing else on the screen uses those colours otherwise.
-func (h *hmi) alarmsText() string {
-	st := h.last
-	if st == nil {
-		return ""
-	}
-	if len(st.Alarms) == 0 {
-		return " no alarms"
-	}
-	var b strings.Builder
-	for i, a := range st.Alarms {
-		if i == 3 && len(st.Alarms) > 4 {
-			fmt.Fprintf(&b, " … and %d more", len(st.Alarms)-3)
-			break
-		}
-		state := strings.ReplaceAll(a.State, "_", " ")
-		line := fmt.Sprintf("%-8s %-22s %s: %s", a.Priority, state, a.Name, a.Message)
-		if a.Chattering {
-			line += " (chattering)"
-		}
-		c := colorWarn
-		if a.State == "unacknowledged" || a.State == "returned_unacknowledged" {
-			c = colorBad
-		}
-		b.WriteString(" " + paint(c, alarmMark+esc(line)) + "\n")
-	}
-	return strings.TrimRight(b.String(), "\n")
-}
-
-// headerText is the two-line header: line, state (and why) and plant time;
-// below, the connection to the controller.
+// headerText is the four header lines every screen shows: line, state,
+// phase and plant time, who is signed in; the first-out cause; the next
+// action; the alarm counts and the link to the controller.
 func (h *hmi) headerText() string {
 	var b strings.Builder
-	line, state, message, plant := "—", "—", "", "—"
-	if st := h.last; st != nil {
-		line, state, message, plant = st.Line, st.State, st.Message, formatPlantTime(st.Time)
+	st := h.last
+	if st == nil {
+		fmt.Fprintf(&b, " [::b]—[::-]   waiting for the controller\n\n\n %s", h.linkText())
+		return b.String()
 	}
-	fmt.Fprintf(&b, " [::b]%s[::-]   ", esc(line))
-	stateText := esc(state)
-	if message != "" {
-		stateText += ": " + esc(message)
+	// Line 1.
+	fmt.Fprintf(&b, " [::b]%s[::-]  ", esc(st.Line))
+	state := esc(st.State)
+	if c, abnormal := lineStateColor(st.State); abnormal {
+		state = paint(c, alarmMark+state)
 	}
-	if c, abnormal := lineStateColor(state); abnormal {
-		stateText = paint(c, alarmMark+stateText)
+	b.WriteString(state)
+	if bs := st.Batch; bs != nil {
+		fmt.Fprintf(&b, "  %s %s", esc(bs.ID), phaseText(bs))
+		if !bs.PhaseStart.IsZero() && bs.End.IsZero() {
+			fmt.Fprintf(&b, " %s", formatElapsed(st.Time.Sub(bs.PhaseStart)))
+		}
 	}
-	b.WriteString(stateText)
-	fmt.Fprintf(&b, "   plant time %s\n ", plant)
-	b.WriteString(h.linkText())
+	fmt.Fprintf(&b, "  plant %s", formatPlantClock(st.Time, h.cols))
+	if s := h.session; s != nil {
+		fmt.Fprintf(&b, "  %s·%s", esc(s.User), esc(s.Role))
+	}
+	b.WriteString("\n")
+	// Line 2: why the line stopped.
+	b.WriteString(" " + causeText(st) + "\n")
+	// Line 3: what next.
+	b.WriteString(" " + nextText(st) + "\n")
+	// Line 4: alarms and link.
+	b.WriteString(" " + alarmCountsText(st.AlarmCounts) + "   " + h.linkText())
 	return b.String()
+}
+
+// causeText is the header's first-out line.
+func causeText(st *api.Status) string {
+	c := st.Cause
+	if c == nil {
+		if st.FirstOut != "" {
+			return "First-out: " + esc(st.FirstOut)
+		}
+		if st.Message != "" {
+			return esc(st.Message)
+		}
+		return "Running normally: no stop cause"
+	}
+	text := "First-out: " + esc(c.Text)
+	if c.Active {
+		return paint(colorBad, alarmMark+text+" — still present")
+	}
+	if c.Kind == "operator" {
+		return text
+	}
+	return paint(colorWarn, text+" — cleared")
+}
+
+// nextKey is the key of each command a next action names.
+var nextKey = map[string]string{
+	api.CommandUnhold: "u", api.CommandResume: "u", api.CommandConfirm: "c", api.CommandClear: "x",
+	api.CommandReset: "r", api.CommandStart: "s", api.CommandStop: "t", api.CommandAckAll: "k",
+}
+
+// nextText is the header's next-action line.
+func nextText(st *api.Status) string {
+	n := st.Next
+	if n == nil {
+		return "Next: nothing to do"
+	}
+	text := "Next: " + esc(n.Text)
+	if k := nextKey[n.Command]; k != "" {
+		text += " — press [::r]" + k + "[::-]"
+	}
+	return text
+}
+
+// alarmCountsText is the alarm summary of the header.
+func alarmCountsText(c api.AlarmCounts) string {
+	total := c.Critical + c.High + c.Medium + c.Low
+	if total == 0 && c.Shelved == 0 && c.OutOfService == 0 {
+		return fmt.Sprintf("Alarms none   %d/10 min", c.Per10Min)
+	}
+	s := fmt.Sprintf("Alarms %d crit %d high %d med %d low, %d unack", c.Critical, c.High, c.Medium, c.Low, c.Unacknowledged)
+	if c.Unacknowledged > 0 {
+		s = paint(colorBad, alarmMark+s)
+	}
+	if c.Shelved > 0 {
+		s += fmt.Sprintf(", %d shelved", c.Shelved)
+	}
+	if c.OutOfService > 0 {
+		s += fmt.Sprintf(", %d o/s", c.OutOfService)
+	}
+	rate := fmt.Sprintf("%d/10 min", c.Per10Min)
+	if c.Flood {
+		rate = paint(colorBad, alarmMark+"FLOOD "+rate)
+	}
+	return s + "   " + rate
+}
+
+// formatPlantClock prints plant time: the date too when the terminal is
+// wide enough.
+func formatPlantClock(t time.Time, cols int) string {
+	if t.IsZero() {
+		return "—"
+	}
+	if cols >= 100 {
+		return t.Format("2006-01-02 15:04:05")
+	}
+	return t.Format("15:04:05")
 }
 
 // linkText describes the connection to the controller.
 func (h *hmi) linkText() string {
-	where := "controller " + esc(h.client.Base)
+	where := "controller"
+	if h.cols >= 120 || h.cols == 0 {
+		where += " " + esc(h.client.Base)
+	}
 	switch {
 	case !h.link.tried:
 		return where + ": connecting"
 	case h.link.err == nil:
-		return where + ": connected"
+		return where + ": " + h.link.via
 	}
 	what := "unreachable"
 	if !isTransportError(h.link.err) {
@@ -248,104 +431,6 @@ func (h *hmi) linkText() string {
 	}
 	since := h.link.now.Sub(h.link.failingSince).Truncate(time.Second)
 	return paint(colorBad, fmt.Sprintf("%s%s: %s for %s (%s), retrying", alarmMark, where, what, since, esc(shortError(h.link.err))))
-}
-
-// renderUnits fills the units table: one row per unit with its values. The
-// unit name stays in view when the table scrolls sideways.
-func (h *hmi) renderUnits() {
-	t := h.units
-	t.Clear()
-	for col, title := range []string{"Unit", "Kind", "State", "Cmd", "Values"} {
-		t.SetCell(0, col, tview.NewTableCell(title).SetStyle(tcell.StyleDefault.Bold(true)))
-	}
-	rows := 1
-	if h.last == nil {
-		t.SetCell(1, 0, cell("waiting for the controller…"))
-		rows = 2
-	} else {
-		stale := h.stale()
-		for i, u := range h.last.Units {
-			r := i + 1
-			state := esc(u.State)
-			if u.Reason != "" {
-				state += ": " + esc(u.Reason)
-			}
-			if c, abnormal := unitStateColor(u.State); abnormal {
-				state = paint(c, alarmMark+state)
-			}
-			command := "-"
-			if u.Command {
-				command = "run"
-			}
-			t.SetCell(r, 0, cell(esc(u.Name)))
-			t.SetCell(r, 1, cell(esc(u.Kind)))
-			t.SetCell(r, 2, cell(state))
-			t.SetCell(r, 3, cell(command))
-			// One column per value, so that on a narrow terminal the
-			// table scrolls sideways value by value.
-			for j, v := range u.Values {
-				t.SetCell(r, 4+j, cell(formatTag(u.Name, v, stale)+" "))
-			}
-		}
-		rows += len(h.last.Units)
-	}
-	h.main.ResizeItem(h.units, rows+2, 0) // +2 for the border
-}
-
-// cell is a table cell in the default colours holding markup.
-func cell(markup string) *tview.TableCell {
-	return tview.NewTableCell(markup).SetStyle(tcell.StyleDefault)
-}
-
-// batchText describes the running batch in full and the last finished one
-// in two lines, so that both fit an 80×24 terminal.
-func (h *hmi) batchText() string {
-	st := h.last
-	if st == nil {
-		return ""
-	}
-	var b strings.Builder
-	if bs := st.Batch; bs != nil {
-		writeBatch(&b, bs, st.Time)
-	} else {
-		b.WriteString("No batch running.\n")
-	}
-	b.WriteString("\n")
-	if lb := st.LastBatch; lb != nil {
-		writeLastBatch(&b, lb)
-	} else {
-		b.WriteString("[::b]Last batch[::-] none since the controller started\n")
-	}
-	return b.String()
-}
-
-// writeBatch writes the lines describing a running batch; now is the plant
-// time of the status, up to which its elapsed times run.
-func writeBatch(b *strings.Builder, bs *api.BatchStatus, now time.Time) {
-	end := now
-	if !bs.End.IsZero() {
-		end = bs.End
-	}
-	fmt.Fprintf(b, "Batch     %s\n", esc(bs.ID))
-	fmt.Fprintf(b, "Recipe    %s\n", recipeText(bs))
-	fmt.Fprintf(b, "Phase     %s\n", phaseText(bs))
-	fmt.Fprintf(b, "Elapsed   %s", formatElapsed(end.Sub(bs.Start)))
-	if !bs.PhaseStart.IsZero() && bs.End.IsZero() {
-		fmt.Fprintf(b, " (phase %s)", formatElapsed(end.Sub(bs.PhaseStart)))
-	}
-	b.WriteString("\n")
-	fmt.Fprintf(b, "Received  %s of %s\n", formatKg(bs.KgReceived), formatKg(bs.TargetKg))
-	fmt.Fprintf(b, "Cake      %s   water %s   rejects %s\n", formatKg(bs.KgCake), formatKg(bs.KgWater), formatKg(bs.KgRejects))
-}
-
-// writeLastBatch writes the summary of a finished batch.
-func writeLastBatch(b *strings.Builder, bs *api.BatchStatus) {
-	fmt.Fprintf(b, "[::b]Last batch[::-] %s  %s  %s", esc(bs.ID), recipeText(bs), phaseText(bs))
-	if !bs.End.IsZero() {
-		fmt.Fprintf(b, "  %s", formatElapsed(bs.End.Sub(bs.Start)))
-	}
-	fmt.Fprintf(b, "\n  received %s of %s, cake %s, water %s, rejects %s\n",
-		formatKg(bs.KgReceived), formatKg(bs.TargetKg), formatKg(bs.KgCake), formatKg(bs.KgWater), formatKg(bs.KgRejects))
 }
 
 // recipeText is "name vN (class)" as markup.
@@ -361,7 +446,7 @@ func recipeText(bs *api.BatchStatus) string {
 func phaseText(bs *api.BatchStatus) string {
 	phase := esc(bs.Phase)
 	if bs.Step != "" {
-		phase += " / " + esc(bs.Step)
+		phase += "/" + esc(bs.Step)
 	}
 	if c, abnormal := phaseColor(bs.Phase); abnormal {
 		phase = paint(c, alarmMark+phase)
@@ -369,35 +454,5 @@ func phaseText(bs *api.BatchStatus) string {
 	return phase
 }
 
-// devicesText lists the devices with their connection and the scan figures.
-func (h *hmi) devicesText() string {
-	st := h.last
-	if st == nil {
-		return ""
-	}
-	var b strings.Builder
-	if len(st.Devices) == 0 {
-		b.WriteString("no devices configured\n")
-	}
-	for _, d := range st.Devices {
-		line := fmt.Sprintf("%s  %s %s  ", esc(d.Name), esc(d.Protocol), esc(d.Address))
-		if d.Connected {
-			b.WriteString(line + "connected")
-		} else {
-			b.WriteString(paint(colorBad, alarmMark+line+"NOT CONNECTED"))
-		}
-		b.WriteString("\n")
-		if d.LastError != "" {
-			text := "  last error: " + esc(d.LastError)
-			if !d.Connected {
-				text = paint(colorBad, text)
-			}
-			b.WriteString(text + "\n")
-		}
-	}
-	s := st.Scan
-	fmt.Fprintf(&b, "\n[::b]Scan[::-]  period %s ms   scans %d\n", formatNumber(s.PeriodMs), s.Count)
-	fmt.Fprintf(&b, "last exec %s µs (max %s µs)   max lateness %s ms   overruns %d\n",
-		formatNumber(s.LastExecUs), formatNumber(s.MaxExecUs), formatNumber(s.MaxLatenessMs), s.Overruns)
-	return b.String()
-}
+// setMessage replaces the message line with markup.
+func (h *hmi) setMessage(markup string) { h.message.SetText(" " + markup) }

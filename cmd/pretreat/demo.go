@@ -141,7 +141,7 @@ func cmdDemo(ctx context.Context, args []string) error {
 	if *headless {
 		runErr = headlessLoop(runCtx, client, *duration, clock, cfg)
 	} else {
-		runErr = hmi.Run(runCtx, hmi.Options{Client: client, User: "operator"})
+		runErr = hmi.Run(runCtx, hmi.Options{Client: client})
 	}
 	if err := p.Stop(); err != nil && runErr == nil {
 		runErr = err

@@ -355,9 +355,14 @@ func dashIfEmpty(s string) string {
 func cmdHMI(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("hmi", flag.ContinueOnError)
 	url := fs.String("api", "http://127.0.0.1:8470", "controller API base URL")
-	user := fs.String("user", "operator", "user name recorded with commands")
 	if err := fs.Parse(args); err != nil {
 		return usageError(err.Error())
 	}
-	return hmi.Run(ctx, hmi.Options{Client: api.NewClient(*url), User: *user})
+	// Who sends the commands comes from the sign-in: the HMI asks, or
+	// signs in with the token of $PRETREAT_TOKEN.
+	opts := hmi.Options{Client: api.NewClient(*url)}
+	if tok := os.Getenv("PRETREAT_TOKEN"); tok != "" {
+		opts.Login = &api.Login{Token: tok}
+	}
+	return hmi.Run(ctx, opts)
 }
