@@ -211,11 +211,15 @@ func (h *hmi) onKey(ctx context.Context, quit context.CancelFunc, ev *tcell.Even
 	return nil
 }
 
-// openNumber opens the i-th screen (0 is the overview).
+// openNumber opens the screen of number key i+1 (0 is the overview).
 func (h *hmi) openNumber(i int) {
-	if i >= 0 && i < len(h.order) {
-		h.open(h.order[i].id(), "", false)
+	for k, n := range h.numbers {
+		if n == i+1 {
+			h.open(h.order[k].id(), "", false)
+			return
+		}
 	}
+	h.setMessage(fmt.Sprintf("no screen on key %d", i+1))
 }
 
 // setMode switches the live keys and the key bar.

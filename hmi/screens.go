@@ -2,15 +2,39 @@ package hmi
 
 import (
 	"context"
+	"fmt"
+	"sort"
 	"time"
 )
 
-// newScreens builds every screen, in the order of their number keys: 1 is
-// the overview.
-func (h *hmi) newScreens() []screen {
-	return []screen{
-		newOverview(h),
+// screenMakers build the screens, by number key (1 is the overview).
+// Each screen's file registers itself in an init function, so that screens
+// can be added without touching a shared list. Screens reached only from
+// another (a faceplate, a batch record) register with a number above 9.
+var screenMakers = map[int]func(h *hmi) screen{1: func(h *hmi) screen { return newOverview(h) }}
+
+// registerScreen adds a screen maker under its number.
+func registerScreen(number int, make func(h *hmi) screen) {
+	if _, dup := screenMakers[number]; dup {
+		panic(fmt.Sprintf("hmi: two screens with number %d", number))
 	}
+	screenMakers[number] = make
+}
+
+// newScreens builds every screen, in the order of their numbers: 1 is the
+// overview. A missing number leaves its key unused.
+func (h *hmi) newScreens() []screen {
+	nums := make([]int, 0, len(screenMakers))
+	for n := range screenMakers {
+		nums = append(nums, n)
+	}
+	sort.Ints(nums)
+	out := make([]screen, 0, len(nums))
+	for _, n := range nums {
+		out = append(out, screenMakers[n](h))
+	}
+	h.numbers = nums
+	return out
 }
 
 // Trainer injects and clears faults in a simulated plant, for the training

@@ -51,7 +51,8 @@ type uiState struct {
 	pickerGen int              // increases each time the picker opens
 
 	screens map[string]screen
-	order   []screen   // in key order: 1 is order[0]
+	order   []screen   // in number order: the overview first
+	numbers []int      // the number of each screen in order
 	stack   []navEntry // the breadcrumb; the last is in front
 
 	session *api.Session // nil until signed in
