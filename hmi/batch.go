@@ -414,7 +414,7 @@ func phaseLines(rec *records.Batch, now time.Time, width int, info func(string) 
 			if len([]rune(tag)) > tagW {
 				tag = cut(tag, tagW)
 			}
-			text := fmt.Sprintf("   %-*s %8s → %s", tagW, esc(tag), sp, act)
+			text := fmt.Sprintf("   %-*s %s → %s", tagW, esc(tag), padLeftMarkup(sp, 8), act)
 			if isOffTarget(s, prec) {
 				off++
 				text = paint(colorWarn, alarmMark+strings.TrimPrefix(text, "  ")+"  off target")
@@ -424,9 +424,9 @@ func phaseLines(rec *records.Batch, now time.Time, width int, info func(string) 
 		if expandFrom >= 0 && i < expandFrom {
 			switch {
 			case off > 0:
-				line += "  " + paint(colorWarn, fmt.Sprintf("%s%d of %d signals off target", alarmMark, off, len(p.Signals)))
+				line += "  " + paint(colorWarn, fmt.Sprintf("%s%d of %d off target", alarmMark, off, len(p.Signals)))
 			case len(p.Signals) > 0:
-				line += fmt.Sprintf("  %d signals on target", len(p.Signals))
+				line += fmt.Sprintf("  %d on target", len(p.Signals))
 			}
 			lines = append(lines, line)
 			continue

@@ -39,12 +39,18 @@ type history struct {
 	all     []records.Batch // newest first
 	shown   []records.Batch // after the filter, in table order
 	lastEnd string          // the last batch the status named when fetched
+	selID   string          // the selected batch, kept across refetches
 }
 
 func newHistory(h *hmi) *history {
 	hs := &history{h: h, head: newText(false), table: newTable(), window: historyWindows[1]}
 	hs.input = tview.NewInputField().SetLabel(" filter /").SetFieldStyle(tcell.StyleDefault.Underline(true)).SetLabelStyle(tcell.StyleDefault)
 	hs.input.SetBackgroundColor(tcell.ColorDefault)
+	hs.table.SetSelectionChangedFunc(func(row, _ int) {
+		if i := row - 1; i >= 0 && i < len(hs.shown) {
+			hs.selID = hs.shown[i].ID
+		}
+	})
 	hs.input.SetChangedFunc(func(text string) {
 		hs.filter = text
 		hs.refresh()
@@ -193,7 +199,7 @@ var historyCols = []struct {
 	historyCol
 	place, rank int
 }{
-	{historyCol{"Batch", false, func(b records.Batch, _ time.Time) string { return b.ID }}, 0, 0},
+	{historyCol{" Batch", false, func(b records.Batch, _ time.Time) string { return " " + b.ID }}, 0, 0},
 	{historyCol{"Recipe", false, func(b records.Batch, _ time.Time) string { return fmt.Sprintf("%s v%d", b.Recipe, b.RecipeVersion) }}, 1, 4},
 	{historyCol{"Class", false, func(b records.Batch, _ time.Time) string { return b.WasteClass }}, 2, 8},
 	{historyCol{"Start", false, func(b records.Batch, _ time.Time) string { return b.Start.Format("01-02 15:04") }}, 3, 1},
@@ -269,7 +275,6 @@ func (s *history) refresh() {
 			}
 		}
 	}
-	row, _ := s.table.GetSelection()
 	s.table.Clear()
 	x := 0
 	for c, col := range historyCols {
@@ -306,9 +311,17 @@ func (s *history) refresh() {
 			msg = " no batch matches the filter"
 		}
 		s.table.SetCell(1, 0, tview.NewTableCell(msg).SetSelectable(false))
+		s.table.SetSelectable(false, false)
 		return
 	}
-	s.table.Select(min(max(row, 1), len(s.shown)), 0)
+	sel := 0
+	for i, b := range s.shown {
+		if b.ID == s.selID {
+			sel = i
+		}
+	}
+	s.table.SetSelectable(true, false)
+	s.table.Select(sel+1, 0)
 }
 
 // recordScreen is a batch's whole record.
@@ -415,9 +428,9 @@ func recordLines(rec *records.Batch, now time.Time, width int, info func(string)
 		state = paint(colorWarn, alarmMark+state)
 	}
 	end := rec.End
-	endText := rec.End.Format("2006-01-02 15:04:05")
+	endText := "ended " + rec.End.Format("2006-01-02 15:04:05")
 	if end.IsZero() {
-		end, endText = now, "running"
+		end, endText = now, "not ended"
 	}
 	recipe := fmt.Sprintf("%s v%d", esc(rec.Recipe), rec.RecipeVersion)
 	if rec.RecipeHash != "" {
@@ -425,7 +438,7 @@ func recordLines(rec *records.Batch, now time.Time, width int, info func(string)
 	}
 	facts := []string{
 		"[::b]Batch " + esc(rec.ID) + "[::-]", state, "line " + esc(rec.Line), "recipe " + recipe, "class " + esc(rec.WasteClass),
-		"started " + rec.Start.Format("2006-01-02 15:04:05"), "ended " + endText, "duration " + formatElapsed(end.Sub(rec.Start)),
+		"started " + rec.Start.Format("2006-01-02 15:04:05"), endText, "duration " + formatElapsed(end.Sub(rec.Start)),
 	}
 	if rec.User != "" {
 		facts = append(facts, "by "+esc(rec.User))
@@ -439,15 +452,24 @@ func recordLines(rec *records.Batch, now time.Time, width int, info func(string)
 	}
 	lines := packItems(" ", facts, width)
 	lines = append(lines, "")
-	lines = append(lines, phaseLines(rec, now, width, info, -1)...)
-	lines = append(lines, "")
-	lines = append(lines, massLines(massOfRecord(rec), width)...)
-	lines = append(lines, energyLines(rec.KWh, rec, width)...)
-	if len(rec.Metered) > 0 {
-		lines = append(lines, packItems(" Metered: ", []string{esc(strings.Join(rec.Metered, ", "))}, width)...)
+	pw := width
+	if width >= 140 {
+		pw = width/2 - 1
 	}
-	lines = append(lines, jamLine(rec))
-	lines = append(lines, deliveryLines(rec.Deliveries, width)...)
+	var right []string
+	rw := rightWidth(width)
+	right = append(right, massLines(massOfRecord(rec), rw)...)
+	right = append(right, energyLines(rec.KWh, rec, rw)...)
+	if len(rec.Metered) > 0 {
+		right = append(right, packItems(" Metered: ", []string{esc(strings.Join(rec.Metered, ", "))}, rw)...)
+	}
+	right = append(right, jamLine(rec))
+	right = append(right, deliveryLines(rec.Deliveries, rw)...)
+	phases := phaseLines(rec, now, pw, info, -1)
+	if width < 140 {
+		phases = append(phases, "")
+	}
+	lines = append(lines, sideBySide(phases, right, width)...)
 
 	// What happened, in time order.
 	type ev struct {

@@ -36,7 +36,7 @@ var trendWindows = []time.Duration{10 * time.Minute, time.Hour, 8 * time.Hour, 2
 // apart on any terminal.
 var (
 	penMean = []rune{'●', '○', '◆', '◇'}
-	penSpan = []rune{'┃', '│', '╏', '┆'}
+	penSpan = []rune{'┃', '╎', '┆', '┊'}
 )
 
 // trendReq is one trend request: what was asked, so that the answer can
@@ -91,7 +91,7 @@ func (t *trend) title() string {
 }
 
 func (t *trend) keys() []keyHelp {
-	return []keyHelp{{"←→", "cursor"}, {"w", "window"}, {"e", "range"}, {"n", "add pen"}, {"-", "remove pen"}, {"f", "follow"}}
+	return []keyHelp{{"←→", "cursor"}, {"w", "window"}, {"e", "range"}, {"n/-", "add/remove pen"}, {"f", "follow"}}
 }
 
 // enter takes "TAG[,TAG…] [10m|1h|8h|24h]"; without tags, the pens last
@@ -664,14 +664,16 @@ func (c *chart) legend(width int) []string {
 		if pen.Unit != "" {
 			item += " (" + esc(pen.Unit) + ")"
 		}
-		if len(c.lo) > 1 && !math.IsInf(c.lo[s], 0) {
-			lo, hi, _ := niceRange(c.lo[s], c.hi[s], c.prec[s], 4)
-			item += " " + formatValue(api.TagValue{Value: lo, Precision: c.prec[s]}) + "–" +
-				formatValue(api.TagValue{Value: hi, Precision: c.prec[s]})
-			if p == 0 {
+		if lo, hi, ok := c.penRange(p); ok {
+			item += " " + c.fmtPen(p, lo) + "–" + c.fmtPen(p, hi)
+		}
+		if len(c.lo) > 1 {
+			if p == 0 || s == c.scale[0] {
 				item += " left axis"
-			} else if s == c.scale[c.rightPen()] && c.scale[0] != s {
+			} else if s == c.scale[c.rightPen()] {
 				item += " right axis"
+			} else {
+				item += " own scale"
 			}
 		}
 		if len(pen.Points) == 0 {
@@ -680,6 +682,17 @@ func (c *chart) legend(width int) []string {
 		items = append(items, item)
 	}
 	return packItems(" ", items, width)
+}
+
+// penRange is the lowest minimum and highest maximum of pen p.
+func (c *chart) penRange(p int) (lo, hi float64, ok bool) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, col := range c.cols {
+		if b := col[p]; b.ok {
+			lo, hi, ok = math.Min(lo, b.min), math.Max(hi, b.max), true
+		}
+	}
+	return lo, hi, ok
 }
 
 // rightPen is the pen whose scale the right axis shows: the first with a
@@ -896,7 +909,10 @@ func tickInterval(colDur, span time.Duration) time.Duration {
 func packItems(prefix string, items []string, width int) []string {
 	var lines []string
 	cur := prefix
-	indent := prefix + "  "
+	indent := strings.Repeat(" ", tview.TaggedStringWidth(prefix))
+	if strings.TrimSpace(prefix) == "" {
+		indent += "  "
+	}
 	empty := true
 	for _, it := range items {
 		sep := "   "
