@@ -587,8 +587,12 @@ func bucketColumns(tr *api.Trend, req trendReq) [][]bucket {
 	}
 	for p, pen := range tr.Pens {
 		for _, pt := range pen.Points {
-			i := int(float64(pt.Time.Sub(req.from)) / float64(span) * float64(req.points))
-			if i < 0 || i >= req.points {
+			off := pt.Time.Sub(req.from)
+			if off < 0 {
+				continue
+			}
+			i := int(float64(off)/float64(span)*float64(req.points) + 1e-9) // a bucket's start on a column's edge stays in it
+			if i >= req.points {
 				continue
 			}
 			b := &cols[i][p]
@@ -709,7 +713,7 @@ func (c *chart) rightPen() int {
 // readout gives the cursor's time and each pen's min/mean/max there.
 func (c *chart) readout(cursor, width int) []string {
 	span := c.req.to.Sub(c.req.from)
-	at := c.req.from.Add(time.Duration(float64(span) * float64(cursor) / float64(c.req.points)))
+	at := c.req.from.Add(span / time.Duration(c.req.points) * time.Duration(cursor))
 	layout := "15:04:05"
 	if span > 24*time.Hour {
 		layout = "01-02 15:04"
