@@ -36,7 +36,7 @@ var trendWindows = []time.Duration{10 * time.Minute, time.Hour, 8 * time.Hour, 2
 // apart on any terminal.
 var (
 	penMean = []rune{'●', '○', '◆', '◇'}
-	penSpan = []rune{'┃', '╎', '┆', '┊'}
+	penSpan = []rune{'┃', '·', '╎', '┆'}
 )
 
 // trendReq is one trend request: what was asked, so that the answer can
