@@ -308,13 +308,9 @@ func energyLines(kwh float64, rec *records.Batch, width int) []string {
 	return packItems(" ", items, width)
 }
 
-// jamLine counts the jams.
+// jamLine counts the jams: past and cleared, so not coloured.
 func jamLine(rec *records.Batch) string {
-	s := fmt.Sprintf(" Jams %d, reversals %d", rec.Jams, rec.Reversals)
-	if rec.Jams > 0 {
-		return paint(colorWarn, s)
-	}
-	return s
+	return fmt.Sprintf(" Jams %d, reversals %d", rec.Jams, rec.Reversals)
 }
 
 // deliveryLines list the loads a batch took.

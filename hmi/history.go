@@ -193,33 +193,34 @@ type historyCol struct {
 	text  func(b records.Batch, now time.Time) string
 }
 
-// historyCols in order of importance (the table drops from the end as
-// the terminal narrows), shown in their place order.
+// historyCols in the table's order, each with its rank of importance: as
+// the terminal narrows, the table drops the columns of the highest ranks.
 var historyCols = []struct {
 	historyCol
-	place, rank int
+	rank int
 }{
-	{historyCol{" Batch", false, func(b records.Batch, _ time.Time) string { return " " + b.ID }}, 0, 0},
-	{historyCol{"Recipe", false, func(b records.Batch, _ time.Time) string { return fmt.Sprintf("%s v%d", b.Recipe, b.RecipeVersion) }}, 1, 4},
-	{historyCol{"Class", false, func(b records.Batch, _ time.Time) string { return b.WasteClass }}, 2, 8},
-	{historyCol{"Start", false, func(b records.Batch, _ time.Time) string { return b.Start.Format("01-02 15:04") }}, 3, 1},
+	{historyCol{" Batch", false, func(b records.Batch, _ time.Time) string { return " " + b.ID }}, 0},
+	{historyCol{"Recipe", false, func(b records.Batch, _ time.Time) string { return b.Recipe }}, 6},
+	{historyCol{"Ver", true, func(b records.Batch, _ time.Time) string { return fmt.Sprintf("v%d", b.RecipeVersion) }}, 10},
+	{historyCol{"Class", false, func(b records.Batch, _ time.Time) string { return b.WasteClass }}, 9},
+	{historyCol{"Start", false, func(b records.Batch, _ time.Time) string { return b.Start.Format("01-02 15:04") }}, 1},
 	{historyCol{"Duration", true, func(b records.Batch, now time.Time) string {
 		end := b.End
 		if end.IsZero() {
 			end = now
 		}
 		return formatElapsed(end.Sub(b.Start))
-	}}, 4, 5},
-	{historyCol{"State", false, func(b records.Batch, _ time.Time) string { return string(b.State) }}, 5, 2},
-	{historyCol{"Kg in", true, func(b records.Batch, _ time.Time) string { return fmt.Sprintf("%.1f", b.KgReceived) }}, 6, 3},
-	{historyCol{"Cake kg", true, func(b records.Batch, _ time.Time) string { return fmt.Sprintf("%.1f", b.KgCake) }}, 7, 6},
+	}}, 7},
+	{historyCol{"State", false, func(b records.Batch, _ time.Time) string { return string(b.State) }}, 2},
+	{historyCol{"In kg", true, func(b records.Batch, _ time.Time) string { return fmt.Sprintf("%.1f", b.KgReceived) }}, 3},
+	{historyCol{"Cake kg", true, func(b records.Batch, _ time.Time) string { return fmt.Sprintf("%.1f", b.KgCake) }}, 8},
 	{historyCol{"Closure", true, func(b records.Batch, _ time.Time) string {
 		if b.ClosurePct == 0 {
 			return "—"
 		}
 		return fmt.Sprintf("%.1f %%", b.ClosurePct)
-	}}, 8, 7},
-	{historyCol{"Jams", true, func(b records.Batch, _ time.Time) string { return fmt.Sprint(b.Jams) }}, 9, 9},
+	}}, 4},
+	{historyCol{"Jams", true, func(b records.Batch, _ time.Time) string { return fmt.Sprint(b.Jams) }}, 5},
 }
 
 func (s *history) refresh() {
@@ -269,9 +270,9 @@ func (s *history) refresh() {
 	total := 0
 	for rank := range historyCols {
 		for c, col := range historyCols {
-			if col.rank == rank && total+widths[c]+2 <= width {
+			if col.rank == rank && total+widths[c]+1 <= width {
 				use[c] = true
-				total += widths[c] + 2
+				total += widths[c] + 1
 			}
 		}
 	}
@@ -281,13 +282,13 @@ func (s *history) refresh() {
 		if !use[c] {
 			continue
 		}
-		cell := tview.NewTableCell("[::b]" + col.title + "[::-]").SetSelectable(false).SetExpansion(0)
+		cell := tview.NewTableCell("[::b]" + col.title + "[::-]").SetSelectable(false).SetTextColor(tcell.ColorDefault)
 		if col.right {
 			cell.SetAlign(tview.AlignRight)
 		}
-		s.table.SetCell(0, x, cell.SetMaxWidth(0))
+		s.table.SetCell(0, x, cell)
 		for i, b := range s.shown {
-			cell := tview.NewTableCell(esc(texts[c][i]))
+			cell := tview.NewTableCell(esc(texts[c][i])).SetTextColor(tcell.ColorDefault)
 			if col.right {
 				cell.SetAlign(tview.AlignRight)
 			}
@@ -310,7 +311,7 @@ func (s *history) refresh() {
 		case s.filter != "":
 			msg = " no batch matches the filter"
 		}
-		s.table.SetCell(1, 0, tview.NewTableCell(msg).SetSelectable(false))
+		s.table.SetCell(1, 0, tview.NewTableCell(msg).SetSelectable(false).SetTextColor(tcell.ColorDefault))
 		s.table.SetSelectable(false, false)
 		return
 	}
