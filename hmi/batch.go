@@ -37,7 +37,7 @@ type batchScreen struct {
 	h    *hmi
 	text *tview.TextView
 
-	stop   context.CancelFunc
+	rep    *repeater // fetches the record again while in front
 	gen    int
 	rec    *records.Batch // the running batch's record, nil until fetched
 	err    string
@@ -85,10 +85,8 @@ func (b *batchScreen) batchID() string {
 func (b *batchScreen) enter(string) {
 	b.text.ScrollToBeginning()
 	b.fetch()
-	if b.stop != nil {
-		b.stop()
-	}
-	b.stop = b.h.repeatWhileFront(b, batchRecordEvery, b.fetch)
+	b.rep.stop()
+	b.rep = b.h.repeatWhileFront(b, batchRecordEvery, b.fetch)
 }
 
 // fetch asks for the running batch's record.
@@ -137,6 +135,9 @@ func (b *batchScreen) refresh() {
 	rows := max(h.rows-7, 10)
 	if h.rows == 0 {
 		rows = 17
+	}
+	if !b.rep.live() && h.ctx != nil {
+		b.rep = h.repeatWhileFront(b, batchRecordEvery, b.fetch) // back in front
 	}
 	bs := st.Batch
 	if bs == nil {

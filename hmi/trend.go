@@ -64,7 +64,7 @@ type trend struct {
 	// ends at the latest plant time.
 	fixedFrom, fixedTo time.Time
 	follow             bool
-	stopFollow         context.CancelFunc
+	followRep          *repeater // the live refetch while following
 
 	gen       int // increases with every request
 	loading   bool
@@ -135,12 +135,10 @@ func defaultPens(st *api.Status) []string {
 
 // startFollow (re)starts the live refetch when following.
 func (t *trend) startFollow() {
-	if t.stopFollow != nil {
-		t.stopFollow()
-		t.stopFollow = nil
-	}
+	t.followRep.stop()
+	t.followRep = nil
 	if t.follow && t.fixedTo.IsZero() {
-		t.stopFollow = t.h.repeatWhileFront(t, trendFollowEvery, func() {
+		t.followRep = t.h.repeatWhileFront(t, trendFollowEvery, func() {
 			if !t.loading {
 				t.fetch()
 			}
@@ -148,14 +146,33 @@ func (t *trend) startFollow() {
 	}
 }
 
+// repeater calls a function every period while its screen is in front.
+// Its fields belong to the event goroutine.
+type repeater struct {
+	cancel  context.CancelFunc
+	stopped bool
+}
+
+// live says whether the repeater still runs.
+func (r *repeater) live() bool { return r != nil && !r.stopped }
+
+// stop ends it.
+func (r *repeater) stop() {
+	if r != nil {
+		r.cancel()
+		r.stopped = true
+	}
+}
+
 // repeatWhileFront calls fn on the event goroutine every period of wall
-// time while s is in front; it stops by itself once s has left the front,
-// or when the returned function is called.
-func (h *hmi) repeatWhileFront(s screen, every time.Duration, fn func()) context.CancelFunc {
+// time while s is in front; it stops by itself once s has left the front
+// (the screen starts it again when it comes back), or with stop.
+func (h *hmi) repeatWhileFront(s screen, every time.Duration, fn func()) *repeater {
 	if h.ctx == nil {
-		return func() {}
+		return nil
 	}
 	ctx, cancel := context.WithCancel(h.ctx)
+	r := &repeater{cancel: cancel}
 	ok := h.spawn(ctx, func(ctx context.Context) {
 		for {
 			select {
@@ -168,7 +185,7 @@ func (h *hmi) repeatWhileFront(s screen, every time.Duration, fn func()) context
 					return
 				}
 				if h.front() != s {
-					cancel()
+					r.stop()
 					return
 				}
 				fn()
@@ -176,9 +193,9 @@ func (h *hmi) repeatWhileFront(s screen, every time.Duration, fn func()) context
 		}
 	})
 	if !ok {
-		cancel()
+		r.stop()
 	}
-	return cancel
+	return r
 }
 
 // plotWidth is the number of plot columns (and of buckets asked for) at
@@ -503,6 +520,9 @@ func (t *trend) refresh() {
 	if t.wantFetch {
 		t.fetch()
 	}
+	if t.follow && t.fixedTo.IsZero() && !t.followRep.live() {
+		t.startFollow() // back in front
+	}
 	// A resize asks again, with one bucket per column.
 	if t.data != nil && !t.loading && t.dataReq.points != t.plotWidth() && slices.Equal(t.dataReq.tags, t.pens) {
 		t.fetch()
@@ -530,8 +550,8 @@ func (t *trend) lines(width, rows int) []string {
 	} else {
 		title = fmt.Sprintf(" [::b]Trend[::-] %s – %s  fixed range (f: live)", t.fixedFrom.Format("01-02 15:04"), t.fixedTo.Format("01-02 15:04"))
 	}
-	if t.loading {
-		title += "  loading…"
+	if t.loading && (t.data == nil || !t.dataReq.same(t.request())) {
+		title += "  loading…" // not for a follow's refetch of the same view
 	}
 	lines = append(lines, title)
 	if t.err != "" {

@@ -243,8 +243,9 @@ func TestTrendAddPen(t *testing.T) {
 	}
 }
 
-// A following trend asks again every few seconds while in front, and stops
-// once it has left the front or f turned following off.
+// A following trend asks again every few seconds while in front; it
+// pauses while another screen is in front and goes on when the trend is
+// back; f turns following off.
 func TestTrendFollow(t *testing.T) {
 	old := trendFollowEvery
 	trendFollowEvery = 50 * time.Millisecond
@@ -257,31 +258,119 @@ func TestTrendFollow(t *testing.T) {
 	waitText(t, scr, "signed in as anna")
 	command(scr, "trend shredder.current")
 	waitTrendQuery(t, f, "shredder.current")
-	n := len(trendQueries(f))
-	waitTrendQueries(t, f, n+3)
+	waitTrendQueries(t, f, len(trendQueries(f))+3)
 
-	key(scr, tcell.KeyEscape) // back to the overview
-	waitText(t, scr, "Key values")
-	time.Sleep(150 * time.Millisecond)
-	n = len(trendQueries(f))
-	time.Sleep(300 * time.Millisecond)
-	if got := len(trendQueries(f)); got != n {
-		t.Errorf("trend asked %d more times after leaving the screen", got-n)
+	quiet := func(what string) {
+		t.Helper()
+		time.Sleep(150 * time.Millisecond)
+		n := len(trendQueries(f))
+		time.Sleep(300 * time.Millisecond)
+		if got := len(trendQueries(f)); got != n {
+			t.Errorf("trend asked %d more times %s", got-n, what)
+		}
 	}
+	command(scr, "record B-0001") // another screen over the trend
+	waitText(t, scr, "Overview › Trend shredder.current › Record B-0001")
+	quiet("while another screen was in front")
 
-	runeKey(scr, '4')
+	key(scr, tcell.KeyEscape) // back to the trend
 	waitText(t, scr, "follow: live")
+	waitTrendQueries(t, f, len(trendQueries(f))+2)
+
 	runeKey(scr, 'f')
 	waitText(t, scr, "follow: off")
-	time.Sleep(150 * time.Millisecond)
-	n = len(trendQueries(f))
-	time.Sleep(300 * time.Millisecond)
-	if got := len(trendQueries(f)); got != n {
-		t.Errorf("trend asked %d more times with following off", got-n)
-	}
+	quiet("with following off")
+
+	runeKey(scr, 'f')
+	waitText(t, scr, "follow: live")
+	waitTrendQueries(t, f, len(trendQueries(f))+2)
+	key(scr, tcell.KeyEscape) // back to the overview
+	waitText(t, scr, "Key values")
+	quiet("after leaving the screen")
 	runeKey(scr, 'q')
 	if err := wait(time.Second); err != nil {
 		t.Fatalf("Run = %v, want nil", err)
+	}
+}
+
+// e asks for a fixed range of plant time; the trend stops following.
+func TestTrendCustomRange(t *testing.T) {
+	f := newFakeController(t, runningLine(31.5))
+	f.with(func(f *fakeController) { f.pens = jamPens(10 * time.Second) })
+	scr := newRecordingScreenSize(t, 80, 24)
+	wait := started(t, context.Background(), signedIn(f, scr))
+	waitText(t, scr, "signed in as anna")
+	command(scr, "trend shredder.current")
+	waitText(t, scr, "min / mean / max")
+	runeKey(scr, 'e')
+	waitText(t, scr, "Trend range")
+	for range 4 {
+		key(scr, tcell.KeyBackspace2) // the -10m offered
+	}
+	typeText(scr, "05:45")
+	key(scr, tcell.KeyEnter) // to To, "now"
+	key(scr, tcell.KeyEnter) // to OK
+	n := len(trendQueries(f))
+	key(scr, tcell.KeyEnter)
+	qs := waitTrendQueries(t, f, n+1)
+	q := qs[len(qs)-1]
+	if q.Get("from") != "2025-03-01T05:45:00Z" || q.Get("to") != "2025-03-01T06:12:33Z" {
+		t.Errorf("custom range asked from %s to %s", q.Get("from"), q.Get("to"))
+	}
+	waitText(t, scr, "03-01 05:45 – 03-01 06:12  fixed range")
+	runeKey(scr, 'q')
+	if err := wait(time.Second); err != nil {
+		t.Fatalf("Run = %v, want nil", err)
+	}
+}
+
+// Without tags, the trend shows the overview's first three key values.
+func TestTrendDefaultPens(t *testing.T) {
+	st := runningLine(31.5)
+	var want []string
+	for _, tv := range kpvTags(&st)[:3] {
+		want = append(want, tv.Tag)
+	}
+	f := newFakeController(t, st)
+	scr := newRecordingScreenSize(t, 80, 24)
+	wait := started(t, context.Background(), signedIn(f, scr))
+	waitText(t, scr, "signed in as anna")
+	runeKey(scr, '4')
+	waitTrendQuery(t, f, strings.Join(want, ","))
+	waitText(t, scr, "Overview › Trend "+strings.Join(want, ", "))
+	runeKey(scr, 'q')
+	if err := wait(time.Second); err != nil {
+		t.Fatalf("Run = %v, want nil", err)
+	}
+}
+
+// Four pens each have their own mark; pens of other units get their own
+// scale, named in the legend.
+func TestChartFourPens(t *testing.T) {
+	from := time.Date(2025, 3, 1, 6, 0, 0, 0, time.UTC)
+	req := trendReq{from: from, to: from.Add(10 * time.Minute), points: 20}
+	tr := &api.Trend{}
+	for p, unit := range []string{"A", "A", "%", "bar"} {
+		pen := api.Pen{Tag: fmt.Sprintf("tag%d", p), Unit: unit, Precision: 1}
+		for i := range 20 {
+			v := float64(p*10 + (i*(p+1)+p)%5)
+			pen.Points = append(pen.Points, api.TrendPoint{Time: from.Add(time.Duration(i) * 30 * time.Second), Count: 1, Mean: v, Min: v, Max: v})
+		}
+		tr.Pens = append(tr.Pens, pen)
+		req.tags = append(req.tags, pen.Tag)
+	}
+	c := buildChart(tr, req)
+	plot := strings.Join(c.plot(12, 19), "\n")
+	for _, g := range penMean {
+		if !strings.ContainsRune(plot, g) {
+			t.Errorf("plot lacks the mark %c:\n%s", g, plot)
+		}
+	}
+	legend := strings.Join(c.legend(200), "\n")
+	for _, want := range []string{"tag0 (A) 0.0–4.0 left axis", "tag1 (A) 10.0–14.0 left axis", "tag2 (%) 20.0–24.0 right axis", "tag3 (bar) 30.0–34.0 own scale"} {
+		if !strings.Contains(legend, want) {
+			t.Errorf("legend lacks %q: %s", want, legend)
+		}
 	}
 }
 
