@@ -41,7 +41,8 @@ type batchScreen struct {
 	gen    int
 	rec    *records.Batch // the running batch's record, nil until fetched
 	err    string
-	asking string // the batch id of the fetch in flight
+	asking   string // the batch id of the fetch in flight
+	askedFor string // the batch id last asked for
 }
 
 func newBatchScreen(h *hmi) *batchScreen {
@@ -98,6 +99,7 @@ func (b *batchScreen) fetch() {
 	}
 	b.gen++
 	gen := b.gen
+	b.askedFor = id
 	if h.spawn(h.ctx, func(ctx context.Context) {
 		rctx, cancel := context.WithTimeout(ctx, recordTimeout)
 		rec, err := h.client.Batch(rctx, id)
@@ -152,10 +154,12 @@ func (b *batchScreen) refresh() {
 		b.text.SetText(strings.Join(lines, "\n"))
 		return
 	}
+	if bs.ID != b.askedFor {
+		b.fetch() // a new batch: once, then every batchRecordEvery
+	}
 	rec := b.rec
 	if rec != nil && rec.ID != bs.ID {
 		rec = nil // the record of the batch before
-		b.fetch()
 	}
 	head := batchHead(bs, st.Time, width)
 	head = append(head, progressLine(bs, width))
@@ -319,9 +323,17 @@ func deliveryLines(ds []records.DeliveryShare, width int) []string {
 	if len(ds) == 0 {
 		return []string{" Deliveries: none recorded yet"}
 	}
+	total := 0.0
+	for _, d := range ds {
+		total += d.Kg
+	}
 	var items []string
 	for _, d := range ds {
-		items = append(items, fmt.Sprintf("%s %s %s %s", esc(d.Ticket), esc(d.Supplier), esc(d.WasteClass), formatKg(d.Kg)))
+		item := fmt.Sprintf("%s %s %s %s", esc(d.Ticket), esc(d.Supplier), esc(d.WasteClass), formatKg(d.Kg))
+		if total > 0 && len(ds) > 1 {
+			item += fmt.Sprintf(" (%.0f %%)", 100*d.Kg/total)
+		}
+		items = append(items, item)
 	}
 	return packItems(" Deliveries: ", items, width)
 }

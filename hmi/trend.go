@@ -72,6 +72,7 @@ type trend struct {
 	err       string
 	data      *api.Trend
 	dataReq   trendReq // the request data answers
+	asked     trendReq // the last request made
 	cursor    int      // plot column; -1: the newest column with data
 }
 
@@ -242,6 +243,7 @@ func (t *trend) fetchThen(onFail func(err error) bool) {
 		return
 	}
 	req := t.request()
+	t.asked = req
 	gen := t.gen
 	if h.ctx == nil {
 		return
@@ -523,8 +525,9 @@ func (t *trend) refresh() {
 	if t.follow && t.fixedTo.IsZero() && !t.followRep.live() {
 		t.startFollow() // back in front
 	}
-	// A resize asks again, with one bucket per column.
-	if t.data != nil && !t.loading && t.dataReq.points != t.plotWidth() && slices.Equal(t.dataReq.tags, t.pens) {
+	// A resize asks again, with one bucket per column (once per size, even
+	// when that request fails).
+	if t.data != nil && !t.loading && t.asked.points != t.plotWidth() {
 		t.fetch()
 	}
 	width := max(h.cols, 40)

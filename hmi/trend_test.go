@@ -374,6 +374,24 @@ func TestChartFourPens(t *testing.T) {
 	}
 }
 
+// A trend the controller refuses shows its answer in the warning colour.
+func TestTrendError(t *testing.T) {
+	f := newFakeController(t, runningLine(31.5))
+	scr := newRecordingScreenSize(t, 80, 24)
+	wait := started(t, context.Background(), signedIn(f, scr))
+	waitText(t, scr, "signed in as anna")
+	command(scr, "trend no.such_tag")
+	snap := waitText(t, scr, "! cannot fetch the trend: tag no.such_tag is not known")
+	row, col, _ := snap.find("cannot fetch the trend")
+	if got := snap.fg(row, col); got != colorWarn {
+		t.Errorf("error colour = %v, want %v", got, colorWarn)
+	}
+	runeKey(scr, 'q')
+	if err := wait(time.Second); err != nil {
+		t.Fatalf("Run = %v, want nil", err)
+	}
+}
+
 // Without data in the range, the trend says so.
 func TestTrendNoData(t *testing.T) {
 	f := newFakeController(t, runningLine(31.5))
