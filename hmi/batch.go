@@ -37,10 +37,10 @@ type batchScreen struct {
 	h    *hmi
 	text *tview.TextView
 
-	rep    *repeater // fetches the record again while in front
-	gen    int
-	rec    *records.Batch // the running batch's record, nil until fetched
-	err    string
+	rep      *repeater // fetches the record again while in front
+	gen      int
+	rec      *records.Batch // the running batch's record, nil until fetched
+	err      string
 	asking   string // the batch id of the fetch in flight
 	askedFor string // the batch id last asked for
 }
