@@ -546,7 +546,9 @@ func (h *hmi) askShelve(name string) {
 		{label: "Minutes", value: strconv.Itoa(shelveDefaultMin), width: 6, accept: tview.InputFieldInteger},
 		{label: "Reason", width: 44},
 	}
-	h.ask("Shelve "+name+" (1-1440 min)", fields, func(v map[string]string) {
+	title := "Shelve " + name + " (1-1440 min)"
+	calm(h.prompt.Box, title) // the prompt's border carries the title
+	h.ask(title, fields, func(v map[string]string) {
 		what := "shelve " + esc(name)
 		mins, err := strconv.Atoi(v["Minutes"])
 		if v["Minutes"] == "" {
@@ -569,7 +571,9 @@ func (h *hmi) askOutOfService(name string) {
 	if !h.mayCommand("out of service " + esc(name)) {
 		return
 	}
-	h.ask("Out of service: "+name+" (supervisor)", []promptField{{label: "Reason", width: 44}}, func(v map[string]string) {
+	title := "Out of service: " + name + " (supervisor)"
+	calm(h.prompt.Box, title)
+	h.ask(title, []promptField{{label: "Reason", width: 44}}, func(v map[string]string) {
 		if v["Reason"] == "" {
 			h.setMessage(paint(colorWarn, alarmMark+"out of service "+esc(name)+": a reason is required; nothing sent"))
 			return

@@ -278,9 +278,6 @@ func (j *journal) refresh() {
 		}
 	}
 	head := fmt.Sprintf(" [::b]Alarm journal[::-] last %s from %s", windowText(j.filter.window), formatPlantTime(j.from))
-	if f := j.filter.String(); f != "" {
-		head += "  filter: " + esc(f)
-	}
 	switch {
 	case j.loading:
 		head += "  loading…"
@@ -291,6 +288,9 @@ func (j *journal) refresh() {
 		}
 	}
 	lines := []string{head}
+	if f := j.filter.String(); f != "" && !j.input.open {
+		lines = append(lines, " filter: "+esc(f)+"   / changes it, / Esc clears it")
+	}
 	if j.input.open {
 		lines = append(lines, " [::b]Filter:[::-] "+esc(j.input.text)+"[::r] [::-]  alarm= priority= unit= event= since=1h or text; Enter applies, Esc clears")
 	}
