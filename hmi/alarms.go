@@ -193,29 +193,17 @@ func (s *alarmSummary) ackPage() {
 	}
 }
 
-// waitsForAck says whether an alarm is unacknowledged (active or
-// returned).
-func waitsForAck(a api.AlarmStatus) bool {
-	return a.State == "unacknowledged" || a.State == "returned_unacknowledged"
-}
-
 // suppressed says whether an alarm is shelved or out of service: listed on
 // the shelved screen, not in the summary.
 func suppressed(a api.AlarmStatus) bool {
 	return a.State == "shelved" || a.State == "out_of_service"
 }
 
-// priorityRank orders priorities: critical first; unknown ones last.
-func priorityRank(p string) int {
-	switch strings.ToLower(p) {
-	case "critical":
-		return 0
-	case "high":
-		return 1
-	case "medium":
-		return 2
-	case "low":
-		return 3
+// priorityIndex orders priorities: critical 0 to low 3, in any case;
+// unknown ones 4, after low.
+func priorityIndex(p string) int {
+	if r, ok := priorityRank[strings.ToLower(p)]; ok {
+		return r
 	}
 	return 4
 }
@@ -256,7 +244,7 @@ func sortAlarms(as []api.AlarmStatus) {
 			}
 			return 1
 		}
-		if d := priorityRank(a.Priority) - priorityRank(b.Priority); d != 0 {
+		if d := priorityIndex(a.Priority) - priorityIndex(b.Priority); d != 0 {
 			return d
 		}
 		if c := b.Since.Compare(a.Since); c != 0 {
@@ -423,7 +411,7 @@ func alarmCountsLine(as []api.AlarmStatus, c api.AlarmCounts, width int) string 
 	var prio [5]int
 	unack, rtn, acked := 0, 0, 0
 	for _, a := range as {
-		prio[priorityRank(a.Priority)]++
+		prio[priorityIndex(a.Priority)]++
 		switch a.State {
 		case "unacknowledged":
 			unack++
@@ -668,7 +656,7 @@ func (s *shelvedList) refresh() {
 		if c := a.ShelvedUntil.Compare(b.ShelvedUntil); c != 0 {
 			return c
 		}
-		if d := priorityRank(a.Priority) - priorityRank(b.Priority); d != 0 {
+		if d := priorityIndex(a.Priority) - priorityIndex(b.Priority); d != 0 {
 			return d
 		}
 		return strings.Compare(a.Name, b.Name)
