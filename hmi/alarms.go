@@ -376,7 +376,13 @@ func (s *alarmSummary) refresh() {
 	} else if s.filter != "" {
 		lines = append(lines, fmt.Sprintf(" Filter “%s”: %d of %d shown   / changes it, / Esc clears it", esc(s.filter), len(s.rows), s.total))
 	}
-	page := h.bodyRows() - len(lines) - 1
+	// The bottom rows tell the selected alarm in full: its guidance does
+	// not fit its row on a narrow terminal.
+	detailRows := 2
+	if width >= 120 {
+		detailRows = 1
+	}
+	page := h.bodyRows() - len(lines) - 1 - detailRows
 	s.pg.set(len(s.rows), page)
 	if a, ok := s.selected(); ok {
 		s.selName = a.Name
@@ -402,7 +408,70 @@ func (s *alarmSummary) refresh() {
 		}
 		lines = append(lines, rowMarkup(c, mark, cols.row(s.cells(a, width)), width, i == s.pg.sel))
 	}
+	for len(lines) < h.bodyRows()-detailRows {
+		lines = append(lines, "")
+	}
+	if a, ok := s.selected(); ok {
+		for i, l := range wrapWords(s.detail(a), width-2, detailRows) {
+			if i == 0 {
+				l = "[::b]▸[::-] " + esc(l)
+			} else {
+				l = "  " + esc(l)
+			}
+			lines = append(lines, l)
+		}
+	}
 	s.text.SetText(strings.Join(lines, "\n"))
+}
+
+// detail says everything about one alarm in words, for the bottom rows.
+func (s *alarmSummary) detail(a api.AlarmStatus) string {
+	h := s.h
+	text := a.Name + ": " + a.Message
+	if a.Chattering {
+		text += " (chattering)"
+	}
+	if a.Tag != "" {
+		text += " · " + a.Tag + " = " + h.alarmValueText(a)
+	}
+	if a.Unit != "" {
+		text += " · unit " + a.Unit
+	}
+	if !a.Since.IsZero() && h.last != nil {
+		text += " · for " + formatElapsed(h.last.Time.Sub(a.Since))
+	}
+	if a.State == "acknowledged" && a.User != "" {
+		text += " · acknowledged by " + a.User
+	}
+	return text
+}
+
+// wrapWords breaks text into at most n lines of width runes at spaces; the
+// last line ends with … when text is longer.
+func wrapWords(text string, width, n int) []string {
+	var lines []string
+	cur := ""
+	for _, w := range strings.Fields(text) {
+		if cur != "" && utf8.RuneCountInString(cur)+1+utf8.RuneCountInString(w) > width {
+			lines = append(lines, cur)
+			cur = ""
+		}
+		if cur != "" {
+			cur += " "
+		}
+		cur += w
+	}
+	if cur != "" {
+		lines = append(lines, cur)
+	}
+	if len(lines) > n {
+		lines[n-1] = strings.Join(lines[n-1:], " ")
+		lines = lines[:n]
+	}
+	for i := range lines {
+		lines[i] = cut(lines[i], width) // a word longer than the line, or the rest
+	}
+	return lines
 }
 
 // alarmCountsLine counts the summary's alarms by priority and state, and
