@@ -599,3 +599,47 @@ func TestParseJournalFilter(t *testing.T) {
 		}
 	}
 }
+
+// TestAlarmsViewerAndRefusal: a viewer is told before any prompt; the
+// controller's refusal (out of service needs a supervisor) shows with its
+// reason.
+func TestAlarmsViewerAndRefusal(t *testing.T) {
+	f := newFakeController(t, alarmLine(40))
+	f.with(func(f *fakeController) {
+		f.users = map[string][2]string{"olga": {"s3cret", "operator"}, "vic": {"look", "viewer"}}
+		f.refuse[api.CommandOutOfService] = "out_of_service refused: olga is operator; out of service needs supervisor"
+	})
+	scr := newRecordingScreenSize(t, 80, 24)
+	opts := signedIn(f, scr)
+	opts.Login = &api.Login{User: "vic", Password: "look"}
+	started(t, context.Background(), opts)
+	waitText(t, scr, "vic·viewer")
+	runeKey(scr, '3')
+	waitText(t, scr, "40 alarms:")
+	runeKey(scr, 'v')
+	snap := waitText(t, scr, "may only view")
+	if snap.contains("Shelve alarm_00") {
+		t.Errorf("a viewer was asked for a shelving reason:\n%s", snap)
+	}
+
+	f2 := newFakeController(t, alarmLine(40))
+	f2.with(func(f *fakeController) {
+		f.users = map[string][2]string{"olga": {"s3cret", "operator"}}
+		f.refuse[api.CommandOutOfService] = "out_of_service refused: olga is operator; out of service needs supervisor"
+	})
+	scr2 := newRecordingScreenSize(t, 80, 24)
+	opts2 := signedIn(f2, scr2)
+	opts2.Login = &api.Login{User: "olga", Password: "s3cret"}
+	started(t, context.Background(), opts2)
+	waitText(t, scr2, "olga·operator")
+	runeKey(scr2, '3')
+	waitText(t, scr2, "40 alarms:")
+	runeKey(scr2, 'o')
+	waitText(t, scr2, "Out of service: alarm_00_level_hh")
+	for _, r := range "probe removed" {
+		runeKey(scr2, r)
+	}
+	key(scr2, tcell.KeyEnter)
+	key(scr2, tcell.KeyEnter)
+	waitText(t, scr2, "! out of service alarm_00_level_hh refused: olga is operator")
+}
