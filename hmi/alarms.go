@@ -269,8 +269,8 @@ func alarmMatches(a api.AlarmStatus, filter string) bool {
 	return false
 }
 
-// findTag looks a tag up in the status: the line's tags, then the units'.
-func findTag(st *api.Status, tag string) (api.TagValue, bool) {
+// statusTag looks a tag up in the status: the line's tags, then the units'.
+func statusTag(st *api.Status, tag string) (api.TagValue, bool) {
 	if st == nil || tag == "" {
 		return api.TagValue{}, false
 	}
@@ -293,7 +293,7 @@ func findTag(st *api.Status, tag string) (api.TagValue, bool) {
 // precision when the status knows the tag: "####" when bad, a "?" after it
 // when uncertain or stale.
 func tagValueText(st *api.Status, tag string, tv api.TagValue, stale bool) string {
-	known, ok := findTag(st, tag)
+	known, ok := statusTag(st, tag)
 	var num string
 	if ok {
 		tv.Unit, tv.Precision, tv.Bool = known.Unit, known.Precision, known.Bool

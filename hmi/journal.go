@@ -86,8 +86,8 @@ func parseWindow(s string) (time.Duration, error) {
 	return d, nil
 }
 
-// windowText prints a window as the operator typed it: 1h, 7d.
-func windowText(d time.Duration) string {
+// journalWindowText prints a window as the operator typed it: 1h, 7d.
+func journalWindowText(d time.Duration) string {
 	switch {
 	case d >= 48*time.Hour && d%(24*time.Hour) == 0:
 		return fmt.Sprintf("%dd", d/(24*time.Hour))
@@ -108,7 +108,7 @@ func (f journalFilter) String() string {
 		}
 	}
 	if f.window != 24*time.Hour {
-		terms = append(terms, "since="+windowText(f.window))
+		terms = append(terms, "since="+journalWindowText(f.window))
 	}
 	return strings.Join(append(terms, f.text...), " ")
 }
@@ -162,7 +162,7 @@ func (j *journal) keys() []keyHelp {
 	if j.input.open {
 		return []keyHelp{{"Enter", "apply filter"}, {"Esc", "clear filter"}}
 	}
-	return []keyHelp{{"/", "filter"}, {"w", "window " + windowText(j.filter.window)}, {"R", "refresh"}, {"↑↓ PgUp PgDn", "scroll"}}
+	return []keyHelp{{"/", "filter"}, {"w", "window " + journalWindowText(j.filter.window)}, {"R", "refresh"}, {"↑↓ PgUp PgDn", "scroll"}}
 }
 
 // enter takes the filter of `:journal FILTER` (or "alarm=NAME" from the
@@ -277,7 +277,7 @@ func (j *journal) refresh() {
 			j.rows = append(j.rows, e)
 		}
 	}
-	head := fmt.Sprintf(" [::b]Alarm journal[::-] last %s from %s", windowText(j.filter.window), formatPlantTime(j.from))
+	head := fmt.Sprintf(" [::b]Alarm journal[::-] last %s from %s", journalWindowText(j.filter.window), formatPlantTime(j.from))
 	switch {
 	case j.loading:
 		head += "  loading…"
