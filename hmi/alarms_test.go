@@ -532,6 +532,12 @@ func TestJournalShowsEntriesAndFilters(t *testing.T) {
 	if from := qs[2].Get("from"); !strings.HasPrefix(from, st.Time.Add(-8*time.Hour).Format("2006-01-02T15:04")) {
 		t.Errorf("w after 1h asked from %q, want 8 h back", from)
 	}
+	// R fetches again with the same terms.
+	runeKey(scr, 'R')
+	qs = waitJournalQuery(t, f, 4)
+	if qs[3].Encode() != qs[2].Encode() {
+		t.Errorf("R asked %v, want the same as before %v", qs[3], qs[2])
+	}
 }
 
 // goldenAlarmScreen checks screen key of the 40-alarm line against its
