@@ -493,10 +493,10 @@ func shortDuration(d time.Duration) string {
 	return s
 }
 
-// windowText names a span of time for people: "10 min", "8 h", "7 d".
+// windowText names a span of time for people: "10 min", "24 h", "7 d".
 func windowText(d time.Duration) string {
 	switch {
-	case d%(24*time.Hour) == 0:
+	case d%(24*time.Hour) == 0 && d > 24*time.Hour:
 		return fmt.Sprintf("%d d", d/(24*time.Hour))
 	case d%time.Hour == 0:
 		return fmt.Sprintf("%d h", d/time.Hour)
