@@ -40,8 +40,9 @@ type faceplate struct {
 
 	spSel int // selected setpoint
 	top   int // first line shown when the faceplate is taller than the body
-	// follow: the last move selected a setpoint, which must stay visible.
-	follow bool
+	// follow: the last move selected a setpoint, which must stay visible;
+	// atEnd: End showed the last page, which stays shown as lines come.
+	follow, atEnd bool
 
 	// Recent events: gen increases with every enter, so that answers for
 	// another unit (or an older enter) are dropped; polling is the gen of
@@ -72,7 +73,7 @@ func (f *faceplate) keys() []keyHelp {
 func (f *faceplate) enter(arg string) {
 	arg = strings.TrimSpace(arg)
 	if arg != f.name {
-		f.spSel, f.top = 0, 0
+		f.spSel, f.top, f.atEnd, f.follow = 0, 0, false, false
 	}
 	f.name = arg
 	f.gen++
@@ -153,6 +154,12 @@ func (f *faceplate) gotEvents(gen int, evs []api.JournalEventRef, err error) {
 func (f *faceplate) onKey(ev *tcell.EventKey) *tcell.EventKey {
 	h := f.h
 	u, found := f.unit()
+	if ev.Key() != tcell.KeyEnd && ev.Key() != tcell.KeyRune {
+		if f.atEnd {
+			f.top = math.MaxInt32 // scroll from the last page
+		}
+		f.atEnd = false
+	}
 	switch ev.Key() {
 	case tcell.KeyUp:
 		if found && f.spSel > 0 && f.spSel < len(u.Setpoints) {
@@ -180,6 +187,9 @@ func (f *faceplate) onKey(ev *tcell.EventKey) *tcell.EventKey {
 		f.follow = false
 	case tcell.KeyHome:
 		f.top = 0
+		f.follow = false
+	case tcell.KeyEnd:
+		f.atEnd = true
 		f.follow = false
 	case tcell.KeyRune:
 		switch ev.Rune() {
@@ -246,11 +256,12 @@ func (f *faceplate) override() {
 		param = sp.Name
 	}
 	limits := limitsText(sp)
+	label := esc(sp.Name) + " (" + esc(limits) + ")"
 	h.ask("Override "+esc(u.Name)+" "+esc(sp.Name), []promptField{
-		{label: "Value (" + limits + ")", value: formatSetpoint(sp.Value), width: 16},
+		{label: label, value: formatSetpoint(sp.Value), width: 16},
 		{label: "Reason", width: 40},
 	}, func(values map[string]string) {
-		text := values["Value ("+limits+")"]
+		text := values[label]
 		v, err := strconv.ParseFloat(strings.ReplaceAll(text, ",", "."), 64)
 		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 			h.setMessage(paint(colorWarn, alarmMark+"override "+esc(sp.Name)+": "+strconv.Quote(esc(text))+" is not a number; nothing sent"))
@@ -355,6 +366,9 @@ func (f *faceplate) refresh() {
 		if selLine > f.top+rows-2 {
 			f.top = selLine - rows + 2
 		}
+	}
+	if f.atEnd {
+		f.top = len(lines) - rows
 	}
 	f.top = min(f.top, len(lines)-rows)
 	f.top = max(f.top, 0)
@@ -780,10 +794,10 @@ func (f *faceplate) moduleLines(u api.UnitStatus, width int) []string {
 // line (the line's commands are not the unit's own).
 func (f *faceplate) commandLines(u api.UnitStatus, width int) []string {
 	lines := []string{heading("Commands")}
-	own := "here: o override the ▶ setpoint (supervisor), g trend, [ ] previous/next unit"
-	line := "the whole line, not this unit: h hold, u unhold, t stop, a abort, r reset, x clear, c confirm"
+	own := "this unit: o override the ▶ setpoint, g trend, [ ] previous/next unit"
+	line := "whole line: h hold, u unhold, t stop, a abort, r reset, x clear, c confirm"
 	for _, s := range []string{own, line} {
-		for i, w := range wrapText(s, width-6) {
+		for i, w := range wrapText(s, width-4) {
 			if i == 0 {
 				lines = append(lines, "   "+esc(w))
 			} else {

@@ -271,40 +271,41 @@ func faultReason(u api.UnitStatus) string {
 // cutName shortens a name (never a value) to width runes.
 func cutName(s string, width int) string { return cut(s, width) }
 
-// fitValues lists a unit's values, "name=value unit", as many whole ones as
-// fit in width cells; "+N" says how many did not fit.
+// fitValues lists a unit's values, "name=value unit", as many whole ones
+// as fit in width cells, in the unit's order; one too long for the room
+// left is skipped for shorter ones after it, and "+N" says how many are
+// not shown.
 func fitValues(u api.UnitStatus, width int, stale bool) string {
-	var b strings.Builder
-	used := 0
+	items := make([]string, len(u.Values))
+	total := 0
 	for i, tv := range u.Values {
-		item := esc(shortName(u.Name, tv.Tag)) + "=" + formatValueMarkup(tv, stale)
-		w := tview.TaggedStringWidth(item)
-		sep := 0
-		if used > 0 {
-			sep = 2
+		items[i] = esc(shortName(u.Name, tv.Tag)) + "=" + formatValueMarkup(tv, stale)
+		if i > 0 {
+			total += 2
 		}
-		rest := len(u.Values) - i - 1
-		reserve := 0
-		if rest > 0 {
-			reserve = len(fmt.Sprintf("  +%d", rest))
-		}
-		if used+sep+w+reserve > width {
-			more := fmt.Sprintf("+%d", len(u.Values)-i)
-			if used > 0 {
-				more = "  " + more
-			}
-			if used+len(more) <= width {
-				b.WriteString(more)
-			}
-			return b.String()
-		}
-		if sep > 0 {
-			b.WriteString("  ")
-		}
-		b.WriteString(item)
-		used += sep + w
+		total += tview.TaggedStringWidth(items[i])
 	}
-	return b.String()
+	if total <= width {
+		return strings.Join(items, "  ")
+	}
+	room := width - len("  +99")
+	var shown []string
+	used := 0
+	for _, it := range items {
+		w := tview.TaggedStringWidth(it)
+		if len(shown) > 0 {
+			w += 2
+		}
+		if used+w <= room {
+			shown = append(shown, it)
+			used += w
+		}
+	}
+	more := fmt.Sprintf("+%d", len(items)-len(shown))
+	if len(shown) == 0 {
+		return more
+	}
+	return strings.Join(shown, "  ") + "  " + more
 }
 
 // wrapText breaks plain text at spaces into lines of at most width runes,
