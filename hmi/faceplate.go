@@ -23,11 +23,14 @@ func init() { registerScreen(10, func(h *hmi) screen { return newFaceplate(h) })
 // again while the faceplate is in front, and how long one fetch may take.
 const (
 	unitEventsLimit   = 20
-	unitEventsPeriod  = 5 * time.Second
 	unitEventsTimeout = 5 * time.Second
 	// valueAgeShown: a value older than this (plant time) shows its age.
 	valueAgeShown = 5 * time.Second
 )
+
+// unitEventsPeriod is how often the faceplate in front fetches its unit's
+// events again (a variable for the tests).
+var unitEventsPeriod = 5 * time.Second
 
 // faceplate is one unit in detail (ISA-101 level 2): its state and what
 // keeps it from running, every value with its quality and age, its
@@ -76,6 +79,12 @@ func (f *faceplate) enter(arg string) {
 		f.spSel, f.top, f.atEnd, f.follow = 0, 0, false, false
 	}
 	f.name = arg
+	// The units list selects the unit last shown, for the way back.
+	if us, ok := f.h.screens["units"].(*unitsScreen); ok && arg != "" {
+		if _, known := f.unit(); known {
+			us.sel = arg
+		}
+	}
 	f.gen++
 	f.events, f.eventsErr, f.eventsGot = nil, nil, false
 	f.polling = 0

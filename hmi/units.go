@@ -230,32 +230,30 @@ func (u *unitsScreen) refresh() {
 		out = append(out, r)
 	}
 
-	// Scroll so that the selected unit's rows are all visible.
-	avail := rows - 1
-	if sel < u.top {
-		u.top = sel
+	// Scroll so that the selected unit's rows are all visible, between
+	// the markers of the units above and below.
+	page := func(top int) (lines []string, selShown bool) {
+		lines = []string{"[::b]" + head + "[::-]"}
+		if top > 0 {
+			lines = append(lines, fmt.Sprintf("  ↑ %d units above: ↑ or PgUp", top))
+		}
+		for i := top; i < len(out); i++ {
+			if len(lines)+len(out[i].lines) > rows || i < len(out)-1 && len(lines)+len(out[i].lines) == rows {
+				lines = append(lines, fmt.Sprintf("  ↓ %d units below: ↓ or PgDn", len(out)-i))
+				return lines, selShown
+			}
+			lines = append(lines, out[i].lines...)
+			if i == sel {
+				selShown = true
+			}
+		}
+		return lines, selShown
 	}
-	for u.top < sel {
-		n := 0
-		for _, r := range out[u.top : sel+1] {
-			n += len(r.lines)
-		}
-		if n <= avail {
-			break
-		}
+	u.top = min(max(u.top, 0), sel)
+	lines, ok := page(u.top)
+	for !ok && u.top < sel {
 		u.top++
-	}
-	u.top = min(max(u.top, 0), len(out)-1)
-	lines := []string{"[::b]" + head + "[::-]"}
-	for i := u.top; i < len(out); i++ {
-		lines = append(lines, out[i].lines...)
-	}
-	if len(lines) > rows {
-		lines = lines[:rows]
-		lines[rows-1] = fmt.Sprintf("  ↓ more units below (%d in all): ↓ or PgDn", len(us))
-	}
-	if u.top > 0 && len(lines) > 1 {
-		lines[1] = fmt.Sprintf("  ↑ %d units above: ↑ or PgUp", u.top)
+		lines, ok = page(u.top)
 	}
 	u.text.SetText(strings.Join(lines, "\n"))
 }
