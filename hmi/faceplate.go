@@ -70,7 +70,7 @@ func (f *faceplate) title() string {
 }
 
 func (f *faceplate) keys() []keyHelp {
-	return []keyHelp{{"↑↓", "setpoint"}, {"o", "override"}, {"g", "trend"}, {"[ ]", "prev/next unit"}}
+	return []keyHelp{{"↑↓", "setpoint"}, {"o", "override"}, {"g", "trend"}, {"[ ]", "prev/next"}}
 }
 
 func (f *faceplate) enter(arg string) {

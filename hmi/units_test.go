@@ -500,3 +500,26 @@ func TestUnitsScroll(t *testing.T) {
 		t.Errorf("first page again:\n%s", snap)
 	}
 }
+
+// TestUnitOverrideViewer: a viewer is not even asked for a value.
+func TestUnitOverrideViewer(t *testing.T) {
+	f := unitsFake(t)
+	f.with(func(f *fakeController) { f.users = map[string][2]string{"vic": {"look", "viewer"}} })
+	scr := newRecordingScreenSize(t, 160, 48)
+	opts := signedIn(f, scr)
+	opts.Login = &api.Login{User: "vic", Password: "look"}
+	started(t, context.Background(), opts)
+	waitText(t, scr, "vic")
+	runeKey(scr, ':')
+	typeText(scr, "unit shredder")
+	key(scr, tcell.KeyEnter)
+	waitText(t, scr, "▶ reverse_current")
+	runeKey(scr, 'o')
+	snap := waitText(t, scr, "override: vic may only view (role viewer)")
+	if snap.contains("reverse_current (120–220 A)") {
+		t.Errorf("the viewer was asked for a value:\n%s", snap)
+	}
+	if got := f.received(); len(got) != 0 {
+		t.Errorf("viewer sent %+v", got)
+	}
+}
