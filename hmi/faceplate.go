@@ -107,8 +107,8 @@ func (f *faceplate) unit() (api.UnitStatus, bool) {
 // startEvents starts the chain that fetches the unit's recent events now
 // and every unitEventsPeriod while the faceplate is in front.
 func (f *faceplate) startEvents() {
-	if f.name == "" || f.polling == f.gen {
-		return
+	if _, known := f.unit(); !known || f.polling == f.gen {
+		return // refresh starts it once the status has the unit
 	}
 	f.polling = f.gen
 	f.fetchEvents(f.gen, 0)
@@ -164,10 +164,7 @@ func (f *faceplate) onKey(ev *tcell.EventKey) *tcell.EventKey {
 	h := f.h
 	u, found := f.unit()
 	if ev.Key() != tcell.KeyEnd && ev.Key() != tcell.KeyRune {
-		if f.atEnd {
-			f.top = math.MaxInt32 // scroll from the last page
-		}
-		f.atEnd = false
+		f.atEnd = false // top is where the last page began: scroll from there
 	}
 	switch ev.Key() {
 	case tcell.KeyUp:
@@ -273,7 +270,7 @@ func (f *faceplate) override() {
 		text := values[label]
 		v, err := strconv.ParseFloat(strings.ReplaceAll(text, ",", "."), 64)
 		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-			h.setMessage(paint(colorWarn, alarmMark+"override "+esc(sp.Name)+": "+strconv.Quote(esc(text))+" is not a number; nothing sent"))
+			h.setMessage(paint(colorWarn, alarmMark+"override "+esc(sp.Name)+": "+esc(strconv.Quote(text))+" is not a number; nothing sent"))
 			return
 		}
 		if hasLimits(sp) && (v < sp.Min || v > sp.Max) {
@@ -436,7 +433,7 @@ func (f *faceplate) rightSections(u api.UnitStatus, width int) []string {
 	if m := f.moduleLines(u, width); len(m) > 0 {
 		lines = append(append(lines, m...), "")
 	}
-	lines = append(lines, f.commandLines(u, width)...)
+	lines = append(lines, keyLines(width)...)
 	lines = append(lines, "")
 	return append(lines, f.eventLines(width)...)
 }
@@ -799,9 +796,9 @@ func (f *faceplate) moduleLines(u api.UnitStatus, width int) []string {
 	return lines
 }
 
-// commandLines say which keys act here: on the unit, and on the whole
-// line (the line's commands are not the unit's own).
-func (f *faceplate) commandLines(u api.UnitStatus, width int) []string {
+// keyLines say which keys act here: on the unit, and on the whole line
+// (the line's commands are not the unit's own).
+func keyLines(width int) []string {
 	lines := []string{heading("Commands")}
 	own := "this unit: o override the ▶ setpoint, g trend, [ ] previous/next unit"
 	line := "whole line: h hold, u unhold, t stop, a abort, r reset, x clear, c confirm"

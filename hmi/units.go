@@ -205,9 +205,9 @@ func (u *unitsScreen) refresh() {
 		if i == sel {
 			line = "▶ "
 		}
-		line += padMarkup(esc(cutName(x.Name, nameW)), nameW) + " "
+		line += padMarkup(esc(cut(x.Name, nameW)), nameW) + " "
 		if showKind {
-			line += padMarkup(esc(cutName(x.Kind, kindW)), kindW) + " "
+			line += padMarkup(esc(cut(x.Kind, kindW)), kindW) + " "
 		}
 		state := unitStateText(x)
 		reason := faultReason(x)
@@ -265,9 +265,6 @@ func faultReason(u api.UnitStatus) string {
 	}
 	return ""
 }
-
-// cutName shortens a name (never a value) to width runes.
-func cutName(s string, width int) string { return cut(s, width) }
 
 // fitValues lists a unit's values, "name=value unit", as many whole ones
 // as fit in width cells, in the unit's order; one too long for the room

@@ -523,3 +523,29 @@ func TestUnitOverrideViewer(t *testing.T) {
 		t.Errorf("viewer sent %+v", got)
 	}
 }
+
+// TestUnitFaceplateScroll: at 80×24 the faceplate scrolls by line and by
+// page, and ↓ moves through the setpoints, scrolling to keep the selected
+// one in view.
+func TestUnitFaceplateScroll(t *testing.T) {
+	f := unitsFake(t)
+	scr := openFaceplate(t, f, 80, 24, "shredder")
+	waitText(t, scr, "↓ 18 more lines: PgDn") // with the 3 events
+	key(scr, tcell.KeyEnd)
+	waitText(t, scr, "↑ 18 lines above: PgUp")
+	key(scr, tcell.KeyUp) // the first setpoint is selected: ↑ scrolls
+	waitText(t, scr, "↑ 17 lines above: PgUp")
+	key(scr, tcell.KeyHome)
+	snap := waitText(t, scr, "shredder (shredder)  state ! FAULT")
+	if snap.contains("▶ reverse_current") {
+		t.Fatalf("setpoints on the first page at 80×24?\n%s", snap)
+	}
+	key(scr, tcell.KeyDown)
+	key(scr, tcell.KeyDown)
+	snap = waitText(t, scr, "▶ max_reversals")
+	if snap.contains("state ! FAULT") {
+		t.Errorf("did not scroll to the selected setpoint:\n%s", snap)
+	}
+	key(scr, tcell.KeyPgUp)
+	waitText(t, scr, "state ! FAULT")
+}
