@@ -131,6 +131,7 @@ func TestBatchGolden(t *testing.T) {
 			wait := started(t, context.Background(), signedIn(f, scr))
 			waitText(t, scr, "signed in as anna")
 			runeKey(scr, '5')
+			waitText(t, scr, "Overview › Batch")
 			snap := waitSettled(t, scr, "press.speed")
 			checkGolden(t, f, snap, name)
 			// The pulper level missed its setpoint: yellow, marked.

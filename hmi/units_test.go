@@ -110,13 +110,6 @@ func shredderEvents() []api.JournalEventRef {
 	}
 }
 
-// typeText types s key by key.
-func typeText(scr *recordingScreen, s string) {
-	for _, r := range s {
-		runeKey(scr, r)
-	}
-}
-
 // openUnits starts an HMI signed in on f at the given size with the units
 // list in front.
 func openUnits(t *testing.T, f *fakeController, w, h int) *recordingScreen {
