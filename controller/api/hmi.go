@@ -32,7 +32,7 @@ type Cause struct {
 	Since time.Time `json:"since"`
 	// Active is true while the cause is still present; false once it has
 	// cleared (the line may then be unheld or reset).
-	Active bool `json:"active"`
+	Active bool   `json:"active"`
 	User   string `json:"user,omitempty"` // for an operator's command
 }
 

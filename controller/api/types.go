@@ -254,7 +254,7 @@ type Command struct {
 	// Reason is why an alarm is shelved or taken out of service (required
 	// for those), or a comment on any other command.
 	Reason string `json:"reason,omitempty"`
-	User  string `json:"user"`
+	User   string `json:"user"`
 }
 
 // CommandResult says whether the scan accepted the command and why not.
