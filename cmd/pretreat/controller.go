@@ -156,7 +156,11 @@ func startController(ctx context.Context, o controllerOptions) (*controllerProce
 		return nil, err
 	}
 	srv := httpapi.New(eng, cfg.Users)
+	// The records (and trends) come from the embedded store; the plant
+	// file gives the trends' units, the journal's priorities and the
+	// sessions' idle time.
 	srv.SetRecords(httpapi.StoreRecords{Store: hist.Store()})
+	srv.SetPlant(cfg)
 	srv.SetCalendar(calendarOf(cfg))
 	addr := cfg.API.Listen
 	if o.APIAddr != "" {
