@@ -99,7 +99,7 @@ func (h *hub) run(ctx context.Context, c Controller) {
 		if pub != nil {
 			wake = pub.Published()
 		}
-		if st := c.Status(); st != nil && st != last {
+		if st := c.Status(); st != nil && st != last && (last == nil || st.Seq == 0 || st.Seq != last.Seq) {
 			last = st
 			if f, err := frame(st); err == nil {
 				h.post(f, st.Seq)
