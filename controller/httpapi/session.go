@@ -93,7 +93,8 @@ func (ss *sessions) expires(se *session) time.Time {
 }
 
 // lookup returns the live session of tok and refreshes its idle timer;
-// expired is true when tok was a session that has ended (it is forgotten).
+// expired is true when tok was a session that has ended (it is forgotten
+// at a later sign-in).
 func (ss *sessions) lookup(tok string) (se *session, expired bool) {
 	h := tokenHash(tok)
 	ss.mu.Lock()
@@ -104,7 +105,6 @@ func (ss *sessions) lookup(tok string) (se *session, expired bool) {
 	}
 	now := ss.now()
 	if !now.Before(ss.expires(se)) {
-		delete(ss.byHash, h)
 		return nil, true
 	}
 	se.used = now
@@ -122,8 +122,8 @@ func (ss *sessions) create(user, role string, open bool) (string, api.Session, e
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	now := ss.now()
-	for h, se := range ss.byHash { // forget ended sessions
-		if !now.Before(ss.expires(se)) {
+	for h, se := range ss.byHash { // forget sessions ended an hour ago
+		if now.Sub(ss.expires(se)) > time.Hour {
 			delete(ss.byHash, h)
 		}
 	}
@@ -147,7 +147,7 @@ func (ss *sessions) describe(tok string) (api.Session, bool) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	se := ss.byHash[tokenHash(tok)]
-	if se == nil {
+	if se == nil || !ss.now().Before(ss.expires(se)) {
 		return api.Session{}, false
 	}
 	return api.Session{User: se.user, Role: se.role, Expires: ss.expires(se), IdleS: ss.idle.Seconds(), Open: se.open}, true

@@ -207,7 +207,7 @@ func TestStreamSlowSubscriberIsDroppedAndBlocksNoOne(t *testing.T) {
 	pc.pad = strings.Repeat("x", 256<<10) // fills socket buffers quickly
 	pc.publish()
 	s := New(pc, nil)
-	s.hub.stale = 300 * time.Millisecond
+	s.hub.stale = time.Second
 	serve(t, s)
 
 	// The slow one: asks for the stream and never reads.
