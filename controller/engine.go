@@ -609,7 +609,7 @@ func (e *Engine) shutdown() {
 func (e *Engine) publish() {
 	st := &api.Status{Line: e.cfg.Line, Time: e.clock.Now(), State: e.line.State.String(), Message: e.line.Message, Scan: e.stats}
 	if e.snap == nil {
-		e.store(st)
+		e.storeStatus(st)
 		return
 	}
 	units := map[string]*api.UnitStatus{}
@@ -678,7 +678,7 @@ func (e *Engine) publish() {
 		}
 	}
 	st.Outputs = e.outs.status(e.snap)
-	e.store(st)
+	e.storeStatus(st)
 }
 
 func (e *Engine) tagValue(i int) api.TagValue {

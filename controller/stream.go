@@ -16,9 +16,9 @@ type publisher struct {
 	seq uint64 // scan goroutine only
 }
 
-// store numbers st, makes it the current status and wakes every waiter.
+// storeStatus numbers st, makes it the current status and wakes every waiter.
 // It is the last step of publish; it never blocks.
-func (e *Engine) store(st *api.Status) {
+func (e *Engine) storeStatus(st *api.Status) {
 	e.pub.seq++
 	st.Seq = e.pub.seq
 	e.status.Store(st)

@@ -16,7 +16,7 @@ func TestStreamPublishedWakesAndNumbers(t *testing.T) {
 		t.Fatal("closed before any publish")
 	default:
 	}
-	e.store(&api.Status{})
+	e.storeStatus(&api.Status{})
 	for _, ch := range []<-chan struct{}{ch1, ch2} {
 		select {
 		case <-ch:
@@ -33,7 +33,7 @@ func TestStreamPublishedWakesAndNumbers(t *testing.T) {
 		t.Fatal("a fresh channel is already closed")
 	default:
 	}
-	e.store(&api.Status{})
+	e.storeStatus(&api.Status{})
 	<-ch3
 	if s := e.Status(); s.Seq != 2 {
 		t.Fatalf("seq = %d, want 2", s.Seq)

@@ -10,9 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pretreat/pretreat/controller"
 	"github.com/pretreat/pretreat/controller/api"
 	"github.com/pretreat/pretreat/controller/plant"
 )
+
+// The engine tells the API server of each publish (the server's stream
+// otherwise falls back to polling the status).
+var _ interface{ Published() <-chan struct{} } = (*controller.Engine)(nil)
 
 // latenessPacer paces the scan like the engine's own timer and keeps how
 // late each scan woke, so that a test can take the lateness of a window
