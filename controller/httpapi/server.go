@@ -49,9 +49,15 @@ type Server struct {
 // Option configures a Server.
 type Option func(*Server)
 
-// WithMaxStreams caps the open status streams (default DefaultMaxStreams);
-// one more is answered 503.
-func WithMaxStreams(n int) Option { return func(s *Server) { s.hub.max = n } }
+// WithMaxStreams caps the open status streams (default DefaultMaxStreams;
+// n < 1 keeps it); one more is answered 503.
+func WithMaxStreams(n int) Option {
+	return func(s *Server) {
+		if n > 0 {
+			s.hub.max = n
+		}
+	}
+}
 
 // WithSessionIdle sets how long a session may go unused before it ends
 // (default 15 min, or the plant file's api.session_idle through SetPlant).
