@@ -67,24 +67,11 @@ func authServer(t *testing.T, opts ...Option) (*Server, *pubController, *fakeClo
 
 // whoami asks GET /api/v1/whoami with c's token.
 func whoami(t *testing.T, c *api.Client, v *api.Session) error {
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, c.Base+"/api/v1/whoami", nil)
-	if c.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.Token)
+	s, err := c.Whoami(t.Context())
+	if s != nil {
+		*v = *s
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Error string `json:"error"`
-		}
-		json.NewDecoder(resp.Body).Decode(&e)
-		return &api.APIError{Status: resp.StatusCode, Message: e.Error}
-	}
-	*v = api.Session{}
-	return json.NewDecoder(resp.Body).Decode(v)
+	return err
 }
 
 func apiStatus(err error) int {
@@ -107,7 +94,7 @@ func TestLoginPasswordsTokenWhoamiLogout(t *testing.T) {
 		if err != nil {
 			t.Fatalf("login %s: %v", l.User, err)
 		}
-		if len(se.Token) != 64 || c.Token != se.Token || se.Open || se.IdleS != DefaultSessionIdle.Seconds() {
+		if len(se.Token) != 64 || c.SessionToken() != se.Token || se.Open || se.IdleS != DefaultSessionIdle.Seconds() {
 			t.Errorf("session %+v", se)
 		}
 		var who api.Session

@@ -169,13 +169,20 @@ func TestStreamPollsAControllerWithoutPublished(t *testing.T) {
 	go c.Stream(t.Context(), func(st *api.Status) { got <- st.Seq })
 	<-got
 	pc.publish()
-	select {
-	case seq := <-got:
-		if seq != 2 {
-			t.Fatalf("seq %d, want 2", seq)
+	deadline := time.After(2 * time.Second)
+	for {
+		select {
+		case seq := <-got:
+			if seq == 1 {
+				continue // the first status again: the poller's first look may repeat it
+			}
+			if seq != 2 {
+				t.Fatalf("seq %d, want 2", seq)
+			}
+			return
+		case <-deadline:
+			t.Fatal("a published status never came by polling")
 		}
-	case <-time.After(2 * time.Second):
-		t.Fatal("a published status never came by polling")
 	}
 }
 
