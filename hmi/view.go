@@ -346,7 +346,11 @@ func (h *hmi) headerText() string {
 	// Line 3: what next.
 	b.WriteString(" " + nextText(st) + "\n")
 	// Line 4: alarms and link.
-	b.WriteString(" " + alarmCountsText(st.AlarmCounts) + "  " + h.linkText())
+	line4 := " " + alarmCountsText(st.AlarmCounts)
+	if link := h.linkText(); h.link.err != nil || tview.TaggedStringWidth(line4+"  "+link) <= width {
+		line4 += "  " + link
+	}
+	b.WriteString(line4)
 	return b.String()
 }
 
