@@ -1065,12 +1065,13 @@ func (l *Line) driveFaults() {
 // purge time each, while it is Holding, and then every output goes off
 // and it is Held.
 func (l *Line) unitFailed(node int, reason string) {
-	l.unitFailedAs(node, reason, CauseUnitFault)
+	l.unitFailedFor(node, reason, l.unitCause(CauseUnitFault, node, reason))
 }
 
-// unitFailedAs is unitFailed with the kind of cause the line keeps should
-// the fault hold it (a unit fault, or a failed start).
-func (l *Line) unitFailedAs(node int, reason, kind string) {
+// unitFailedFor is unitFailed with the cause the line keeps should the
+// fault hold it (the unit's fault, its failed start, or the interlock or
+// tank that kept it from starting).
+func (l *Line) unitFailedFor(node int, reason string, c causeState) {
 	if l.latched[node] != "" || l.blocked[node] {
 		return
 	}
@@ -1115,7 +1116,7 @@ func (l *Line) unitFailedAs(node int, reason, kind string) {
 	if err := l.apply(packml.Hold); err != nil {
 		return
 	}
-	l.setCause(l.unitCause(kind, node, reason))
+	l.setCause(c)
 	l.runEmpty, l.drainFrom = true, l.now
 	l.Message = reason
 	l.emit(records.EventBatch, "held", name, reason, "")
@@ -1577,18 +1578,21 @@ func (l *Line) startUnits() bool {
 			if !l.on(u.running) {
 				all = false
 				if l.now.Sub(u.since) > l.cfg.StartConfirmTime {
-					if why, c, ok := l.blocker(u); ok {
+					var reason string
+					var c causeState
+					if why, bc, ok := l.blocker(u); ok {
 						// An interlock or a tank kept it from starting: that
 						// is the cause, not the unit.
-						l.setCause(c)
-						l.hold(fmt.Sprintf("%s cannot start: %s", u.name, why))
-						return false
+						reason, c = fmt.Sprintf("%s cannot start: %s", u.name, why), bc
+					} else {
+						why := fmt.Sprintf("no running feedback within %s", l.cfg.StartConfirmTime)
+						if m := l.moduleWhy(u.ctl); m != "" {
+							why = m
+						}
+						reason = fmt.Sprintf("%s failed to start: %s", u.name, why)
+						c = l.unitCause(CauseStartFailure, u.node, reason)
 					}
-					why := fmt.Sprintf("no running feedback within %s", l.cfg.StartConfirmTime)
-					if m := l.moduleWhy(u.ctl); m != "" {
-						why = m
-					}
-					l.unitFailedAs(u.node, fmt.Sprintf("%s failed to start: %s", u.name, why), CauseStartFailure)
+					l.unitFailedFor(u.node, reason, c)
 					if l.State != StateExecute {
 						return false
 					}
