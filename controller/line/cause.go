@@ -73,7 +73,11 @@ func (l *Line) interlockCause(s *interlockState) causeState {
 	if why := commCause(s.device, s.quality); why != "" {
 		return causeState{Cause: api.Cause{Kind: CauseCommLoss, Source: s.device, Text: why}, il: s, node: -1}
 	}
-	return causeState{Cause: api.Cause{Kind: CauseInterlock, Source: s.cfg.Name, Text: s.describe()}, il: s, node: -1}
+	c := causeState{Cause: api.Cause{Kind: CauseInterlock, Source: s.cfg.Name, Text: s.describe()}, il: s, node: -1}
+	if len(s.cfg.Units) == 1 {
+		c.Unit = s.cfg.Units[0]
+	}
+	return c
 }
 
 // inputCause is the cause for an input the logic needs that is not good.

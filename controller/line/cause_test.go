@@ -260,3 +260,34 @@ func TestRefusalIsTheReasonOnce(t *testing.T) {
 		}
 	}
 }
+
+// An interlock that holds the line is its cause while pressed, and the
+// hold message is marked cleared once it is released.
+func TestInterlockCause(t *testing.T) {
+	l, p := newTestLine(t), linetest.NewSamplePlant()
+	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	run(l, p, &now, 3*time.Minute, api.Command{Command: api.CommandStart, Recipe: "catering", User: "op"})
+	p.V["line.estop_ok"] = 0
+	run(l, p, &now, time.Second)
+	c := l.Cause()
+	if l.State != StateHeld || c == nil || c.Kind != CauseInterlock || c.Source != "estop" || c.Unit != "press" || !c.Active {
+		t.Fatalf("%s: cause %+v, want the estop interlock, active", l.State, c)
+	}
+	held := l.Message
+	if n := next(l); n.Command != "" || !strings.HasPrefix(n.Text, "wait: interlock estop") {
+		t.Errorf("next %+v, want a wait for the estop", n)
+	}
+	p.V["line.estop_ok"] = 1
+	run(l, p, &now, time.Second)
+	if c := l.Cause(); c == nil || c.Active || c.Source != "estop" {
+		t.Errorf("cause %+v after the release, want estop kept, not active", c)
+	}
+	if want := "held: " + held + " (cleared 08:03:01)"; l.Message != want {
+		t.Errorf("message %q, want %q", l.Message, want)
+	}
+	p.V["line.estop_ok"] = 0 // pressed again: the message is current again
+	run(l, p, &now, time.Second)
+	if l.Message != held || !l.Cause().Active {
+		t.Errorf("pressed again: message %q, cause %+v; want %q, active", l.Message, l.Cause(), held)
+	}
+}
