@@ -311,8 +311,19 @@ func (l *Line) Next() *api.NextAction {
 		return &api.NextAction{Command: api.CommandClear, Text: "aborted — clear, then reset"}
 	case StateHeld:
 		if l.in != nil {
-			if why := l.restartBlocker(nil); why != "" {
+			// What an unhold would be refused for (line.command).
+			why := l.restartBlocker(nil)
+			if t := l.il.holdingTrip(); why == "" && t != nil {
+				why = t.describe()
+			}
+			if why != "" {
 				return &api.NextAction{Text: "wait: " + why + " — still present"}
+			}
+			if why = l.badInput(); why == "" {
+				why = l.driveFault()
+			}
+			if why != "" {
+				return &api.NextAction{Text: "wait: " + why}
 			}
 		}
 		phase := "the batch"

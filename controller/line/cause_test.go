@@ -7,6 +7,7 @@ import (
 
 	"github.com/pretreat/pretreat/controller/api"
 	"github.com/pretreat/pretreat/controller/line/linetest"
+	"github.com/pretreat/pretreat/drivers"
 )
 
 // stepUntil steps the line 100 ms at a time until cond holds (at most d)
@@ -289,5 +290,28 @@ func TestInterlockCause(t *testing.T) {
 	run(l, p, &now, time.Second)
 	if l.Message != held || !l.Cause().Active {
 		t.Errorf("pressed again: message %q, cause %+v; want %q, active", l.Message, l.Cause(), held)
+	}
+}
+
+// Held by the operator while an input goes bad: Next waits for it rather
+// than offering an unhold that would be refused.
+func TestNextWaitsForABadInputInAnOperatorHold(t *testing.T) {
+	l, p := newTestLine(t), linetest.NewSamplePlant()
+	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	run(l, p, &now, 2*time.Minute, api.Command{Command: api.CommandStart, Recipe: "catering", User: "op"})
+	run(l, p, &now, time.Second, api.Command{Command: api.CommandHold, User: "op"})
+	p.Bad["hopper.weight"] = drivers.QualityBadCommFailure
+	run(l, p, &now, time.Second)
+	if n := next(l); n.Command != "" || n.Text != "wait: line_io not answering: input hopper.weight cannot be read" {
+		t.Errorf("next %+v, want a wait for line_io", n)
+	}
+	res := run(l, p, &now, 0, api.Command{Command: api.CommandUnhold, User: "op"})
+	if res[0].OK || res[0].Error != "line_io not answering: input hopper.weight cannot be read" {
+		t.Errorf("unhold: %+v", res[0])
+	}
+	delete(p.Bad, "hopper.weight")
+	run(l, p, &now, time.Second)
+	if n := next(l); n.Command != api.CommandUnhold {
+		t.Errorf("next %+v once line_io is back, want unhold", n)
 	}
 }
