@@ -299,7 +299,7 @@ func (e *Engine) Submit(ctx context.Context, c api.Command) api.CommandResult {
 			}
 		}
 		if err != nil {
-			msg := "start refused: " + err.Error()
+			msg := err.Error() // the reason alone: "start refused: " is the reader's
 			if e.rec != nil {
 				e.rec.Event(records.Event{Time: e.clock.Now(), Kind: records.EventCommand, Line: e.cfg.Line, Name: "start:refused", Message: msg, User: c.User})
 			}
@@ -488,7 +488,7 @@ func (e *Engine) alarmCommand(now time.Time, c api.Command) api.CommandResult {
 		trs = []alarm.Transition{tr}
 	}
 	if err != nil {
-		msg := c.Command + " refused: " + err.Error()
+		msg := alarmRefusal(err)
 		if e.rec != nil {
 			e.rec.Event(records.Event{Time: now, Kind: records.EventCommand, Line: e.cfg.Line, Name: c.Command + ":refused", Message: msg, User: c.User})
 		}
@@ -661,7 +661,9 @@ func (e *Engine) publish() {
 	}
 	for i := range st.Units {
 		st.Units[i].Why = e.line.Why(st.Units[i].Name)
+		st.Units[i].Reason = e.line.UnitReason(st.Units[i].Name)
 	}
+	st.Cause, st.Next = e.line.Cause(), e.line.Next()
 	st.Interlocks, st.FirstOut = e.line.Interlocks()
 	if e.histStats != nil {
 		if time.Since(e.histAt) >= time.Second {

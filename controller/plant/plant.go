@@ -326,6 +326,29 @@ func (f *File) defaults() {
 	if f.Historian.Influx.Bucket == "" {
 		f.Historian.Influx.Bucket = "plant/autogen"
 	}
+	f.defaultCommLossAlarms()
+}
+
+// defaultCommLossAlarms gives every device that has no comm_loss alarm in
+// the file one of its own (<device>_comm_loss, priority high, "<device>
+// not answering"): a device that stops answering always alarms, even in a
+// plant file written without an alarms section for it.
+func (f *File) defaultCommLossAlarms() {
+	watched, names := map[string]bool{}, map[string]bool{}
+	for _, a := range f.Alarms {
+		names[a.Name] = true
+		if a.Kind == alarm.KindCommLoss {
+			watched[a.Device] = true
+		}
+	}
+	for _, d := range f.Devices {
+		name := d.Name + "_comm_loss"
+		if watched[d.Name] || names[name] {
+			continue
+		}
+		f.Alarms = append(f.Alarms, alarm.Definition{Name: name, Kind: alarm.KindCommLoss, Device: d.Name,
+			Priority: alarm.PriorityHigh, Message: d.Name + " not answering"})
+	}
 }
 
 func (f *File) check(add func(path, format string, args ...any)) {
