@@ -465,31 +465,32 @@ func isAlarmCommand(c string) bool {
 // alarm set is not safe for concurrent use) and records it.
 func (e *Engine) alarmCommand(now time.Time, c api.Command) api.CommandResult {
 	var trs []alarm.Transition
-	var err error
+	err := checkAlarmCommand(c)
 	var tr alarm.Transition
-	switch c.Command {
-	case api.CommandAck:
+	switch {
+	case err != nil:
+	case c.Command == api.CommandAck:
 		tr, err = e.alarms.Ack(c.Alarm, c.User, now)
 		trs = []alarm.Transition{tr}
-	case api.CommandAckAll:
+	case c.Command == api.CommandAckAll:
 		trs, err = e.alarms.AckAll(c.User, now)
-	case api.CommandShelve:
+	case c.Command == api.CommandShelve:
 		tr, err = e.alarms.Shelve(c.Alarm, c.User, now.Add(time.Duration(c.Value*float64(time.Second))), now)
 		trs = []alarm.Transition{tr}
-	case api.CommandUnshelve:
+	case c.Command == api.CommandUnshelve:
 		tr, err = e.alarms.Unshelve(c.Alarm, c.User, now)
 		trs = []alarm.Transition{tr}
-	case api.CommandOutOfService:
+	case c.Command == api.CommandOutOfService:
 		tr, err = e.alarms.RemoveFromService(c.Alarm, c.User, now)
 		trs = []alarm.Transition{tr}
-	case api.CommandInService:
+	case c.Command == api.CommandInService:
 		tr, err = e.alarms.ReturnToService(c.Alarm, c.User, now)
 		trs = []alarm.Transition{tr}
 	}
 	if err != nil {
-		msg := c.Command + " refused: " + err.Error()
+		msg := c.Command + " refused: " + refusalText(err)
 		if e.rec != nil {
-			e.rec.Event(records.Event{Time: now, Kind: records.EventCommand, Line: e.cfg.Line, Name: c.Command + ":refused", Message: msg, User: c.User})
+			e.rec.Event(records.Event{Time: now, Kind: records.EventCommand, Line: e.cfg.Line, Name: c.Command + ":refused", Message: msg, User: c.User, Reason: c.Reason})
 		}
 		return api.CommandResult{Error: msg}
 	}
@@ -498,9 +499,11 @@ func (e *Engine) alarmCommand(now time.Time, c api.Command) api.CommandResult {
 		e.line.NoteAlarm(trs[i].Time, trs[i].Alarm, trs[i].To.String(), trs[i].User)
 	}
 	if e.rec != nil {
-		e.rec.Event(records.Event{Time: now, Kind: records.EventCommand, Line: e.cfg.Line, Name: c.Command, Message: c.Alarm, User: c.User})
+		e.rec.Event(records.Event{Time: now, Kind: records.EventCommand, Line: e.cfg.Line, Name: c.Command, Message: c.Alarm, User: c.User, Reason: c.Reason})
 		for i := range trs {
-			e.rec.Event(trs[i].Event(e.cfg.Line))
+			ev := trs[i].Event(e.cfg.Line)
+			ev.Reason = c.Reason
+			e.rec.Event(ev)
 		}
 	}
 	return api.CommandResult{OK: true}
