@@ -87,6 +87,8 @@ type Engine struct {
 	tagUnit  []string
 	tagOrder []int
 	unitTags [][]int
+	// extra is what the status adds for the HMI (status_extra.go).
+	extra statusExtra
 	// lastPublish is when the status was last built (wall time).
 	lastPublish time.Time
 	// histStats reports the historian's health; histLast caches it for a
@@ -608,6 +610,8 @@ func (e *Engine) shutdown() {
 
 func (e *Engine) publish() {
 	st := &api.Status{Line: e.cfg.Line, Time: e.clock.Now(), State: e.line.State.String(), Message: e.line.Message, Scan: e.stats}
+	e.extra.seq++
+	st.Seq = e.extra.seq
 	if e.snap == nil {
 		e.status.Store(st)
 		return
@@ -678,12 +682,13 @@ func (e *Engine) publish() {
 		}
 	}
 	st.Outputs = e.outs.status(e.snap)
+	e.publishExtra(st)
 	e.status.Store(st)
 }
 
 func (e *Engine) tagValue(i int) api.TagValue {
 	s := e.snap[i]
-	return api.TagValue{Tag: s.Tag, Value: s.Value, Quality: s.Quality, Time: s.Time, Unit: e.tagUnit[i]}
+	return api.TagValue{Tag: s.Tag, Value: s.Value, Quality: s.Quality, Time: s.Time, Unit: e.tagUnit[i], Precision: e.extra.prec[i], Bool: e.extra.isBool[i]}
 }
 
 // indexTags works out once what publish needs per tag: its engineering
@@ -710,6 +715,7 @@ func (e *Engine) indexTags() {
 			}
 		}
 	}
+	e.indexExtra(names)
 }
 
 func batchStatus(b *records.Batch, phase, step string, phaseStart time.Time) *api.BatchStatus {
