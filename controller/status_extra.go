@@ -37,7 +37,7 @@ type statusExtra struct {
 	// report it came from: while a unit's details do not change, the
 	// statuses share the map (no one writes to a published map).
 	details []detailCache
-	seq       uint64
+	seq     uint64
 }
 
 // detailCache is a unit's last published module details.
