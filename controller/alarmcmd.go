@@ -47,3 +47,13 @@ func refusalText(err error) string {
 	}
 	return err.Error()
 }
+
+// actionDetail is an alarm command as the batch record's action lists it:
+// the alarm, and the reason when one was given ("h2s_high: ventilation
+// running").
+func actionDetail(c api.Command) string {
+	if r := strings.TrimSpace(c.Reason); r != "" {
+		return c.Alarm + ": " + r
+	}
+	return c.Alarm
+}

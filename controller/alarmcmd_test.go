@@ -113,3 +113,20 @@ func TestShelvedAlarmExpiresBack(t *testing.T) {
 		t.Errorf("expiry event %+v", ev)
 	}
 }
+
+// TestShelveReasonInTheBatchRecord: during a batch the shelve is listed
+// among the batch's actions with its alarm and reason.
+func TestShelveReasonInTheBatchRecord(t *testing.T) {
+	r := newEngineRig(t)
+	r.feeding()
+	if res := r.command(api.Command{Command: api.CommandShelve, Alarm: "h2s_warn", Value: 600, User: "ann", Reason: "analyser being calibrated"}); !res.OK {
+		t.Fatalf("shelve: %s", res.Error)
+	}
+	acts := r.e.line.BatchForSave().Actions
+	if len(acts) == 0 {
+		t.Fatal("no action in the batch record")
+	}
+	if a := acts[len(acts)-1]; a.Command != "shelve" || a.User != "ann" || a.Detail != "h2s_warn: analyser being calibrated" {
+		t.Errorf("last action %+v", a)
+	}
+}

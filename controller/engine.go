@@ -496,7 +496,7 @@ func (e *Engine) alarmCommand(now time.Time, c api.Command) api.CommandResult {
 		}
 		return api.CommandResult{Error: msg}
 	}
-	e.line.NoteAction(now, c.User, c.Command, c.Alarm)
+	e.line.NoteAction(now, c.User, c.Command, actionDetail(c))
 	for i := range trs {
 		e.line.NoteAlarm(trs[i].Time, trs[i].Alarm, trs[i].To.String(), trs[i].User)
 	}
