@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/rivo/tview"
 	"math"
 	"net"
 	"net/url"
@@ -150,32 +151,40 @@ func TestShortError(t *testing.T) {
 	}
 }
 
-func TestAlarmsText(t *testing.T) {
-	h := &hmi{}
-	if got := h.alarmsText(); got != "" {
-		t.Errorf("before any status: %q", got)
-	}
-	h.last = &api.Status{}
-	if got := h.alarmsText(); got != " no alarms" {
-		t.Errorf("no alarms: %q", got)
-	}
-	h.last.Alarms = []api.AlarmStatus{
-		{Name: "pulper_level_hh", Priority: "high", State: "unacknowledged", Message: "Pulper level high-high"},
-		{Name: "h2s_warn", Priority: "medium", State: "acknowledged", Message: "H2S above 5 ppm", Chattering: true},
-	}
-	got := h.alarmsText()
-	for _, want := range []string{
-		paint(colorBad, alarmMark+esc("high     unacknowledged         pulper_level_hh: Pulper level high-high")),
-		paint(colorWarn, alarmMark+esc("medium   acknowledged           h2s_warn: H2S above 5 ppm (chattering)")),
+// Values are rounded to their point's precision, booleans are words, and a
+// value that rounds to zero never reads "-0" (cake_bin.weight=-0… was a bug).
+func TestFormatValue(t *testing.T) {
+	for _, tc := range []struct {
+		tv   api.TagValue
+		want string
+	}{
+		{api.TagValue{Value: 103.15978285253942, Precision: 1}, "103.2"},
+		{api.TagValue{Value: -0.0004, Precision: 0}, "0"},
+		{api.TagValue{Value: -0.04, Precision: 1}, "0.0"},
+		{api.TagValue{Value: -1.26, Precision: 1}, "-1.3"},
+		{api.TagValue{Value: 0.4213, Precision: 2}, "0.42"},
+		{api.TagValue{Value: 1, Bool: true}, "on"},
+		{api.TagValue{Value: 0, Bool: true}, "off"},
 	} {
-		if !strings.Contains(got, want) {
-			t.Errorf("alarms text %q lacks %q", got, want)
+		if got := formatValue(tc.tv); got != tc.want {
+			t.Errorf("formatValue(%+v) = %q, want %q", tc.tv, got, tc.want)
 		}
 	}
-	for i := 0; i < 5; i++ {
-		h.last.Alarms = append(h.last.Alarms, api.AlarmStatus{Name: fmt.Sprint("a", i), State: "acknowledged"})
+}
+
+// Each alarm row fits its width and is coloured by whether it waits for an
+// acknowledgement.
+func TestAlarmRow(t *testing.T) {
+	a := api.AlarmStatus{Name: "pulper_level_hh", Priority: "high", State: "unacknowledged", Message: "Pulper level high-high and a very long guidance text that will not fit"}
+	got := alarmRow(a, 60)
+	if !strings.HasPrefix(got, "["+colorBad.String()+"]") {
+		t.Errorf("unacknowledged row not red: %q", got)
 	}
-	if got := h.alarmsText(); !strings.Contains(got, "… and 4 more") {
-		t.Errorf("long list not cut: %q", got)
+	if w := tview.TaggedStringWidth(got); w > 60 {
+		t.Errorf("row %d cells wide, want ≤ 60: %q", w, got)
+	}
+	a.State = "acknowledged"
+	if got := alarmRow(a, 60); !strings.HasPrefix(got, "["+colorWarn.String()+"]") {
+		t.Errorf("acknowledged row not yellow: %q", got)
 	}
 }

@@ -2,18 +2,12 @@ package hmi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,286 +15,12 @@ import (
 
 	"github.com/pretreat/pretreat/controller/api"
 	"github.com/pretreat/pretreat/drivers"
-	"github.com/pretreat/pretreat/historian/records"
 )
-
-// fakeController serves the controller API on loopback: the status it is
-// told to serve, a fixed recipe list, and commands recorded in order.
-type fakeController struct {
-	srv *httptest.Server
-
-	mu       sync.Mutex
-	status   api.Status
-	failing  bool               // answer status requests with HTTP 503
-	refuse   map[string]string  // command -> refusal reason
-	commands []api.Command      // received, in order
-	recipes  []api.RecipeInfo   // served by /api/v1/recipes
-	booked   []records.Delivery // POST /api/v1/deliveries, in order
-}
-
-func newFakeController(t *testing.T, st api.Status) *fakeController {
-	t.Helper()
-	f := &fakeController{
-		status: st,
-		refuse: map[string]string{},
-		recipes: []api.RecipeInfo{
-			{Name: "kitchen-mix", Version: 3, WasteClass: "kitchen", Description: "canteen and household"},
-			{Name: "market-veg", Version: 1, WasteClass: "market", Description: "market green waste"},
-		},
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /api/v1/status", func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		st, failing := f.status, f.failing
-		f.mu.Unlock()
-		if failing {
-			http.Error(w, "scan not ready", http.StatusServiceUnavailable)
-			return
-		}
-		writeJSON(w, http.StatusOK, st)
-	})
-	mux.HandleFunc("GET /api/v1/recipes", func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		rs := f.recipes
-		f.mu.Unlock()
-		writeJSON(w, http.StatusOK, rs)
-	})
-	mux.HandleFunc("POST /api/v1/commands", func(w http.ResponseWriter, r *http.Request) {
-		var cmd api.Command
-		if err := json.NewDecoder(r.Body).Decode(&cmd); err != nil {
-			writeJSON(w, http.StatusBadRequest, api.CommandResult{Error: err.Error()})
-			return
-		}
-		f.mu.Lock()
-		f.commands = append(f.commands, cmd)
-		reason, refused := f.refuse[cmd.Command]
-		f.mu.Unlock()
-		if refused {
-			writeJSON(w, http.StatusConflict, api.CommandResult{Error: reason})
-			return
-		}
-		writeJSON(w, http.StatusOK, api.CommandResult{OK: true})
-	})
-	mux.HandleFunc("POST /api/v1/deliveries", func(w http.ResponseWriter, r *http.Request) {
-		var d records.Delivery
-		if err := json.NewDecoder(r.Body).Decode(&d); err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
-			return
-		}
-		f.mu.Lock()
-		f.booked = append(f.booked, d)
-		f.mu.Unlock()
-		writeJSON(w, http.StatusCreated, d)
-	})
-	f.srv = httptest.NewServer(mux)
-	t.Cleanup(f.srv.Close)
-	return f
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func (f *fakeController) setStatus(st api.Status) {
-	f.mu.Lock()
-	f.status = st
-	f.mu.Unlock()
-}
-
-func (f *fakeController) setFailing(failing bool) {
-	f.mu.Lock()
-	f.failing = failing
-	f.mu.Unlock()
-}
-
-func (f *fakeController) received() []api.Command {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]api.Command(nil), f.commands...)
-}
-
-// recordingScreen is a simulation screen that copies what it shows at each
-// Show/Sync, under its own lock. The tests read the copy: reading the
-// simulation screen's cells directly would race with tview drawing.
-type recordingScreen struct {
-	tcell.SimulationScreen
-
-	width, height int // set by Init
-
-	mu    sync.Mutex
-	cells []tcell.SimCell
-	w, h  int
-}
-
-// newRecordingScreen returns a 140×40 recording screen.
-func newRecordingScreen(t *testing.T) *recordingScreen {
-	t.Helper()
-	return newRecordingScreenSize(t, 140, 40)
-}
-
-func newRecordingScreenSize(t *testing.T, width, height int) *recordingScreen {
-	t.Helper()
-	return &recordingScreen{SimulationScreen: tcell.NewSimulationScreen("UTF-8"), width: width, height: height}
-}
-
-// Init initialises the simulation at the screen's size (the simulation's
-// own Init resets it to 80×25). tview calls it when it gets the screen.
-func (s *recordingScreen) Init() error {
-	if err := s.SimulationScreen.Init(); err != nil {
-		return err
-	}
-	s.SetSize(s.width, s.height)
-	return nil
-}
-
-func (s *recordingScreen) Show() {
-	s.SimulationScreen.Show()
-	s.record()
-}
-
-func (s *recordingScreen) Sync() {
-	s.SimulationScreen.Sync()
-	s.record()
-}
-
-func (s *recordingScreen) record() {
-	cells, w, h := s.GetContents() // safe here: we are on the drawing goroutine
-	s.mu.Lock()
-	s.cells = append(s.cells[:0], cells...)
-	s.w, s.h = w, h
-	s.mu.Unlock()
-}
-
-// snapshot is one recorded screen.
-type snapshot struct {
-	lines  []string        // text, one string per row
-	styles [][]tcell.Style // style of each rune in lines
-}
-
-func (s *recordingScreen) snapshot() snapshot {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var snap snapshot
-	for y := 0; y < s.h; y++ {
-		var line []rune
-		var styles []tcell.Style
-		for x := 0; x < s.w; x++ {
-			c := s.cells[y*s.w+x]
-			r := ' '
-			if len(c.Runes) > 0 {
-				r = c.Runes[0]
-			}
-			line = append(line, r)
-			styles = append(styles, c.Style)
-		}
-		snap.lines = append(snap.lines, string(line))
-		snap.styles = append(snap.styles, styles)
-	}
-	return snap
-}
-
-func (s snapshot) String() string { return strings.Join(s.lines, "\n") }
-
-// find returns the row and rune column of the first occurrence of text.
-func (s snapshot) find(text string) (row, col int, ok bool) {
-	for y, l := range s.lines {
-		if i := strings.Index(l, text); i >= 0 {
-			return y, len([]rune(l[:i])), true
-		}
-	}
-	return 0, 0, false
-}
-
-func (s snapshot) contains(text string) bool {
-	_, _, ok := s.find(text)
-	return ok
-}
-
-// fg is the foreground colour of the rune at row, col.
-func (s snapshot) fg(row, col int) tcell.Color {
-	fg, _, _ := s.styles[row][col].Decompose()
-	return fg
-}
-
-// waitScreen waits until cond holds for the recorded screen, or fails with
-// what the screen showed last.
-func waitScreen(t *testing.T, s *recordingScreen, what string, cond func(snapshot) bool) snapshot {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		snap := s.snapshot()
-		if cond(snap) {
-			return snap
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("screen never showed %s; last screen:\n%s", what, snap)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func waitText(t *testing.T, s *recordingScreen, text string) snapshot {
-	t.Helper()
-	return waitScreen(t, s, "\""+text+"\"", func(sn snapshot) bool { return sn.contains(text) })
-}
-
-// waitCommands waits until the controller has received n commands.
-func waitCommands(t *testing.T, f *fakeController, n int) []api.Command {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		got := f.received()
-		if len(got) >= n {
-			return got
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("controller received %d commands %+v, want %d", len(got), got, n)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// started runs Run in the background and returns a function that waits for
-// its result, failing the test if that takes longer than within. At the end
-// of the test, a Run still going is cancelled and waited for, so that a
-// failed test leaves nothing running into the next.
-func started(t *testing.T, ctx context.Context, opts Options) (wait func(within time.Duration) error) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- Run(ctx, opts) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			t.Error("Run did not return after its context was cancelled")
-		}
-	})
-	return func(within time.Duration) error {
-		t.Helper()
-		select {
-		case err := <-done:
-			done <- err // for the cleanup
-			return err
-		case <-time.After(within):
-			t.Fatalf("Run did not return within %s", within)
-			return nil
-		}
-	}
-}
-
-func key(s *recordingScreen, k tcell.Key) { s.InjectKey(k, 0, tcell.ModNone) }
-func runeKey(s *recordingScreen, r rune)  { s.InjectKey(tcell.KeyRune, r, tcell.ModNone) }
-
-var update = flag.Bool("update", false, "rewrite the golden screens in testdata")
 
 var plantStart = time.Date(2025, 3, 1, 6, 0, 0, 0, time.UTC)
 
 // runningLine is a line in the middle of a batch, with one bad and one
-// uncertain value and one device down.
+// uncertain value, a unit in fault and one device down.
 func runningLine(pressSpeed float64) api.Status {
 	now := plantStart.Add(12*time.Minute + 33*time.Second)
 	good := drivers.QualityGood
@@ -308,6 +28,7 @@ func runningLine(pressSpeed float64) api.Status {
 		Line:  "line-1",
 		Time:  now,
 		State: "Execute",
+		Seq:   1,
 		Batch: &api.BatchStatus{
 			ID: "B-0042", Recipe: "kitchen-mix", RecipeVersion: 3, WasteClass: "kitchen",
 			Phase: "shred", Step: "feed", Start: plantStart, PhaseStart: plantStart.Add(10 * time.Minute),
@@ -318,87 +39,96 @@ func runningLine(pressSpeed float64) api.Status {
 			Start: plantStart.Add(-time.Hour), End: plantStart.Add(-15 * time.Minute),
 			TargetKg: 1500, KgReceived: 1490, KgCake: 600, KgWater: 200,
 		},
+		Flow: []api.FlowEdge{{From: "reception", To: "shredder"}, {From: "shredder", To: "pulper"}, {From: "pulper", To: "press"}},
 		Units: []api.UnitStatus{
 			{Name: "press", Kind: "screw_press", State: "running", Command: true, Values: []api.TagValue{
-				{Tag: "press.speed", Value: pressSpeed, Unit: "rpm", Quality: good, Time: now},
-				{Tag: "press.back_pressure", Value: 3.2, Unit: "bar", Quality: drivers.QualityBadCommFailure, Time: now},
+				{Tag: "shredder.current", Value: pressSpeed, Unit: "rpm", Quality: good, Time: now, Precision: 1},
+				{Tag: "press.back_pressure", Value: 3.2, Unit: "bar", Quality: drivers.QualityBadCommFailure, Time: now, Precision: 2},
+				{Tag: "press.cake_ds", Value: 31.04, Unit: "%", Quality: good, Time: now, Precision: 1},
 			}},
 			{Name: "pulper", Kind: "pulper", State: "running", Command: true, Values: []api.TagValue{
-				{Tag: "pulper.level", Value: 61.25, Unit: "%", Quality: drivers.QualityUncertainStale, Time: now},
+				{Tag: "pulper.level", Value: 61.25, Unit: "%", Quality: drivers.QualityUncertainStale, Time: now, Precision: 1},
+				{Tag: "pulper.water_valve", Value: 1, Quality: good, Time: now, Bool: true},
 			}},
-			{Name: "shredder", Kind: "shredder", State: "fault", Reason: "overcurrent", Values: []api.TagValue{
-				{Tag: "shredder.current", Value: 0, Unit: "A", Quality: good, Time: now},
+			{Name: "shredder", Kind: "shredder", State: "fault", Reason: "jammed: 3 reversals in 60 s", Values: []api.TagValue{
+				{Tag: "shredder.current", Value: 103.15978285253942, Unit: "A", Quality: good, Time: now, Precision: 1},
 			}},
 			{Name: "reception", Kind: "reception", State: "stopped", Values: []api.TagValue{
-				{Tag: "hopper.weight", Value: 812.4, Unit: "kg", Quality: good, Time: now},
+				{Tag: "hopper.weight", Value: 812.4, Unit: "kg", Quality: good, Time: now, Precision: 0},
+				{Tag: "cake_bin.weight", Value: -0.0004, Unit: "kg", Quality: good, Time: now, Precision: 0},
 			}},
 		},
 		Devices: []api.DeviceStatus{
 			{Name: "press_vfd", Protocol: "modbus", Address: "127.0.0.1:5021", Connected: true},
 			{Name: "analyser", Protocol: "opcua", Address: "opc.tcp://127.0.0.1:4841", LastError: "connection refused"},
 		},
-		Scan: api.ScanStats{PeriodMs: 100, Count: 7530, LastExecUs: 84, MaxExecUs: 412, MaxLatenessMs: 2.5, Overruns: 1},
+		Scan:   api.ScanStats{PeriodMs: 100, Count: 7530, LastExecUs: 84, MaxExecUs: 412, MaxLatenessMs: 2.5, Overruns: 1},
+		Alarms: []api.AlarmStatus{},
 	}
+}
+
+// heldLine is the running line held by an interlock that is still active,
+// with alarms of every priority.
+func heldLine(causeActive bool) api.Status {
+	st := runningLine(31.5)
+	st.State = "Held"
+	st.Message = "held: filtrate_level_hh"
+	st.Cause = &api.Cause{Kind: "interlock", Source: "filtrate_level_hh", Unit: "filtrate_tank",
+		Text: "filtrate tank level high-high (filtrate_level_hh)", Since: st.Time.Add(-2 * time.Minute), Active: causeActive}
+	if causeActive {
+		st.Next = &api.NextAction{Text: "wait: filtrate tank level high-high — still present"}
+	} else {
+		st.Next = &api.NextAction{Command: api.CommandUnhold, Text: "cause cleared — unhold to restart shred"}
+	}
+	st.Alarms = []api.AlarmStatus{
+		{Name: "filtrate_level_hh", Priority: "critical", State: "unacknowledged", Message: "Filtrate tank high-high", Since: st.Time.Add(-2 * time.Minute), Value: 96.1, Active: true},
+		{Name: "shredder_overcurrent", Priority: "high", State: "returned_unacknowledged", Message: "Shredder overcurrent", Since: st.Time.Add(-5 * time.Minute), Value: 80},
+		{Name: "h2s_warn", Priority: "medium", State: "acknowledged", Message: "H2S above 10 ppm", Since: st.Time.Add(-9 * time.Minute), Value: 12, Active: true, User: "olga"},
+		{Name: "pulper_level_hh", Priority: "critical", State: "unacknowledged", Message: "Pulper high-high", Since: st.Time.Add(-time.Minute), Value: 97, Active: true},
+		{Name: "line_io_comm_loss", Priority: "critical", State: "acknowledged", Message: "Line I/O not answering", Since: st.Time.Add(-3 * time.Minute), Active: true, User: "anna"},
+	}
+	st.AlarmCounts = api.AlarmCounts{Critical: 3, High: 1, Medium: 1, Unacknowledged: 3, Per10Min: 14, Flood: true}
+	return st
 }
 
 func TestOverviewShowsPlantAndValuesChange(t *testing.T) {
 	f := newFakeController(t, runningLine(31.5))
 	scr := newRecordingScreen(t)
-	wait := started(t, context.Background(), Options{Client: api.NewClient(f.srv.URL), Screen: scr, Refresh: 20 * time.Millisecond})
+	wait := started(t, context.Background(), signedIn(f, scr))
 
-	snap := waitText(t, scr, "speed=31.5 rpm")
+	snap := waitText(t, scr, "signed in as anna")
+	snap = waitText(t, scr, "press.cake_ds")
 	for _, want := range []string{
-		"line-1", "Execute", "plant time 2025-03-01 06:12:33", "controller " + f.srv.URL + ": connected",
-		"press", "screw_press", "pulper", "shredder", "reception",
-		"fault: overcurrent", "hopper.weight=812.4 kg",
-		"B-0042", "kitchen-mix v3", "shred / feed", "0:12:33", "1234.5 kg of 2000.0 kg", "345.6 kg", "water 123.4 kg",
-		"B-0041", "market-veg v1", "received 1490.0 kg of 1500.0 kg, cake 600.0 kg, water 200.0 kg",
-		"press_vfd", "connected", "NOT CONNECTED", "connection refused",
-		"period 100 ms", "last exec 84 µs", "max lateness 2.50 ms", "overruns 1",
-		"start", "hold", "unhold", "confirm", "stop", "abort", "reset", "clear", "quit",
+		"line-1", "Execute", "B-0042", "shred/feed", "plant 2025-03-01 06:12:33", "anna·engineer",
+		"controller " + f.srv.URL + ": stream",
+		"reception ■ → ! shredder FAULT → pulper ▶ → press ▶",
+		"kitchen-mix v3 (kitchen)", "1234.5 kg of 2000.0 kg",
+		"103.2 A", "31.0 %", "61.2? %",
 	} {
 		if !snap.contains(want) {
 			t.Errorf("screen lacks %q; screen:\n%s", want, snap)
 		}
 	}
-
+	if snap.contains("103.15") {
+		t.Errorf("unrounded value on screen:\n%s", snap)
+	}
 	// Bad quality: value replaced by #### in the bad colour.
-	row, col, ok := snap.find("back_pressure=####")
+	row, col, ok := snap.find("####")
 	if !ok {
 		t.Fatalf("bad value not shown as ####; screen:\n%s", snap)
 	}
-	if got := snap.fg(row, col+len("back_pressure=")); got != colorBad {
+	if got := snap.fg(row, col); got != colorBad {
 		t.Errorf("bad value colour = %v, want %v", got, colorBad)
 	}
-	if snap.contains("3.20 bar") {
-		t.Errorf("bad value's number is shown as if usable; screen:\n%s", snap)
-	}
-	// Uncertain quality: value with a marker in the warning colour.
-	row, col, ok = snap.find("level=61.2? %")
-	if !ok {
-		row, col, ok = snap.find("level=61.3? %")
-	}
-	if !ok {
-		t.Fatalf("uncertain value not marked; screen:\n%s", snap)
-	}
-	if got := snap.fg(row, col); got != colorWarn {
-		t.Errorf("uncertain value colour = %v, want %v", got, colorWarn)
-	}
-	// Normal values and states are not coloured.
-	row, col, _ = snap.find("speed=31.5 rpm")
-	if got := snap.fg(row, col); got != tcell.ColorDefault {
-		t.Errorf("good value colour = %v, want default", got)
-	}
-	row, col, _ = snap.find("fault: overcurrent")
+	row, col, _ = snap.find("! shredder FAULT")
 	if got := snap.fg(row, col); got != colorBad {
 		t.Errorf("fault colour = %v, want %v", got, colorBad)
 	}
-
 	f.setStatus(runningLine(32.7))
-	snap = waitText(t, scr, "speed=32.7 rpm")
-	if snap.contains("speed=31.5 rpm") {
-		t.Errorf("old value still shown; screen:\n%s", snap)
-	}
+	st := runningLine(32.7)
+	st.Units[2].Values[0].Value = 55.55
+	f.setStatus(st)
+	waitText(t, scr, "55.5 A")
 
 	runeKey(scr, 'q')
 	if err := wait(time.Second); err != nil {
@@ -406,29 +136,81 @@ func TestOverviewShowsPlantAndValuesChange(t *testing.T) {
 	}
 }
 
+// The header, on every screen and at 80×24, says why the line stopped and
+// what to do next; a cause that has cleared is not shown as present.
+func TestHeaderCauseAndNextAction(t *testing.T) {
+	f := newFakeController(t, heldLine(true))
+	scr := newRecordingScreenSize(t, 80, 24)
+	wait := started(t, context.Background(), signedIn(f, scr))
+	snap := waitText(t, scr, "First-out: filtrate tank level high-high (filtrate_level_hh) — still present")
+	for _, want := range []string{"Held", "shred/feed", "plant 06:12:33", "Next: wait: filtrate tank level high-high", "FLOOD 14/10min", "3 crit 1 high 1 med, 3 unack"} {
+		if !snap.contains(want) {
+			t.Errorf("80×24 header lacks %q; screen:\n%s", want, snap)
+		}
+	}
+	row, col, _ := snap.find("First-out")
+	if got := snap.fg(row, col); got != colorBad {
+		t.Errorf("active cause colour = %v, want %v", got, colorBad)
+	}
+	// The cause clears (the comm loss came back, the level fell): the
+	// header no longer reads as if it were present, and says what to press.
+	f.setStatus(heldLine(false))
+	snap = waitText(t, scr, "— cleared")
+	if snap.contains("still present") {
+		t.Errorf("cleared cause still shown as present:\n%s", snap)
+	}
+	waitText(t, scr, "Next: cause cleared — unhold to restart shred — press u")
+	runeKey(scr, 'u')
+	if got := waitCommands(t, f, 1); got[0].Command != api.CommandUnhold {
+		t.Errorf("command = %+v, want unhold", got[0])
+	}
+	runeKey(scr, 'q')
+	if err := wait(time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// With more alarms than the overview has room for, it says how many more
+// there are, on a line of its own that fits, and never hides the first-out.
+func TestOverviewAlarmsNotHidden(t *testing.T) {
+	f := newFakeController(t, heldLine(true))
+	scr := newRecordingScreenSize(t, 80, 24)
+	wait := started(t, context.Background(), signedIn(f, scr))
+	snap := waitText(t, scr, "Alarms (5)")
+	if !snap.contains("more: press 3") && !(snap.contains("pulper_level_hh") && snap.contains("h2s_warn")) {
+		t.Errorf("alarms hidden without saying so:\n%s", snap)
+	}
+	if !snap.contains("filtrate_level_hh") {
+		t.Errorf("first-out alarm not visible:\n%s", snap)
+	}
+	runeKey(scr, 'q')
+	if err := wait(time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestStartAbortQuit(t *testing.T) {
 	f := newFakeController(t, runningLine(31.5))
 	scr := newRecordingScreen(t)
-	wait := started(t, context.Background(), Options{Client: api.NewClient(f.srv.URL), User: "anna", Screen: scr, Refresh: 20 * time.Millisecond})
-	waitText(t, scr, "controller "+f.srv.URL+": connected")
+	wait := started(t, context.Background(), signedIn(f, scr))
+	waitText(t, scr, "signed in as anna")
 
 	runeKey(scr, 's')
-	waitText(t, scr, "market-veg v1  market  market green waste") // the picker, not the last batch
+	waitText(t, scr, "market-veg v1  market  market green waste")
 	key(scr, tcell.KeyDown)
 	key(scr, tcell.KeyEnter)
 	got := waitCommands(t, f, 1)
-	if want := (api.Command{Command: api.CommandStart, Recipe: "market-veg", Version: 1, User: "anna"}); got[0] != want {
+	// The user comes from the session, not from the command.
+	if want := (api.Command{Command: api.CommandStart, Recipe: "market-veg", Version: 1}); got[0] != want {
 		t.Errorf("command = %+v, want %+v", got[0], want)
 	}
 	waitText(t, scr, "start market-veg: accepted")
 
-	// Esc closes the picker without sending anything.
 	runeKey(scr, 's')
 	waitText(t, scr, "kitchen-mix v3  kitchen")
 	key(scr, tcell.KeyEscape)
 	waitText(t, scr, "start cancelled")
 
-	// a asks first; n cancels, y aborts.
 	runeKey(scr, 'a')
 	waitText(t, scr, "Abort batch B-0042?")
 	runeKey(scr, 'n')
@@ -437,29 +219,27 @@ func TestStartAbortQuit(t *testing.T) {
 	waitText(t, scr, "Abort batch B-0042?")
 	runeKey(scr, 'y')
 	got = waitCommands(t, f, 2)
-	if want := (api.Command{Command: api.CommandAbort, User: "anna"}); got[1] != want {
+	if want := (api.Command{Command: api.CommandAbort}); got[1] != want {
 		t.Errorf("command = %+v, want %+v", got[1], want)
 	}
 	waitText(t, scr, "abort: accepted")
 	if n := len(f.received()); n != 2 {
 		t.Errorf("controller received %d commands, want 2: %+v", n, f.received())
 	}
-
-	start := time.Now()
 	runeKey(scr, 'q')
 	if err := wait(time.Second); err != nil {
 		t.Fatalf("Run after q = %v, want nil", err)
 	}
-	t.Logf("Run returned %s after q", time.Since(start))
 }
 
 // d opens the weighbridge form; a filled form books the delivery with the
-// class chosen from the recipes' classes and the net weight, as the user.
+// class chosen from the recipes' classes and the net weight, as the user
+// signed in.
 func TestBookDelivery(t *testing.T) {
 	f := newFakeController(t, runningLine(31.5))
 	scr := newRecordingScreen(t)
-	wait := started(t, context.Background(), Options{Client: api.NewClient(f.srv.URL), User: "anna", Screen: scr, Refresh: 20 * time.Millisecond})
-	waitText(t, scr, "controller "+f.srv.URL+": connected")
+	wait := started(t, context.Background(), signedIn(f, scr))
+	waitText(t, scr, "signed in as anna")
 	typeText := func(s string) {
 		for _, r := range s {
 			runeKey(scr, r)
@@ -492,7 +272,6 @@ func TestBookDelivery(t *testing.T) {
 	if len(got) != 1 || got[0].Ticket != "WB-77" || got[0].WasteClass != "market" || got[0].NetKg != 1750 || got[0].Operator != "anna" || got[0].EWC != "20 01 08" {
 		t.Errorf("booked %+v", got)
 	}
-	// An incomplete form says what is missing and books nothing.
 	runeKey(scr, 'd')
 	waitText(t, scr, "Book a delivery")
 	for range 9 {
@@ -507,28 +286,161 @@ func TestBookDelivery(t *testing.T) {
 	}
 }
 
+// A refusal is said once, with its reason, however the controller
+// phrased it ("refused: start refused: …" was a bug).
 func TestRefusalShowsReason(t *testing.T) {
 	f := newFakeController(t, runningLine(31.5))
-	f.refuse[api.CommandReset] = "line is in Execute; reset needs Complete or Aborted"
+	f.refuse[api.CommandReset] = "reset refused: line is in Execute; reset needs Complete or Aborted"
 	scr := newRecordingScreen(t)
-	wait := started(t, context.Background(), Options{Client: api.NewClient(f.srv.URL), Screen: scr, Refresh: 20 * time.Millisecond})
-	waitText(t, scr, "controller "+f.srv.URL+": connected")
+	wait := started(t, context.Background(), signedIn(f, scr))
+	waitText(t, scr, "signed in as anna")
 
 	runeKey(scr, 'r')
 	snap := waitText(t, scr, "reset refused: line is in Execute; reset needs Complete or Aborted")
+	if strings.Count(snap.String(), "refused:") != 1 {
+		t.Errorf("refusal said more than once:\n%s", snap)
+	}
 	row, col, _ := snap.find("reset refused")
 	if got := snap.fg(row, col); got != colorWarn {
 		t.Errorf("refusal colour = %v, want %v", got, colorWarn)
 	}
-	if got := waitCommands(t, f, 1); got[0].Command != api.CommandReset || got[0].User != DefaultUser {
-		t.Errorf("command = %+v, want reset by %s", got[0], DefaultUser)
-	}
 	runeKey(scr, 't')
 	waitText(t, scr, "stop: accepted")
-
 	runeKey(scr, 'q')
 	if err := wait(time.Second); err != nil {
 		t.Fatalf("Run = %v, want nil", err)
+	}
+}
+
+func TestRefusalReason(t *testing.T) {
+	for in, want := range map[string]string{
+		"refused: start refused: recipe x not approved": "recipe x not approved",
+		"start refused: recipe x not approved":          "recipe x not approved",
+		"recipe x not approved":                         "recipe x not approved",
+		"":                                              "no reason given",
+	} {
+		if got := refusalReason("start", in); got != want {
+			t.Errorf("refusalReason(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// Sign-in with users: a wrong password is refused with the reason and no
+// command can be sent; the right one signs in with the role; a viewer is
+// offered no command.
+func TestLogin(t *testing.T) {
+	f := newFakeController(t, runningLine(31.5))
+	f.with(func(f *fakeController) {
+		f.users = map[string][2]string{"olga": {"s3cret", "operator"}, "vic": {"look", "viewer"}}
+	})
+	scr := newRecordingScreenSize(t, 80, 24)
+	wait := started(t, context.Background(), Options{Client: api.NewClient(f.srv.URL), Screen: scr, Refresh: 20 * time.Millisecond})
+	waitText(t, scr, "Sign in")
+	typeText := func(s string) {
+		for _, r := range s {
+			runeKey(scr, r)
+		}
+	}
+	typeText("olga")
+	key(scr, tcell.KeyTab)
+	typeText("wrong")
+	key(scr, tcell.KeyTab)
+	key(scr, tcell.KeyTab)
+	key(scr, tcell.KeyEnter)
+	waitText(t, scr, "not signed in: wrong user or password")
+	// The form is still up; the commands are not offered meanwhile.
+	if len(f.received()) != 0 {
+		t.Fatalf("commands sent before sign-in: %+v", f.received())
+	}
+	// The user name stays; the password field has the focus.
+	for range 5 {
+		key(scr, tcell.KeyBackspace2)
+	}
+	typeText("s3cret")
+	key(scr, tcell.KeyTab)
+	key(scr, tcell.KeyTab)
+	key(scr, tcell.KeyEnter)
+	snap := waitText(t, scr, "signed in as olga (operator)")
+	if snap.contains("s3cret") {
+		t.Errorf("password on screen:\n%s", snap)
+	}
+	waitText(t, scr, "olga·operator")
+	runeKey(scr, 'h')
+	waitCommands(t, f, 1)
+
+	// Shift handover: L signs out and asks again; vic may only view.
+	runeKey(scr, 'L')
+	waitText(t, scr, "signed out")
+	typeText("vic")
+	key(scr, tcell.KeyTab)
+	typeText("look")
+	key(scr, tcell.KeyTab)
+	key(scr, tcell.KeyTab)
+	key(scr, tcell.KeyEnter)
+	waitText(t, scr, "view only")
+	runeKey(scr, 't')
+	waitText(t, scr, "stop: vic may only view (role viewer)")
+	if n := len(f.received()); n != 1 {
+		t.Errorf("viewer sent a command: %+v", f.received())
+	}
+	runeKey(scr, 'q')
+	if err := wait(time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The HMI locks itself after IdleLock without a key.
+func TestIdleLock(t *testing.T) {
+	f := newFakeController(t, runningLine(31.5))
+	scr := newRecordingScreenSize(t, 80, 24)
+	opts := signedIn(f, scr)
+	opts.IdleLock = 300 * time.Millisecond
+	wait := started(t, context.Background(), opts)
+	waitText(t, scr, "signed in as anna")
+	waitText(t, scr, "locked after 300ms without a key")
+	runeKey(scr, 't') // typed into the sign-in form, not a command
+	time.Sleep(50 * time.Millisecond)
+	if n := len(f.received()); n != 0 {
+		t.Errorf("locked HMI sent %+v", f.received())
+	}
+	scr.InjectKey(tcell.KeyCtrlC, 0, tcell.ModCtrl)
+	if err := wait(time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// ? lists every global key; : runs a command by a unique prefix and says
+// what is wrong with an unknown one.
+func TestHelpAndCommandLine(t *testing.T) {
+	f := newFakeController(t, runningLine(31.5))
+	scr := newRecordingScreenSize(t, 80, 24)
+	wait := started(t, context.Background(), signedIn(f, scr))
+	waitText(t, scr, "signed in as anna")
+	runeKey(scr, '?')
+	snap := waitText(t, scr, "Help: every key")
+	for _, want := range []string{"Esc", "back", "start batch", "lock / change user"} {
+		if !snap.contains(want) {
+			t.Errorf("help lacks %q:\n%s", want, snap)
+		}
+	}
+	key(scr, tcell.KeyEscape)
+	runeKey(scr, ':')
+	for _, r := range "frobnicate" {
+		runeKey(scr, r)
+	}
+	key(scr, tcell.KeyEnter)
+	waitText(t, scr, "unknown command :frobnicate")
+	runeKey(scr, ':')
+	for _, r := range "ov" {
+		runeKey(scr, r)
+	}
+	key(scr, tcell.KeyEnter)
+	waitText(t, scr, " Overview")
+	runeKey(scr, ':')
+	runeKey(scr, 'q')
+	key(scr, tcell.KeyEnter)
+	if err := wait(time.Second); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -538,58 +450,66 @@ func TestControllerUnreachable(t *testing.T) {
 	down.Close() // nothing listens there any more
 
 	scr := newRecordingScreen(t)
-	wait := started(t, context.Background(), Options{Client: api.NewClient(url), Screen: scr, Refresh: 20 * time.Millisecond})
+	wait := started(t, context.Background(), Options{Client: api.NewClient(url), Screen: scr, Refresh: 20 * time.Millisecond, Login: &api.Login{User: "anna"}})
 	snap := waitText(t, scr, "controller "+url+": unreachable")
 	row, col, _ := snap.find("controller " + url)
 	if got := snap.fg(row, col); got != colorBad {
 		t.Errorf("unreachable colour = %v, want %v", got, colorBad)
 	}
-
-	// Keys still work: a command fails visibly, the picker reports the error.
-	runeKey(scr, 't')
-	waitText(t, scr, "stop: no answer from the controller")
-	runeKey(scr, 's')
-	waitText(t, scr, "cannot list recipes")
-
-	runeKey(scr, 'q')
+	waitText(t, scr, "not signed in")
+	scr.InjectKey(tcell.KeyCtrlC, 0, tcell.ModCtrl)
 	if err := wait(time.Second); err != nil {
 		t.Fatalf("Run = %v, want nil", err)
 	}
 }
 
+// The stream breaks: the HMI marks the values stale, polls, and comes back.
 func TestControllerLostAndBack(t *testing.T) {
 	f := newFakeController(t, runningLine(31.5))
 	scr := newRecordingScreen(t)
-	wait := started(t, context.Background(), Options{Client: api.NewClient(f.srv.URL), Screen: scr, Refresh: 20 * time.Millisecond})
-	waitText(t, scr, "speed=31.5 rpm")
+	wait := started(t, context.Background(), signedIn(f, scr))
+	waitText(t, scr, ": stream")
 
 	f.setFailing(true)
 	snap := waitText(t, scr, "controller "+f.srv.URL+": answers with an error")
-	// The old values stay on screen, marked as no longer current.
-	waitText(t, scr, "Batch   ? last known, not current")
-	row, col, ok := snap.find("speed=31.5? rpm")
+	waitText(t, scr, "last known values, not current")
+	row, col, ok := snap.find("31.0? %")
 	if !ok {
 		t.Fatalf("stale value not marked uncertain; screen:\n%s", snap)
 	}
 	if got := snap.fg(row, col); got != colorWarn {
 		t.Errorf("stale value colour = %v, want %v", got, colorWarn)
 	}
-
 	f.setFailing(false)
-	waitText(t, scr, "controller "+f.srv.URL+": connected")
-	waitText(t, scr, "speed=31.5 rpm")
-
+	waitText(t, scr, "controller "+f.srv.URL+": polling")
 	runeKey(scr, 'q')
 	if err := wait(time.Second); err != nil {
 		t.Fatalf("Run = %v, want nil", err)
 	}
 }
 
+// An older controller without the stream is polled.
+func TestPollsWithoutStream(t *testing.T) {
+	f := newFakeController(t, runningLine(31.5))
+	f.with(func(f *fakeController) { f.noStream = true })
+	scr := newRecordingScreen(t)
+	wait := started(t, context.Background(), signedIn(f, scr))
+	waitText(t, scr, ": polling")
+	st := runningLine(31.5)
+	st.Units[2].Values[0].Value = 44.44
+	f.setStatus(st)
+	waitText(t, scr, "44.4 A")
+	runeKey(scr, 'q')
+	if err := wait(time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestCtrlCQuits(t *testing.T) {
 	f := newFakeController(t, runningLine(31.5))
 	scr := newRecordingScreen(t)
-	wait := started(t, context.Background(), Options{Client: api.NewClient(f.srv.URL), Screen: scr, Refresh: 20 * time.Millisecond})
-	waitText(t, scr, "speed=31.5 rpm")
+	wait := started(t, context.Background(), signedIn(f, scr))
+	waitText(t, scr, "shredder.current")
 	scr.InjectKey(tcell.KeyCtrlC, 0, tcell.ModCtrl)
 	if err := wait(time.Second); err != nil {
 		t.Fatalf("Run after Ctrl-C = %v, want nil", err)
@@ -600,8 +520,8 @@ func TestContextCancelStopsRun(t *testing.T) {
 	f := newFakeController(t, runningLine(31.5))
 	scr := newRecordingScreen(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	wait := started(t, ctx, Options{Client: api.NewClient(f.srv.URL), Screen: scr, Refresh: 20 * time.Millisecond})
-	waitText(t, scr, "speed=31.5 rpm")
+	wait := started(t, ctx, signedIn(f, scr))
+	waitText(t, scr, "shredder.current")
 	cancel()
 	if err := wait(time.Second); err != nil {
 		t.Fatalf("Run after cancel = %v, want nil", err)
@@ -612,7 +532,7 @@ func TestCancelledBeforeStart(t *testing.T) {
 	f := newFakeController(t, runningLine(31.5))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	wait := started(t, ctx, Options{Client: api.NewClient(f.srv.URL), Screen: newRecordingScreen(t)})
+	wait := started(t, ctx, signedIn(f, newRecordingScreen(t)))
 	if err := wait(time.Second); err != nil {
 		t.Fatalf("Run = %v, want nil", err)
 	}
@@ -625,14 +545,15 @@ func TestNoClient(t *testing.T) {
 }
 
 // TestNoGoroutineLeft checks that Run leaves nothing of its own running, even
-// with a command in flight that the controller answers slowly.
+// with a command in flight that the controller answers slowly and a stream
+// open.
 func TestNoGoroutineLeft(t *testing.T) {
 	f := newFakeController(t, runningLine(31.5))
 	slow := make(chan struct{})
 	mux := http.NewServeMux()
 	mux.Handle("/", f.srv.Config.Handler)
 	mux.HandleFunc("POST /api/v1/commands", func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body) // so that the server notices the client going away
+		_, _ = io.Copy(io.Discard, r.Body)
 		select {
 		case <-slow:
 		case <-r.Context().Done():
@@ -640,92 +561,42 @@ func TestNoGoroutineLeft(t *testing.T) {
 	})
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
-	defer close(slow) // before srv.Close, which waits for the handler
+	defer close(slow)
 
 	scr := newRecordingScreen(t)
-	wait := started(t, context.Background(), Options{Client: api.NewClient(srv.URL), Screen: scr, Refresh: 20 * time.Millisecond})
-	waitText(t, scr, "controller "+srv.URL+": connected")
+	wait := started(t, context.Background(), Options{Client: api.NewClient(srv.URL), Screen: scr, Refresh: 20 * time.Millisecond, Login: &api.Login{User: "anna"}})
+	waitText(t, scr, "signed in as anna")
 	runeKey(scr, 't')
 	waitText(t, scr, "sending stop…")
 	runeKey(scr, 'q')
 	if err := wait(time.Second); err != nil {
 		t.Fatalf("Run = %v, want nil", err)
 	}
-
 	waitNoGoroutines(t)
 }
 
-// waitNoGoroutines fails unless, within 2 s, no goroutine of this package,
-// tview or tcell is left other than the test's own.
-func waitNoGoroutines(t *testing.T) {
-	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		left := ownGoroutines()
-		if len(left) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d goroutines left behind:\n\n%s", len(left), strings.Join(left, "\n\n"))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// ownGoroutines returns the stacks of goroutines other than the caller's that
-// run code of this package, tview or tcell.
-func ownGoroutines() []string {
-	buf := make([]byte, 1<<20)
-	buf = buf[:runtime.Stack(buf, true)]
-	var left []string
-	for i, g := range strings.Split(string(buf), "\n\n") {
-		if i == 0 {
-			continue // the caller
-		}
-		if strings.Contains(g, "pretreat/pretreat/hmi.") && !strings.Contains(g, "hmi.Test") ||
-			strings.Contains(g, "rivo/tview") || strings.Contains(g, "gdamore/tcell") {
-			left = append(left, g)
-		}
-	}
-	return left
-}
-
-// TestOverviewGolden compares the whole overview, as text, with golden files
-// in testdata, at a roomy size and at the smallest usual terminal; run with
+// TestOverviewGolden compares the overview, as text, with golden files in
+// testdata at the smallest usual terminal and at a large one; run with
 // -update to accept a change on purpose.
 func TestOverviewGolden(t *testing.T) {
-	for _, size := range []struct{ w, h int }{{140, 40}, {80, 24}} {
-		name := fmt.Sprintf("%dx%d", size.w, size.h)
-		t.Run(name, func(t *testing.T) {
-			f := newFakeController(t, runningLine(31.5))
-			scr := newRecordingScreenSize(t, size.w, size.h)
-			wait := started(t, context.Background(), Options{Client: api.NewClient(f.srv.URL), Screen: scr, Refresh: 20 * time.Millisecond})
-			got := waitText(t, scr, "speed=31.5 rpm").String() + "\n"
-			// The port is the OS's choice; keep the golden file stable.
-			port := f.srv.URL[strings.LastIndex(f.srv.URL, ":")+1:]
-			got = strings.ReplaceAll(got, f.srv.URL, strings.TrimSuffix(f.srv.URL, port)+strings.Repeat("P", len(port)))
-
-			golden := filepath.Join("testdata", "overview-"+name+".golden")
-			if *update {
-				if err := os.MkdirAll("testdata", 0o755); err != nil {
-					t.Fatal(err)
+	for _, c := range []struct {
+		name string
+		st   api.Status
+	}{{"overview", runningLine(31.5)}, {"overview-held", heldLine(true)}} {
+		for _, size := range []struct{ w, h int }{{80, 24}, {160, 48}} {
+			name := fmt.Sprintf("%s-%dx%d", c.name, size.w, size.h)
+			t.Run(name, func(t *testing.T) {
+				f := newFakeController(t, c.st)
+				scr := newRecordingScreenSize(t, size.w, size.h)
+				wait := started(t, context.Background(), signedIn(f, scr))
+				waitText(t, scr, "signed in as anna")
+				checkGolden(t, f, waitSettled(t, scr, "shredder.current"), name)
+				runeKey(scr, 'q')
+				if err := wait(time.Second); err != nil {
+					t.Fatalf("Run = %v, want nil", err)
 				}
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("overview differs from %s\ngot:\n%s\nwant:\n%s", golden, got, want)
-			}
-			runeKey(scr, 'q')
-			if err := wait(time.Second); err != nil {
-				t.Fatalf("Run = %v, want nil", err)
-			}
-		})
+			})
+		}
 	}
 }
 
@@ -734,8 +605,8 @@ func TestOverviewGolden(t *testing.T) {
 func TestTerminalFailure(t *testing.T) {
 	f := newFakeController(t, runningLine(31.5))
 	scr := newRecordingScreen(t)
-	wait := started(t, context.Background(), Options{Client: api.NewClient(f.srv.URL), Screen: scr, Refresh: 5 * time.Millisecond})
-	waitText(t, scr, "speed=31.5 rpm")
+	wait := started(t, context.Background(), signedIn(f, scr))
+	waitText(t, scr, "shredder.current")
 
 	lost := errors.New("tty gone")
 	if err := scr.PostEvent(tcell.NewEventError(lost)); err != nil {
@@ -749,49 +620,22 @@ func TestTerminalFailure(t *testing.T) {
 	waitNoGoroutines(t)
 }
 
-// TestUnitsScrollSideways: on a narrow terminal the values that do not fit
-// are reached with the arrow keys, the unit names staying in view.
-func TestUnitsScrollSideways(t *testing.T) {
-	f := newFakeController(t, runningLine(31.5))
-	scr := newRecordingScreenSize(t, 80, 24)
-	wait := started(t, context.Background(), Options{Client: api.NewClient(f.srv.URL), Screen: scr, Refresh: 20 * time.Millisecond})
-	snap := waitText(t, scr, "speed=31.5 rpm")
-	if snap.contains("back_pressure=####") {
-		t.Fatalf("test needs a value that does not fit; screen:\n%s", snap)
-	}
-	for range 4 {
-		key(scr, tcell.KeyRight)
-	}
-	waitText(t, scr, "back_pressure=####")
-	time.Sleep(100 * time.Millisecond) // several polls: an update must not undo the scroll
-	snap = scr.snapshot()
-	if !snap.contains("back_pressure=####") {
-		t.Errorf("scroll lost after updates; screen:\n%s", snap)
-	}
-	if !snap.contains("press") {
-		t.Errorf("unit names scrolled away; screen:\n%s", snap)
-	}
-	runeKey(scr, 'q')
-	if err := wait(time.Second); err != nil {
-		t.Fatalf("Run = %v, want nil", err)
-	}
-}
-
-// TestQuitWhileBusy quits many times while the poller is constantly handing
+// TestQuitWhileBusy quits many times while the feed is constantly handing
 // updates to the screen, to catch a worker left blocked on a stopped loop.
 func TestQuitWhileBusy(t *testing.T) {
 	if testing.Short() {
 		t.Skip("stress test")
 	}
 	f := newFakeController(t, runningLine(31.5))
+	f.with(func(f *fakeController) { f.noStream = true })
 	for i := range 10 {
 		scr := newRecordingScreen(t)
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
-		go func() {
-			done <- Run(ctx, Options{Client: api.NewClient(f.srv.URL), Screen: scr, Refresh: time.Microsecond})
-		}()
-		waitText(t, scr, "speed=31.5 rpm")
+		opts := signedIn(f, scr)
+		opts.Refresh = time.Microsecond
+		go func() { done <- Run(ctx, opts) }()
+		waitText(t, scr, "shredder.current")
 		if i%2 == 0 {
 			runeKey(scr, 'q')
 		} else {

@@ -71,7 +71,10 @@ func (h *hmi) showKeys() {
 	for _, k := range h.front().keys() {
 		pairs = append(pairs, k.key, k.label)
 	}
-	pairs = append(pairs, "?", "help", "Esc", "back")
+	pairs = append(pairs, "?", "help")
+	if len(h.stack) > 1 {
+		pairs = append(pairs, "Esc", "back")
+	}
 	if h.viewOnly() {
 		pairs = append(pairs, "", "view only")
 	}
@@ -258,7 +261,8 @@ func (h *hmi) openHelp() {
 	}
 	b.WriteString("\n[::b]Colours[::-]\n  red with ! : failed, lost or untrustworthy (#### is a bad value)\n  yellow     : degraded or waiting for a person (? is an uncertain value)\n  everything normal is in the terminal's own colours\n")
 	h.help.SetText(b.String()).ScrollToBeginning()
-	h.pages.ShowPage(pageHelp)
+	h.pages.RemovePage(pageHelp)
+	h.pages.AddPage(pageHelp, centered(h.help, min(80, max(h.cols-2, 40)), min(44, max(h.rows-2, 10))), true, true)
 	h.app.SetFocus(h.help)
 	h.setMode(modeHelp)
 }

@@ -24,15 +24,16 @@ func (h *hmi) startLogin(ctx context.Context) {
 		h.spawn(ctx, func(ctx context.Context) { h.signIn(ctx, creds) })
 		return
 	}
-	h.showLogin("sign in to send commands; the screens show the line meanwhile")
+	h.showLogin("sign in to send commands; the screens show the line meanwhile", "")
 }
 
-// showLogin shows the sign-in form with a note above the fields.
-func (h *hmi) showLogin(note string) {
+// showLogin shows the sign-in form with a note above the fields; user
+// fills the user field (the password field then has the focus).
+func (h *hmi) showLogin(note, user string) {
 	f := h.login
 	f.Clear(true)
 	f.AddTextView("", note, 44, 2, true, false)
-	f.AddInputField("User", "", 24, nil, nil)
+	f.AddInputField("User", user, 24, nil, nil)
 	f.AddPasswordField("Password", "", 24, '*', nil)
 	f.AddPasswordField("or token", "", 24, '*', nil)
 	f.AddButton("Sign in", func() {
@@ -50,7 +51,11 @@ func (h *hmi) showLogin(note string) {
 		h.setMessage("signing in…")
 		h.spawn(h.ctx, func(ctx context.Context) { h.signIn(ctx, creds) })
 	})
-	f.SetFocus(1)
+	if user != "" {
+		f.SetFocus(2)
+	} else {
+		f.SetFocus(1)
+	}
 	h.pages.ShowPage(pageLogin)
 	h.app.SetFocus(f)
 	h.setMode(modeLogin)
@@ -68,7 +73,7 @@ func (h *hmi) signIn(ctx context.Context, creds api.Login) {
 		if err != nil {
 			h.session = nil
 			h.locked = true
-			h.showLogin(paint(colorWarn, alarmMark+"not signed in: "+esc(loginError(err))))
+			h.showLogin(paint(colorWarn, alarmMark+"not signed in: "+esc(loginError(err))), creds.User)
 			h.setMessage(paint(colorWarn, alarmMark+"not signed in: "+esc(loginError(err))))
 			return
 		}
@@ -135,7 +140,7 @@ func (h *hmi) lock(why string) {
 	h.session = nil
 	h.locked = true
 	h.render()
-	h.showLogin(why)
+	h.showLogin(esc(why), "")
 	h.setMessage(esc(why))
 }
 

@@ -36,7 +36,7 @@ func (o *overview) view() tview.Primitive { return o.text }
 func (o *overview) enter(string)          {}
 
 func (o *overview) keys() []keyHelp {
-	return []keyHelp{{"k", "ack all"}, {"3", "alarms"}, {"2", "units"}, {"4", "trends"}, {"s", "start"}, {"u", "unhold"}, {":", "command"}}
+	return []keyHelp{{"k", "ack all"}, {"2", "units"}, {"3", "alarms"}, {"4", "trends"}, {"5", "batch"}, {":", "command"}}
 }
 
 func (o *overview) onKey(ev *tcell.EventKey) *tcell.EventKey {
@@ -77,7 +77,9 @@ func (o *overview) refresh() {
 	if width >= 140 {
 		colW := width/2 - 1
 		vals := h.valueLines(st, colW, left)
-		alarms := alarmLines(st, colW, left)
+		alarms := alarmLines(st, colW, max(left/2, min(len(st.Alarms)+1, left-8)))
+		alarms = append(alarms, "")
+		alarms = append(alarms, deviceLines(st, colW)...)
 		for i := 0; i < max(len(vals), len(alarms)) && i < left; i++ {
 			l, r := "", ""
 			if i < len(vals) {
@@ -277,11 +279,27 @@ func (h *hmi) valueLines(st *api.Status, width, rows int) []string {
 		return nil
 	}
 	tags := kpvTags(st)
-	lines := []string{fmt.Sprintf(" [::b]%-24s %10s  last %s[::-]", "Key values", "now", sparkWindow)}
-	nameW := 24
-	if width < 70 {
-		nameW = 18
+	if rows-1 > len(tags) {
+		// Room for more: every other value, in flow order.
+		seen := map[string]bool{}
+		for _, tv := range tags {
+			seen[tv.Tag] = true
+		}
+		for _, u := range flowOrder(st) {
+			for _, tv := range u.Values {
+				if !seen[tv.Tag] && !tv.Bool {
+					seen[tv.Tag] = true
+					tags = append(tags, tv)
+				}
+			}
+		}
 	}
+	lines := []string{""}
+	nameW := 12
+	for _, tv := range tags {
+		nameW = max(nameW, len(tv.Tag))
+	}
+	nameW = min(nameW, 28)
 	sparkW := max(width-nameW-18, 8)
 	for _, tv := range tags {
 		if len(lines) >= rows {
@@ -292,9 +310,10 @@ func (h *hmi) valueLines(st *api.Status, width, rows int) []string {
 			name = name[:nameW-1] + "…"
 		}
 		val := formatValueMarkup(tv, h.stale())
-		spark := h.spark.line(tv.Tag, st.Time, sparkW)
+		spark := h.spark.line(tv.Tag, st.Time, sparkW, tv.Precision)
 		lines = append(lines, fmt.Sprintf(" %-*s %s  %s", nameW, esc(name), padLeftMarkup(val, 10), spark))
 	}
+	lines[0] = fmt.Sprintf(" [::b]%-*s %10s  last 10 min[::-]", nameW, "Key values", "now")
 	if len(lines) == 1 {
 		lines = append(lines, " (no key values reported)")
 	}
@@ -312,12 +331,7 @@ func padLeftMarkup(s string, width int) string {
 
 // alarmLines are the most urgent alarms, at most rows lines.
 func alarmLines(st *api.Status, width, rows int) []string {
-	var active []api.AlarmStatus
-	for _, a := range st.Alarms {
-		if a.State != "shelved" && a.State != "out_of_service" {
-			active = append(active, a)
-		}
-	}
+	active := sortedAlarms(st.Alarms)
 	if len(active) == 0 {
 		return []string{" No alarms need attention."}
 	}
@@ -404,4 +418,68 @@ func (h *hmi) noteStatus(st *api.Status) {
 			})
 		})
 	}
+}
+
+// deviceLines say how each device answers, and the scan's figures.
+func deviceLines(st *api.Status, width int) []string {
+	lines := []string{" [::b]Devices[::-]"}
+	for _, d := range st.Devices {
+		text := fmt.Sprintf("%-16s %-10s ", d.Name, d.Protocol)
+		switch {
+		case !d.Connected || d.Sync == "lost":
+			why := "NOT ANSWERING"
+			if d.LastError != "" {
+				why += ": " + d.LastError
+			}
+			lines = append(lines, " "+paint(colorBad, esc(cut(alarmMark+text+why, width-1))))
+		case d.Sync == "resyncing":
+			lines = append(lines, " "+paint(colorWarn, esc(cut(text+"resyncing: outputs written again", width-1))))
+		default:
+			lines = append(lines, " "+esc(cut(text+"ok", width-1)))
+		}
+	}
+	s := st.Scan
+	lines = append(lines, "", fmt.Sprintf(" [::b]Scan[::-] every %s ms, exec p99 %s µs, lateness p99 %s ms, overruns %d",
+		formatNumber(s.PeriodMs), formatNumber(s.ExecP99Us), formatNumber(s.LatenessP99Ms), s.Overruns))
+	return lines
+}
+
+// priorityRank orders alarm priorities, most urgent first.
+var priorityRank = map[string]int{"critical": 0, "high": 1, "medium": 2, "low": 3}
+
+// waitsForAck says whether an alarm waits for an acknowledgement.
+func waitsForAck(a api.AlarmStatus) bool {
+	return a.State == "unacknowledged" || a.State == "returned_unacknowledged"
+}
+
+// sortedAlarms are the alarms that need attention (not shelved, not out of
+// service): unacknowledged first, then by priority, then newest first.
+func sortedAlarms(all []api.AlarmStatus) []api.AlarmStatus {
+	var out []api.AlarmStatus
+	for _, a := range all {
+		if a.State != "shelved" && a.State != "out_of_service" {
+			out = append(out, a)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b api.AlarmStatus) int {
+		if wa, wb := waitsForAck(a), waitsForAck(b); wa != wb {
+			if wa {
+				return -1
+			}
+			return 1
+		}
+		pa, oka := priorityRank[a.Priority]
+		pb, okb := priorityRank[b.Priority]
+		if !oka {
+			pa = 9
+		}
+		if !okb {
+			pb = 9
+		}
+		if pa != pb {
+			return pa - pb
+		}
+		return b.Since.Compare(a.Since)
+	})
+	return out
 }

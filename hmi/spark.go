@@ -1,6 +1,7 @@
 package hmi
 
 import (
+	"github.com/pretreat/pretreat/controller/api"
 	"math"
 	"sort"
 	"strings"
@@ -63,7 +64,7 @@ var sparkRunes = []rune("▁▂▃▄▅▆▇█")
 // line draws tag's last sparkWindow up to now in width cells, each the mean
 // of its slice of time, scaled between the window's minimum and maximum
 // (printed after it). Cells without data are blank.
-func (s *sparks) line(tag string, now time.Time, width int) string {
+func (s *sparks) line(tag string, now time.Time, width, precision int) string {
 	pts := s.series[tag]
 	if width < 4 {
 		return ""
@@ -101,7 +102,7 @@ func (s *sparks) line(tag string, now time.Time, width int) string {
 		b.WriteRune(sparkRunes[k])
 	}
 	if labelW > 0 && !math.IsInf(lo, 0) {
-		label := " " + formatNumber(lo) + "–" + formatNumber(hi)
+		label := " " + formatValue(api.TagValue{Value: lo, Precision: precision}) + "–" + formatValue(api.TagValue{Value: hi, Precision: precision})
 		b.WriteString(cut(label, labelW))
 	}
 	return b.String()

@@ -334,7 +334,7 @@ func (h *hmi) headerText() string {
 	// Line 3: what next.
 	b.WriteString(" " + nextText(st) + "\n")
 	// Line 4: alarms and link.
-	b.WriteString(" " + alarmCountsText(st.AlarmCounts) + "   " + h.linkText())
+	b.WriteString(" " + alarmCountsText(st.AlarmCounts) + "  " + h.linkText())
 	return b.String()
 }
 
@@ -379,15 +379,25 @@ func nextText(st *api.Status) string {
 	return text
 }
 
-// alarmCountsText is the alarm summary of the header.
+// alarmCountsText is the alarm summary of the header: the counts that
+// are not zero, the unacknowledged ones in the bad colour, and the alarm
+// rate against ISA-18.2's 10 per 10 minutes.
 func alarmCountsText(c api.AlarmCounts) string {
-	total := c.Critical + c.High + c.Medium + c.Low
-	if total == 0 && c.Shelved == 0 && c.OutOfService == 0 {
-		return fmt.Sprintf("Alarms none   %d/10 min", c.Per10Min)
+	var parts []string
+	for _, p := range []struct {
+		n    int
+		name string
+	}{{c.Critical, "crit"}, {c.High, "high"}, {c.Medium, "med"}, {c.Low, "low"}} {
+		if p.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", p.n, p.name))
+		}
 	}
-	s := fmt.Sprintf("Alarms %d crit %d high %d med %d low, %d unack", c.Critical, c.High, c.Medium, c.Low, c.Unacknowledged)
+	s := "Alarms none"
+	if len(parts) > 0 {
+		s = "Alarms " + strings.Join(parts, " ")
+	}
 	if c.Unacknowledged > 0 {
-		s = paint(colorBad, alarmMark+s)
+		s = paint(colorBad, alarmMark+s+fmt.Sprintf(", %d unack", c.Unacknowledged))
 	}
 	if c.Shelved > 0 {
 		s += fmt.Sprintf(", %d shelved", c.Shelved)
@@ -395,11 +405,11 @@ func alarmCountsText(c api.AlarmCounts) string {
 	if c.OutOfService > 0 {
 		s += fmt.Sprintf(", %d o/s", c.OutOfService)
 	}
-	rate := fmt.Sprintf("%d/10 min", c.Per10Min)
+	rate := fmt.Sprintf("%d/10min", c.Per10Min)
 	if c.Flood {
 		rate = paint(colorBad, alarmMark+"FLOOD "+rate)
 	}
-	return s + "   " + rate
+	return s + "  " + rate
 }
 
 // formatPlantClock prints plant time: the date too when the terminal is
@@ -423,6 +433,8 @@ func (h *hmi) linkText() string {
 	switch {
 	case !h.link.tried:
 		return where + ": connecting"
+	case h.link.err == nil && h.cols > 0 && h.cols < 100:
+		return "link " + h.link.via
 	case h.link.err == nil:
 		return where + ": " + h.link.via
 	}
