@@ -48,6 +48,7 @@ type training struct {
 	choosing   *FaultKind
 	want       string // kind to select once the kinds are known (`:training KIND`)
 	layoutWide int    // 0 unknown, 1 narrow, 2 wide
+	kindsW     int    // width the kinds list was filled for; 0: fill again
 
 	// gen is the generation of the poller in charge; a poller whose
 	// generation is no longer current ends. haveKinds says the kinds are
@@ -85,6 +86,7 @@ func newTraining(h *hmi) *training {
 	s.kindsTitle = newText(false)
 	s.activeTitle = newText(false)
 	s.doc = newText(true)
+	s.doc.SetBorderPadding(0, 0, 1, 1)
 	s.none = newText(true)
 	s.kinds = newTable()
 	s.active = newTable()
@@ -172,6 +174,7 @@ func (s *training) setKinds(kinds []FaultKind, err error) {
 	s.kindsErr = err
 	if err == nil {
 		s.kindList = kinds
+		s.kindsW, s.layoutWide = 0, 0 // the wide layout sizes the list to the kinds
 		s.haveKinds.Store(true)
 		s.selectWanted()
 	}
@@ -206,7 +209,6 @@ func (s *training) selectWanted() {
 	}
 	for i, k := range s.kindList {
 		if k.Kind == s.want {
-			s.fillKinds()
 			s.kinds.Select(i+1, 0)
 			s.want = ""
 			return
@@ -300,11 +302,15 @@ func (s *training) choose(k FaultKind) {
 	for _, t := range k.Targets {
 		s.targets.AddItem(esc(t), "", 0, nil)
 	}
-	s.targets.SetTitle(" Inject " + esc(k.Kind) + " into the simulated plant: choose a target ")
+	title := "Inject " + esc(k.Kind) + " into the simulated plant: choose a target"
+	s.targets.SetTitle(" " + title + " ")
 	height := min(len(k.Targets)+2, max(s.h.rows-4, 6))
-	width := 52
+	width := tview.TaggedStringWidth(title) + 6
 	for _, t := range k.Targets {
 		width = max(width, len(t)+6)
+	}
+	if s.h.cols > 0 {
+		width = min(width, s.h.cols)
 	}
 	s.choosing = &k
 	s.h.pages.AddPage(pageTargets, centered(s.targets, width, height), true, true)
@@ -422,8 +428,8 @@ const (
 func (s *training) refresh() {
 	h := s.h
 	if h.opts.Trainer == nil {
-		s.none.SetText(" No training plant: the training menu works with `pretreat demo` or `pretreat hmi --rig URL`.\n\n" +
-			" It injects faults into a simulated plant (a test rig) for practice; this HMI has none.")
+		s.none.SetText(" No training plant: the training menu works with\n `pretreat demo` or `pretreat hmi --rig URL`.\n\n" +
+			" It injects faults into a simulated plant (a test rig), for practice.\n This HMI was started without one.")
 		return
 	}
 	cols, rows := h.cols, h.rows
@@ -442,7 +448,9 @@ func (s *training) refresh() {
 	if wide {
 		listW = cols/2 - 2
 	}
-	s.fillKindsWidth(listW)
+	if listW != s.kindsW {
+		s.fillKindsWidth(listW)
+	}
 	s.fillActive()
 
 	mark := func(on bool, text string) string {
@@ -461,6 +469,8 @@ func (s *training) refresh() {
 	s.kindsTitle.SetText(mark(!s.onActive, kt))
 	at := fmt.Sprintf("Active faults (%d): C clears the selected, X all", len(s.faults))
 	switch {
+	case s.faultsErr == nil && s.loaded && len(s.faults) == 0:
+		at = "Active faults (0): none, the simulated plant runs without faults"
 	case s.faultsErr != nil:
 		at = paint(colorBad, alarmMark+"active faults: the test rig does not answer ("+esc(shortError(s.faultsErr))+"); retrying")
 	case !s.loaded:
@@ -483,7 +493,9 @@ func (s *training) layout(wide bool, body int) {
 	if wide {
 		w = 2
 	}
-	activeRows := min(max(5, body/3), 12)
+	// The active list takes what its faults need, up to a third of the
+	// body; the kinds get the rest.
+	activeRows := min(max(len(s.faults)+1, 2), max(5, body/3))
 	if w == s.layoutWide {
 		if !wide {
 			s.body.ResizeItem(s.active, activeRows, 0)
@@ -493,10 +505,12 @@ func (s *training) layout(wide bool, body int) {
 	s.layoutWide = w
 	s.body.Clear()
 	if wide {
+		kindRows := min(len(s.kindList)+1, max(body-8, 6))
 		left := tview.NewFlex().SetDirection(tview.FlexRow).
 			AddItem(s.kindsTitle, 1, 0, false).
-			AddItem(s.kinds, 0, 1, true).
-			AddItem(s.doc, 6, 0, false)
+			AddItem(s.kinds, kindRows, 0, true).
+			AddItem(nil, 1, 0, false).
+			AddItem(s.doc, 0, 1, false)
 		right := tview.NewFlex().SetDirection(tview.FlexRow).
 			AddItem(s.activeTitle, 1, 0, false).
 			AddItem(s.active, 0, 1, false)
@@ -524,22 +538,11 @@ func header(text string) *tview.TableCell {
 	return tview.NewTableCell(text).SetStyle(tcell.StyleDefault.Bold(true)).SetSelectable(false)
 }
 
-// fillKinds fills the kinds list at the width of the last layout.
-func (s *training) fillKinds() {
-	w := s.h.cols
-	if w == 0 {
-		w = 80
-	}
-	if w >= 120 {
-		w = w/2 - 2
-	}
-	s.fillKindsWidth(w)
-}
-
 // fillKindsWidth fills the kinds list, its targets fitted to width.
 func (s *training) fillKindsWidth(width int) {
+	s.kindsW = width
 	r, _ := s.kinds.GetSelection()
-	s.kinds.Clear()
+	s.kinds.Clear().SetOffset(0, 0)
 	s.kinds.SetCell(0, 0, header(" Kind")).SetCell(0, 1, header("Targets"))
 	kindW := 2
 	for _, k := range s.kindList {
@@ -585,13 +588,10 @@ func targetsText(targets []string, width int) string {
 // fillActive fills the active faults' list.
 func (s *training) fillActive() {
 	r, _ := s.active.GetSelection()
-	s.active.Clear()
+	s.active.Clear().SetOffset(0, 0)
 	s.active.SetCell(0, 0, header(" ID")).SetCell(0, 1, header("Kind")).SetCell(0, 2, header("Target")).SetCell(0, 3, header("Since (plant time)"))
 	if len(s.faults) == 0 {
-		if s.loaded {
-			s.active.SetCell(1, 0, cell(" none: the simulated plant runs without faults").SetSelectable(false))
-		}
-		return
+		return // the title says so
 	}
 	var now time.Time
 	if s.h.last != nil {
@@ -624,5 +624,9 @@ func (s *training) showDoc() {
 		s.doc.SetText("")
 		return
 	}
-	s.doc.SetText(" [::b]" + esc(k.Kind) + "[::-]: " + esc(k.Text))
+	text := "[::b]" + esc(k.Kind) + "[::-]: " + esc(k.Text)
+	if s.layoutWide == 2 { // room for every target
+		text += "\n\nTargets: " + esc(targetsText(k.Targets, 1<<20))
+	}
+	s.doc.SetText(text)
 }
