@@ -240,6 +240,8 @@ func (s *training) onKey(ev *tcell.EventKey) *tcell.EventKey {
 			return ev // the list moves
 		case tcell.KeyCtrlC:
 			return ev
+		case tcell.KeyRune:
+			s.jumpTarget(ev.Rune())
 		}
 		return nil // nothing else while choosing
 	}
@@ -304,7 +306,7 @@ func (s *training) choose(k FaultKind) {
 	}
 	title := "Inject " + esc(k.Kind) + " into the simulated plant: choose a target"
 	s.targets.SetTitle(" " + title + " ")
-	height := min(len(k.Targets)+2, max(s.h.rows-4, 6))
+	height := min(len(k.Targets)+2, max(s.h.rows-6, 6))
 	width := tview.TaggedStringWidth(title) + 6
 	for _, t := range k.Targets {
 		width = max(width, len(t)+6)
@@ -315,7 +317,20 @@ func (s *training) choose(k FaultKind) {
 	s.choosing = &k
 	s.h.pages.AddPage(pageTargets, centered(s.targets, width, height), true, true)
 	s.h.app.SetFocus(s.root)
-	s.h.keybar.SetText(keys("↑↓", "choose target", "Enter", "inject", "Esc", "cancel"))
+	s.h.keybar.SetText(keys("↑↓", "choose target", "a-z", "jump", "Enter", "inject", "Esc", "cancel"))
+}
+
+// jumpTarget moves the chooser to the next target that starts with r.
+func (s *training) jumpTarget(r rune) {
+	n := s.targets.GetItemCount()
+	cur := s.targets.GetCurrentItem()
+	for i := 1; i <= n; i++ {
+		j := (cur + i) % n
+		if t := s.choosing.Targets[j]; strings.HasPrefix(strings.ToLower(t), strings.ToLower(string(r))) {
+			s.targets.SetCurrentItem(j)
+			return
+		}
+	}
 }
 
 // closeTargets hides the target chooser.

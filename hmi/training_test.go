@@ -232,6 +232,45 @@ func TestTrainingChooseOtherTarget(t *testing.T) {
 	key(scr, tcell.KeyEnter)
 	waitActions(t, tr, "inject stop_answering line_io")
 	waitText(t, scr, "injected f1: stop_answering on line_io")
+	// A letter jumps to the next target that starts with it.
+	key(scr, tcell.KeyEnter)
+	waitText(t, scr, "choose a target")
+	runeKey(scr, 'p')
+	runeKey(scr, 'a')
+	key(scr, tcell.KeyEnter)
+	waitActions(t, tr, "inject stop_answering line_io", "inject stop_answering analyser")
+}
+
+// TestTrainingPollsOnlyInFront: the active list is fetched every 2 s
+// while the screen is in front, and no more once the operator has left.
+func TestTrainingPollsOnlyInFront(t *testing.T) {
+	tr := newFakeTrainer(runningLine(0).Time)
+	_, scr := openTraining(t, tr, 80, 24)
+	waitText(t, scr, "Active faults (0)")
+	polls := func() int {
+		tr.mu.Lock()
+		defer tr.mu.Unlock()
+		n := 0
+		for _, c := range tr.calls {
+			if c == "active" {
+				n++
+			}
+		}
+		return n
+	}
+	before := polls()
+	time.Sleep(2*trainingPoll + 500*time.Millisecond)
+	if got := polls() - before; got < 2 || got > 3 {
+		t.Errorf("%d polls in %v in front; want 2", got, 2*trainingPoll+500*time.Millisecond)
+	}
+	runeKey(scr, '1')
+	waitText(t, scr, "Key values")
+	time.Sleep(trainingPoll + 500*time.Millisecond) // the poller notices
+	before = polls()
+	time.Sleep(2 * trainingPoll)
+	if got := polls() - before; got != 0 {
+		t.Errorf("%d polls after leaving the screen; want none", got)
+	}
 }
 
 // TestTrainingNoTargetKind: a kind without targets is injected at once.
