@@ -316,6 +316,8 @@ func (s *training) choose(k FaultKind) {
 	}
 	s.choosing = &k
 	s.h.pages.AddPage(pageTargets, centered(s.targets, width, height), true, true)
+	// Just above the frame: the sign-in of the idle lock must come over it.
+	s.h.pages.SendToBack(pageTargets).SendToBack(pageMain)
 	s.h.app.SetFocus(s.root)
 	s.h.keybar.SetText(keys("↑↓", "choose target", "a-z", "jump", "Enter", "inject", "Esc", "cancel"))
 }
@@ -446,6 +448,11 @@ func (s *training) refresh() {
 		s.none.SetText(" No training plant: the training menu works with\n `pretreat demo` or `pretreat hmi --rig URL`.\n\n" +
 			" It injects faults into a simulated plant (a test rig), for practice.\n This HMI was started without one.")
 		return
+	}
+	if s.choosing != nil && h.locked {
+		// The idle lock: the chooser was for the user who left.
+		s.choosing = nil
+		h.pages.HidePage(pageTargets)
 	}
 	cols, rows := h.cols, h.rows
 	if cols == 0 {

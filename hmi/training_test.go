@@ -356,3 +356,51 @@ func TestTrainingViewOnly(t *testing.T) {
 		t.Errorf("a viewer's Enter reached the trainer: %q", got)
 	}
 }
+
+// TestTrainingCommandLine: `:training KIND` opens the screen on that kind.
+func TestTrainingCommandLine(t *testing.T) {
+	tr := newFakeTrainer(runningLine(0).Time)
+	f := newFakeController(t, runningLine(31.5))
+	scr := newRecordingScreenSize(t, 80, 24)
+	opts := signedIn(f, scr)
+	opts.Trainer = tr
+	started(t, context.Background(), opts)
+	waitText(t, scr, "signed in as anna")
+	runeKey(scr, ':')
+	for _, r := range "training level_hh" {
+		runeKey(scr, r)
+	}
+	key(scr, tcell.KeyEnter)
+	waitText(t, scr, "level_hh: pulper: the water valve sticks open")
+	key(scr, tcell.KeyEnter)
+	waitText(t, scr, "Inject level_hh")
+	key(scr, tcell.KeyDown)
+	key(scr, tcell.KeyEnter)
+	waitActions(t, tr, "inject level_hh filtrate")
+}
+
+// TestTrainingChooserIdleLock: the idle lock closes the target chooser,
+// and the sign-in comes to the front.
+func TestTrainingChooserIdleLock(t *testing.T) {
+	tr := newFakeTrainer(runningLine(0).Time)
+	f := newFakeController(t, runningLine(31.5))
+	scr := newRecordingScreenSize(t, 80, 24)
+	opts := signedIn(f, scr)
+	opts.Trainer = tr
+	opts.IdleLock = 600 * time.Millisecond
+	started(t, context.Background(), opts)
+	waitText(t, scr, "signed in as anna")
+	runeKey(scr, '9')
+	waitText(t, scr, "Fault kinds (7)")
+	key(scr, tcell.KeyEnter)
+	waitText(t, scr, "choose a target")
+	snap := waitText(t, scr, "locked after")
+	if snap.contains("choose a target") {
+		t.Errorf("the chooser stays over the sign-in after the idle lock:\n%s", snap)
+	}
+	key(scr, tcell.KeyEnter) // to the sign-in form, not the chooser
+	time.Sleep(200 * time.Millisecond)
+	if got := tr.actions(); len(got) != 0 {
+		t.Errorf("Enter after the lock reached the trainer: %q", got)
+	}
+}
