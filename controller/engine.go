@@ -97,6 +97,7 @@ type Engine struct {
 	lateHist  durationHistogram // how late each scan woke
 
 	status atomic.Pointer[api.Status]
+	pub    publisher  // wakes status readers (stream.go)
 	mu     sync.Mutex // guards nothing on the scan path; serialises Run
 }
 
@@ -498,9 +499,11 @@ func (e *Engine) alarmCommand(now time.Time, c api.Command) api.CommandResult {
 		e.line.NoteAlarm(trs[i].Time, trs[i].Alarm, trs[i].To.String(), trs[i].User)
 	}
 	if e.rec != nil {
-		e.rec.Event(records.Event{Time: now, Kind: records.EventCommand, Line: e.cfg.Line, Name: c.Command, Message: c.Alarm, User: c.User})
+		e.rec.Event(records.Event{Time: now, Kind: records.EventCommand, Line: e.cfg.Line, Name: c.Command, Message: c.Alarm, User: c.User, Reason: c.Reason})
 		for i := range trs {
-			e.rec.Event(trs[i].Event(e.cfg.Line))
+			ev := trs[i].Event(e.cfg.Line)
+			ev.Reason = c.Reason
+			e.rec.Event(ev)
 		}
 	}
 	return api.CommandResult{OK: true}
@@ -606,7 +609,7 @@ func (e *Engine) shutdown() {
 func (e *Engine) publish() {
 	st := &api.Status{Line: e.cfg.Line, Time: e.clock.Now(), State: e.line.State.String(), Message: e.line.Message, Scan: e.stats}
 	if e.snap == nil {
-		e.status.Store(st)
+		e.storeStatus(st)
 		return
 	}
 	units := map[string]*api.UnitStatus{}
@@ -675,7 +678,7 @@ func (e *Engine) publish() {
 		}
 	}
 	st.Outputs = e.outs.status(e.snap)
-	e.status.Store(st)
+	e.storeStatus(st)
 }
 
 func (e *Engine) tagValue(i int) api.TagValue {
