@@ -22,11 +22,11 @@ const sparkWindow = 10 * time.Minute
 // process values with their last ten minutes, and the most urgent alarms.
 type overview struct {
 	h    *hmi
-	text *tview.TextView
+	text *fastText
 }
 
 func newOverview(h *hmi) *overview {
-	o := &overview{h: h, text: newText(false)}
+	o := &overview{h: h, text: newFastText()}
 	return o
 }
 

@@ -27,12 +27,12 @@ type widgets struct {
 	pages    *tview.Pages
 	delivery deliveryForm // the weighbridge booking form
 	main     *tview.Flex
-	header   *tview.TextView // line, state, phase, plant time; cause; next; alarms
-	crumb    *tview.TextView // where the operator is: Overview › Alarms
-	body     *tview.Pages    // one page per screen
-	message  *tview.TextView // answers to commands, errors of the HMI itself
+	header   *fastText    // line, state, phase, plant time; cause; next; alarms
+	crumb    *fastText    // where the operator is: Overview › Alarms
+	body     *tview.Pages // one page per screen
+	message  *fastText    // answers to commands, errors of the HMI itself
 	cmdline  *tview.InputField
-	keybar   *tview.TextView
+	keybar   *fastText
 	picker   *tview.List     // recipe picker for s
 	confirm  *tview.TextView // abort confirmation for a
 	help     *tview.TextView
@@ -109,10 +109,10 @@ func newHMI(client *api.Client, opts Options) *hmi {
 	h.lastKey = time.Now()
 	h.locked = true
 
-	h.header = newText(false)
-	h.crumb = newText(false)
-	h.message = newText(false)
-	h.keybar = newText(false)
+	h.header = newFastText()
+	h.crumb = newFastText()
+	h.message = newFastText()
+	h.keybar = newFastText()
 	h.body = tview.NewPages()
 	h.cmdline = tview.NewInputField().SetLabel(":").SetFieldStyle(tcell.StyleDefault).SetLabelStyle(tcell.StyleDefault)
 	h.cmdline.SetBackgroundColor(tcell.ColorDefault)
@@ -359,7 +359,7 @@ func causeText(st *api.Status) string {
 	c := st.Cause
 	if c == nil {
 		if st.FirstOut != "" {
-			return "First-out: " + esc(st.FirstOut)
+			return "Interlock first-out: " + esc(st.FirstOut) + " (latched until a reset)"
 		}
 		if st.Message != "" {
 			return esc(st.Message)
