@@ -794,7 +794,8 @@ type hmiBenchConfig struct {
 // configuration, N keys, the status-to-screen latency over at least 100
 // statuses, and the CPU of this process at steady state without keys and
 // with one key per second. PRETREAT_BENCH_KEYS and PRETREAT_BENCH_CPU
-// change N (200) and the CPU window (30s).
+// change N (200) and the CPU window (30s); PRETREAT_BENCH_ONLY=polling
+// (or stream, or 80×24) runs the configurations whose name has it.
 func TestHMIBench(t *testing.T) {
 	if os.Getenv("PRETREAT_BENCH") == "" {
 		t.Skip("set PRETREAT_BENCH=1 to run the HMI benchmark")
@@ -818,7 +819,11 @@ func TestHMIBench(t *testing.T) {
 	var out strings.Builder
 	fmt.Fprintf(&out, "HMI benchmark: 10× plant, %d alarms active, plant at %dx, controller and rig in a child process; controller stream: %v; sign-in shim: %v\n",
 		line.alarms, hmiBenchSpeed, line.streamed, line.shim)
+	only := os.Getenv("PRETREAT_BENCH_ONLY") // a configuration's name, to profile it alone
 	for _, cf := range configs {
+		if only != "" && !strings.Contains(cf.name, only) {
+			continue
+		}
 		b := startBenchHMI(t, line.url, cf.w, cf.h, cf.noStream, cf.refresh)
 		has := b.hasAlarmScreen(t)
 		time.Sleep(2 * time.Second) // past the sign-in and the sparklines' backfill
