@@ -97,6 +97,7 @@ type Engine struct {
 	lateHist  durationHistogram // how late each scan woke
 
 	status atomic.Pointer[api.Status]
+	pub    publisher  // wakes status readers (stream.go)
 	mu     sync.Mutex // guards nothing on the scan path; serialises Run
 }
 
@@ -298,7 +299,7 @@ func (e *Engine) Submit(ctx context.Context, c api.Command) api.CommandResult {
 			}
 		}
 		if err != nil {
-			msg := "start refused: " + err.Error()
+			msg := err.Error() // the reason alone: "start refused: " is the reader's
 			if e.rec != nil {
 				e.rec.Event(records.Event{Time: e.clock.Now(), Kind: records.EventCommand, Line: e.cfg.Line, Name: "start:refused", Message: msg, User: c.User})
 			}
@@ -487,7 +488,7 @@ func (e *Engine) alarmCommand(now time.Time, c api.Command) api.CommandResult {
 		trs = []alarm.Transition{tr}
 	}
 	if err != nil {
-		msg := c.Command + " refused: " + err.Error()
+		msg := alarmRefusal(err)
 		if e.rec != nil {
 			e.rec.Event(records.Event{Time: now, Kind: records.EventCommand, Line: e.cfg.Line, Name: c.Command + ":refused", Message: msg, User: c.User})
 		}
@@ -498,9 +499,11 @@ func (e *Engine) alarmCommand(now time.Time, c api.Command) api.CommandResult {
 		e.line.NoteAlarm(trs[i].Time, trs[i].Alarm, trs[i].To.String(), trs[i].User)
 	}
 	if e.rec != nil {
-		e.rec.Event(records.Event{Time: now, Kind: records.EventCommand, Line: e.cfg.Line, Name: c.Command, Message: c.Alarm, User: c.User})
+		e.rec.Event(records.Event{Time: now, Kind: records.EventCommand, Line: e.cfg.Line, Name: c.Command, Message: c.Alarm, User: c.User, Reason: c.Reason})
 		for i := range trs {
-			e.rec.Event(trs[i].Event(e.cfg.Line))
+			ev := trs[i].Event(e.cfg.Line)
+			ev.Reason = c.Reason
+			e.rec.Event(ev)
 		}
 	}
 	return api.CommandResult{OK: true}
@@ -606,7 +609,7 @@ func (e *Engine) shutdown() {
 func (e *Engine) publish() {
 	st := &api.Status{Line: e.cfg.Line, Time: e.clock.Now(), State: e.line.State.String(), Message: e.line.Message, Scan: e.stats}
 	if e.snap == nil {
-		e.status.Store(st)
+		e.storeStatus(st)
 		return
 	}
 	units := map[string]*api.UnitStatus{}
@@ -658,7 +661,9 @@ func (e *Engine) publish() {
 	}
 	for i := range st.Units {
 		st.Units[i].Why = e.line.Why(st.Units[i].Name)
+		st.Units[i].Reason = e.line.UnitReason(st.Units[i].Name)
 	}
+	st.Cause, st.Next = e.line.Cause(), e.line.Next()
 	st.Interlocks, st.FirstOut = e.line.Interlocks()
 	if e.histStats != nil {
 		if time.Since(e.histAt) >= time.Second {
@@ -675,7 +680,7 @@ func (e *Engine) publish() {
 		}
 	}
 	st.Outputs = e.outs.status(e.snap)
-	e.status.Store(st)
+	e.storeStatus(st)
 }
 
 func (e *Engine) tagValue(i int) api.TagValue {

@@ -113,9 +113,9 @@ func (h *hmi) deliveryFromForm() (records.Delivery, error) {
 		return d, fmt.Errorf("declared class: the recipes' classes have not loaded yet")
 	}
 	var missing []string
-	for label, v := range map[string]string{"Ticket": d.Ticket, "Supplier": d.Supplier} {
-		if v == "" {
-			missing = append(missing, label)
+	for _, f := range []struct{ label, v string }{{"Ticket", d.Ticket}, {"Supplier", d.Supplier}} {
+		if f.v == "" {
+			missing = append(missing, f.label)
 		}
 	}
 	if len(missing) > 0 {

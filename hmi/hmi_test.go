@@ -42,7 +42,7 @@ func runningLine(pressSpeed float64) api.Status {
 		Flow: []api.FlowEdge{{From: "reception", To: "shredder"}, {From: "shredder", To: "pulper"}, {From: "pulper", To: "press"}},
 		Units: []api.UnitStatus{
 			{Name: "press", Kind: "screw_press", State: "running", Command: true, Values: []api.TagValue{
-				{Tag: "shredder.current", Value: pressSpeed, Unit: "rpm", Quality: good, Time: now, Precision: 1},
+				{Tag: "press.speed", Value: pressSpeed, Unit: "rpm", Quality: good, Time: now, Precision: 1},
 				{Tag: "press.back_pressure", Value: 3.2, Unit: "bar", Quality: drivers.QualityBadCommFailure, Time: now, Precision: 2},
 				{Tag: "press.cake_ds", Value: 31.04, Unit: "%", Quality: good, Time: now, Precision: 1},
 			}},

@@ -545,7 +545,7 @@ type promptField struct {
 func (h *hmi) ask(title string, fields []promptField, ok func(values map[string]string)) {
 	f := h.prompt
 	f.Clear(true)
-	f.SetTitle(" " + title + " ")
+	calm(f.Box, title)
 	for _, fl := range fields {
 		f.AddInputField(fl.label, fl.value, fl.width, fl.accept, nil)
 	}

@@ -202,11 +202,16 @@ func diagramLines(st *api.Status, width int) []string {
 func batchLines(st *api.Status, width int) []string {
 	bs := st.Batch
 	if bs == nil {
-		line := " No batch running."
+		lines := []string{" No batch running."}
 		if lb := st.LastBatch; lb != nil {
-			line += fmt.Sprintf(" Last: %s %s %s, %s of %s", esc(lb.ID), recipeText(lb), phaseText(lb), formatKg(lb.KgReceived), formatKg(lb.TargetKg))
+			last := fmt.Sprintf("Last: %s %s %s, %s of %s", esc(lb.ID), recipeText(lb), phaseText(lb), formatKg(lb.KgReceived), formatKg(lb.TargetKg))
+			if tview.TaggedStringWidth(lines[0]+" "+last) <= width {
+				lines[0] += " " + last
+			} else {
+				lines = append(lines, "   "+last)
+			}
 		}
-		return []string{line}
+		return lines
 	}
 	pct := 0.0
 	if bs.TargetKg > 0 {
@@ -218,15 +223,21 @@ func batchLines(st *api.Status, width int) []string {
 	}
 	filled := int(math.Round(pct / 100 * float64(barW)))
 	bar := strings.Repeat("█", filled) + strings.Repeat("░", barW-filled)
-	l1 := fmt.Sprintf(" Batch %s %s  %s  %s %3.0f %%  %s of %s", esc(bs.ID), recipeText(bs), phaseText(bs), bar, pct,
-		formatKg(bs.KgReceived), formatKg(bs.TargetKg))
+	head := fmt.Sprintf(" Batch %s %s  %s", esc(bs.ID), recipeText(bs), phaseText(bs))
+	progress := fmt.Sprintf("%s %3.0f %%  %s of %s", bar, pct, formatKg(bs.KgReceived), formatKg(bs.TargetKg))
 	end := st.Time
 	if !bs.End.IsZero() {
 		end = bs.End
 	}
-	l2 := fmt.Sprintf("   elapsed %s, cake %s, water %s, rejects %s", formatElapsed(end.Sub(bs.Start)),
+	rest := fmt.Sprintf("elapsed %s, cake %s, water %s, rejects %s", formatElapsed(end.Sub(bs.Start)),
 		formatKg(bs.KgCake), formatKg(bs.KgWater), formatKg(bs.KgRejects))
-	return []string{l1, l2}
+	switch {
+	case tview.TaggedStringWidth(head+"  "+progress) <= width:
+		return []string{head + "  " + progress, "   " + rest}
+	case tview.TaggedStringWidth("   "+progress+"  "+rest) <= width:
+		return []string{head, "   " + progress + "  " + rest}
+	}
+	return []string{head, "   " + progress, "   " + rest}
 }
 
 // kpvPatterns pick the key process values for the overview, in order of

@@ -311,30 +311,46 @@ func (h *hmi) headerText() string {
 		fmt.Fprintf(&b, " [::b]—[::-]   waiting for the controller\n\n\n %s", h.linkText())
 		return b.String()
 	}
-	// Line 1.
-	fmt.Fprintf(&b, " [::b]%s[::-]  ", esc(st.Line))
+	// Line 1: what must always show first, then what fits.
 	state := esc(st.State)
 	if c, abnormal := lineStateColor(st.State); abnormal {
 		state = paint(c, alarmMark+state)
 	}
-	b.WriteString(state)
+	line1 := fmt.Sprintf(" [::b]%s[::-]  %s", esc(st.Line), state)
 	if bs := st.Batch; bs != nil {
-		fmt.Fprintf(&b, "  %s %s", esc(bs.ID), phaseText(bs))
+		line1 += "  " + phaseText(bs)
 		if !bs.PhaseStart.IsZero() && bs.End.IsZero() {
-			fmt.Fprintf(&b, " %s", formatElapsed(st.Time.Sub(bs.PhaseStart)))
+			line1 += " " + formatElapsed(st.Time.Sub(bs.PhaseStart))
 		}
 	}
-	fmt.Fprintf(&b, "  plant %s", formatPlantClock(st.Time, h.cols))
-	if s := h.session; s != nil {
-		fmt.Fprintf(&b, "  %s·%s", esc(s.User), esc(s.Role))
+	line1 += "  plant " + formatPlantClock(st.Time, h.cols)
+	width := h.cols
+	if width == 0 {
+		width = 200
 	}
-	b.WriteString("\n")
+	if s := h.session; s != nil {
+		who := fmt.Sprintf("  %s·%s", esc(s.User), esc(s.Role))
+		if tview.TaggedStringWidth(line1+who) <= width {
+			line1 += who
+		}
+	}
+	if bs := st.Batch; bs != nil {
+		id := "  batch " + esc(bs.ID)
+		if tview.TaggedStringWidth(line1+id) <= width {
+			line1 += id
+		}
+	}
+	b.WriteString(line1 + "\n")
 	// Line 2: why the line stopped.
 	b.WriteString(" " + causeText(st) + "\n")
 	// Line 3: what next.
 	b.WriteString(" " + nextText(st) + "\n")
 	// Line 4: alarms and link.
-	b.WriteString(" " + alarmCountsText(st.AlarmCounts) + "  " + h.linkText())
+	line4 := " " + alarmCountsText(st.AlarmCounts)
+	if link := h.linkText(); h.link.err != nil || tview.TaggedStringWidth(line4+"  "+link) <= width {
+		line4 += "  " + link
+	}
+	b.WriteString(line4)
 	return b.String()
 }
 

@@ -42,6 +42,9 @@ type controllerOptions struct {
 	// (normally also Clock). startController starts its saver once the
 	// historian holds the data directory, and Stop closes it last.
 	PlantClock *historian.PlantClock
+	// Pacer, when set, paces the scan (tests measure its lateness with
+	// one); nil: the engine's wall-clock timer.
+	Pacer controller.Pacer
 }
 
 // controllerProcess is a running controller: devices, scan, historian, API.
@@ -150,13 +153,17 @@ func startController(ctx context.Context, o controllerOptions) (*controllerProce
 	// numbers its batches above every sequence number already used.
 	eng, err := controller.NewEngine(controller.EngineOptions{Plant: cfg, Clock: o.Clock, Table: table, Devices: devs,
 		Results: results, Recorder: hist, Recipes: storeSource{store}, Logger: log, Resume: resume,
-		LastBatchSeq: historian.LastBatchSeq(bs), HistorianStats: func() any { return hist.Stats() }, Deliveries: delivs})
+		LastBatchSeq: historian.LastBatchSeq(bs), HistorianStats: func() any { return hist.Stats() }, Deliveries: delivs, Pacer: o.Pacer})
 	if err != nil {
 		closeAll()
 		return nil, err
 	}
 	srv := httpapi.New(eng, cfg.Users)
+	// The records (and trends) come from the embedded store; the plant
+	// file gives the trends' units, the journal's priorities and the
+	// sessions' idle time.
 	srv.SetRecords(httpapi.StoreRecords{Store: hist.Store()})
+	srv.SetPlant(cfg)
 	srv.SetCalendar(calendarOf(cfg))
 	addr := cfg.API.Listen
 	if o.APIAddr != "" {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pretreat/pretreat/controller"
 	"github.com/pretreat/pretreat/controller/api"
 	"github.com/pretreat/pretreat/controller/plant"
 	"github.com/pretreat/pretreat/drivers"
@@ -27,6 +28,7 @@ type lineOptions struct {
 	plant      func(*plant.File) // edits the controller's plant file (not the rig's)
 	dataDir    string            // default: a temp dir
 	plantName  string            // a shipped plant (plant.Shipped); default the sample
+	pacer      controller.Pacer  // paces the scan; default the engine's timer
 }
 
 // startLine starts the rig on free loopback ports and a controller against
@@ -76,7 +78,7 @@ func startLineWith(t *testing.T, o lineOptions) (*controllerProcess, *testrig.Ri
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	p, err := startController(t.Context(), controllerOptions{Plant: cfg, Clock: clock, DataDir: dir, InfluxURL: influxURL, APIAddr: "127.0.0.1:0", Logger: log, ImportShipped: !o.noRecipes})
+	p, err := startController(t.Context(), controllerOptions{Plant: cfg, Clock: clock, DataDir: dir, InfluxURL: influxURL, APIAddr: "127.0.0.1:0", Logger: log, ImportShipped: !o.noRecipes, Pacer: o.pacer})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -341,8 +341,18 @@ func cmdBatchStart(ctx context.Context, args []string) error {
 		return err
 	}
 	if !res.OK {
-		return errors.New(res.Error)
+		return errors.New(refusedText(api.CommandStart, res.Error))
 	}
 	fmt.Printf("batch started with %s\n", *recipe)
 	return nil
+}
+
+// refusedText words a refused command for the terminal: "start refused:
+// <reason>". The scan gives the reason alone; a refusal of the API layer
+// (who may not send it) may already name the command.
+func refusedText(command, reason string) string {
+	if strings.HasPrefix(reason, command+" refused: ") {
+		return reason
+	}
+	return command + " refused: " + reason
 }

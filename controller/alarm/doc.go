@@ -64,9 +64,8 @@
 //	shelved                  shelf_expired          unacknowledged          Step (condition active)
 //	shelved                  shelf_expired          suppressed_by_design    Step (unit stopped)
 //	normal                   unit_stopped           suppressed_by_design    Step
-//	unacknowledged           unit_stopped           suppressed_by_design    Step
+//	unacknowledged           unit_stopped           returned_unacknowledged Step (kept until acknowledged)
 //	acknowledged             unit_stopped           suppressed_by_design    Step
-//	returned_unacknowledged  unit_stopped           suppressed_by_design    Step
 //	suppressed_by_design     unit_running           normal                  Step (then evaluated in the same Step)
 //	normal                   removed_from_service   out_of_service          RemoveFromService
 //	unacknowledged           removed_from_service   out_of_service          RemoveFromService
@@ -87,8 +86,12 @@
 // Precedence: out of service beats everything (no evaluation at all); a
 // shelf outlasts a stopped unit (the alarm stays shelved, its condition
 // reset, and becomes suppressed_by_design if the unit is still stopped when
-// the shelf ends); suppression by design applies to the four states of the
-// basic cycle, whose unacknowledged alarms it hides.
+// the shelf ends); suppression by design applies to normal and
+// acknowledged alarms. An alarm no one has acknowledged is never hidden by
+// it (ISA-18.2): an unacknowledged one whose unit stops returns to normal
+// unacknowledged, and a returned unacknowledged one stays so, until an
+// operator acknowledges it; the next Step then suppresses it if the unit
+// is still stopped.
 //
 // # Chattering
 //

@@ -208,8 +208,14 @@ func (s *Set) evaluate(a *alarm, now time.Time, in Inputs, unitRunning func(stri
 		// Stopped equipment: the condition means nothing, and when the unit
 		// starts again the on-delay must count from the start, not from a
 		// condition that built up while it stood still.
+		// An alarm no one has acknowledged stays in the list until someone
+		// does (ISA-18.2): an unacknowledged one returns, a returned one
+		// waits; only the others are hidden.
 		a.resetCondition()
-		if a.state.annunciated() {
+		switch a.state {
+		case Unacknowledged:
+			s.out = append(s.out, s.record(a, ReturnedUnacknowledged, ReasonUnitStopped, "", now))
+		case Normal, Acknowledged:
 			s.out = append(s.out, s.record(a, SuppressedByDesign, ReasonUnitStopped, "", now))
 		}
 		return

@@ -69,7 +69,7 @@ const (
 	ReasonShelved            Reason = "shelved"              // an operator shelved it
 	ReasonUnshelved          Reason = "unshelved"            // an operator unshelved it before expiry
 	ReasonShelfExpired       Reason = "shelf_expired"        // the shelving time ran out
-	ReasonUnitStopped        Reason = "unit_stopped"         // its unit stopped: suppressed by design
+	ReasonUnitStopped        Reason = "unit_stopped"         // its unit stopped: suppressed by design (an unacknowledged one returns, and waits for its ack)
 	ReasonUnitRunning        Reason = "unit_running"         // its unit runs again: suppression ends
 	ReasonRemovedFromService Reason = "removed_from_service" // an operator or engineer took it out of service
 	ReasonReturnedToService  Reason = "returned_to_service"  // an operator or engineer put it back
@@ -118,9 +118,8 @@ var rules = []Rule{
 	{Shelved, ReasonShelfExpired, SuppressedByDesign},
 
 	{Normal, ReasonUnitStopped, SuppressedByDesign},
-	{Unacknowledged, ReasonUnitStopped, SuppressedByDesign},
+	{Unacknowledged, ReasonUnitStopped, ReturnedUnacknowledged},
 	{Acknowledged, ReasonUnitStopped, SuppressedByDesign},
-	{ReturnedUnacknowledged, ReasonUnitStopped, SuppressedByDesign},
 	{SuppressedByDesign, ReasonUnitRunning, Normal},
 
 	{Normal, ReasonRemovedFromService, OutOfService},

@@ -351,21 +351,24 @@ func TestTransitions(t *testing.T) {
 				r.val(0)
 				r.at(28 * s)
 				r.running["u"] = false
-				r.at(29 * s) // from returned unacknowledged
+				r.at(29 * s) // returned unacknowledged: kept until acknowledged
+				r.at(30 * s)
+				r.ack("a")
+				r.at(31 * s) // now suppressed
 			},
 			want: []string{
 				"1s normal->suppressed_by_design unit_stopped",
 				"2s suppressed_by_design->normal unit_running",
 				"4s normal->unacknowledged condition_active",
-				"5s unacknowledged->suppressed_by_design unit_stopped",
-				"21s suppressed_by_design->normal unit_running",
-				"23s normal->unacknowledged condition_active",
+				"5s unacknowledged->returned_unacknowledged unit_stopped",
+				"23s returned_unacknowledged->unacknowledged condition_active",
 				"23s unacknowledged->acknowledged acknowledged by ann",
 				"24s acknowledged->suppressed_by_design unit_stopped",
 				"25s suppressed_by_design->normal unit_running",
 				"27s normal->unacknowledged condition_active",
 				"28s unacknowledged->returned_unacknowledged condition_cleared",
-				"29s returned_unacknowledged->suppressed_by_design unit_stopped",
+				"30s returned_unacknowledged->normal acknowledged by ann",
+				"31s normal->suppressed_by_design unit_stopped",
 			},
 		},
 		{

@@ -319,3 +319,22 @@ func (c *Client) Stream(ctx context.Context, fn func(*Status)) error {
 	}
 	return errors.New("status stream: the controller closed it")
 }
+
+// Whoami returns the session (or API token's user) the client signs its
+// requests with, as the controller sees it; the token is not repeated.
+func (c *Client) Whoami(ctx context.Context) (*Session, error) {
+	var s Session
+	if err := c.getRecords(ctx, "/api/v1/whoami", &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// SessionToken is the token of the client's session ("" when not signed
+// in with Login).
+func (c *Client) SessionToken() string {
+	s := c.sessionState()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.token
+}

@@ -13,7 +13,7 @@ import (
 )
 
 // roleRank orders the roles: each may do what the ones below it may.
-var roleRank = map[string]int{plant.RoleOperator: 1, plant.RoleSupervisor: 2, plant.RoleEngineer: 3}
+var roleRank = map[string]int{plant.RoleViewer: 0, plant.RoleOperator: 1, plant.RoleSupervisor: 2, plant.RoleEngineer: 3}
 
 // commandRole is the least role allowed to send each command.
 var commandRole = map[string]string{
@@ -25,34 +25,71 @@ var commandRole = map[string]string{
 	api.CommandOverride: plant.RoleSupervisor, api.CommandOutOfService: plant.RoleSupervisor, api.CommandInService: plant.RoleSupervisor,
 }
 
-// authenticator maps bearer tokens to users. With no users configured the
-// API is open (loopback by default) and a command names its own user.
+// authenticator maps bearer tokens to users: a session token (from POST
+// /api/v1/login) or a user's API token. With no users configured the API
+// is open (loopback by default) and a command names its own user.
 type authenticator struct {
-	users []plant.User
+	users    []plant.User
+	sessions *sessions
 }
 
-// identify returns the user and role behind a request. In open mode the
-// user is the one the command names, with the engineer role.
-func (a *authenticator) identify(r *http.Request, claimed string) (user, role string, err error) {
-	if len(a.users) == 0 {
-		if claimed == "" {
-			return "", "", fmt.Errorf("user is required")
-		}
-		return claimed, plant.RoleEngineer, nil
-	}
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || tok == "" {
-		return "", "", fmt.Errorf("a token is required: send Authorization: Bearer <token> (the CLI and HMI read PRETREAT_TOKEN)")
-	}
+// bearer returns the request's bearer token, or "".
+func bearer(r *http.Request) string {
+	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return strings.TrimSpace(tok)
+}
+
+// tokenUser returns the user whose API token tok is, or nil.
+func (a *authenticator) tokenUser(tok string) *plant.User {
 	sum := sha256.Sum256([]byte(tok))
 	got := hex.EncodeToString(sum[:])
-	for _, u := range a.users {
-		if subtle.ConstantTimeCompare([]byte(got), []byte(strings.ToLower(u.TokenSHA256))) == 1 {
-			if claimed != "" && claimed != u.Name {
-				return "", "", fmt.Errorf("the token is %s's, not %s's", u.Name, claimed)
-			}
-			return u.Name, u.Role, nil
+	var found *plant.User
+	for i, u := range a.users {
+		if u.TokenSHA256 != "" && subtle.ConstantTimeCompare([]byte(got), []byte(strings.ToLower(u.TokenSHA256))) == 1 {
+			found = &a.users[i]
 		}
+	}
+	return found
+}
+
+// identify returns the user and role behind a request: the user of its
+// session or API token. A claimed user (the command's or delivery's) may
+// be empty — then it is the token's — or must be the token's own. In open
+// mode the user is the one the command names (else the session's), with
+// the engineer role.
+func (a *authenticator) identify(r *http.Request, claimed string) (user, role string, err error) {
+	tok := bearer(r)
+	var se *session
+	var expired bool
+	if tok != "" && a.sessions != nil {
+		se, expired = a.sessions.lookup(tok)
+	}
+	if len(a.users) == 0 {
+		switch {
+		case claimed != "":
+			return claimed, plant.RoleEngineer, nil
+		case se != nil:
+			return se.user, plant.RoleEngineer, nil
+		}
+		return "", "", fmt.Errorf("user is required")
+	}
+	if se != nil {
+		if claimed != "" && claimed != se.user {
+			return "", "", fmt.Errorf("the session is %s's, not %s's", se.user, claimed)
+		}
+		return se.user, se.role, nil
+	}
+	if tok == "" {
+		return "", "", fmt.Errorf("a token is required: sign in (POST /api/v1/login) or send Authorization: Bearer <token> (the CLI and HMI read PRETREAT_TOKEN)")
+	}
+	if expired {
+		return "", "", fmt.Errorf("the session has ended (unused too long, or 12 h old); sign in again")
+	}
+	if u := a.tokenUser(tok); u != nil {
+		if claimed != "" && claimed != u.Name {
+			return "", "", fmt.Errorf("the token is %s's, not %s's", u.Name, claimed)
+		}
+		return u.Name, u.Role, nil
 	}
 	return "", "", fmt.Errorf("the token is not known")
 }
@@ -60,6 +97,12 @@ func (a *authenticator) identify(r *http.Request, claimed string) (user, role st
 // authorize says whether role may send cmd, and why not.
 func authorize(role, cmd string) error {
 	need, ok := commandRole[cmd]
+	if role == plant.RoleViewer {
+		if !ok {
+			need = plant.RoleOperator
+		}
+		return fmt.Errorf("role %s may not %s; it needs %s or above", role, cmd, need)
+	}
 	if !ok {
 		return nil // unknown commands are refused with their reason by the scan
 	}

@@ -31,6 +31,9 @@ type Records interface {
 	// States returns the state spans that overlap [from, to).
 	States(from, to time.Time) ([]records.StateSpan, error)
 	Events(from, to time.Time) ([]records.Event, error)
+	// Trend returns a tag's good samples over [q.From, q.To) in at most
+	// q.Points buckets (historian.Store.Trend).
+	Trend(ctx context.Context, q historian.TrendQuery) ([]historian.TrendPoint, error)
 }
 
 // StoreRecords reads the records from a historian store (the running
@@ -64,6 +67,14 @@ func (s StoreRecords) States(from, to time.Time) ([]records.StateSpan, error) {
 func (s StoreRecords) Events(from, to time.Time) ([]records.Event, error) {
 	return s.Store.Events(from, to)
 }
+
+// Trend returns a tag's good samples in buckets.
+func (s StoreRecords) Trend(ctx context.Context, q historian.TrendQuery) ([]historian.TrendPoint, error) {
+	return s.Store.Trend(ctx, q)
+}
+
+// LastEvents returns the n latest events, latest first.
+func (s StoreRecords) LastEvents(n int) ([]records.Event, error) { return s.Store.LastEvents(n) }
 
 // SetRecords makes the server answer the record routes (batches,
 // deliveries, states, events, audit) from r; without it they answer 503.

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pretreat/pretreat/controller/api"
@@ -38,12 +39,40 @@ type Server struct {
 	auth     authenticator
 	srv      *http.Server
 	ln       net.Listener
+
+	hub      *hub          // the status stream's subscribers (stream.go)
+	done     chan struct{} // closed when Serve's context ends: streams end
+	plant    *plant.File   // points and alarms for trends and the journal; may be nil
+	sessions *sessions     // signed-in sessions, lockouts (session.go)
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithMaxStreams caps the open status streams (default DefaultMaxStreams;
+// n < 1 keeps it); one more is answered 503.
+func WithMaxStreams(n int) Option {
+	return func(s *Server) {
+		if n > 0 {
+			s.hub.max = n
+		}
+	}
+}
+
+// WithSessionIdle sets how long a session may go unused before it ends
+// (default 15 min, or the plant file's api.session_idle through SetPlant).
+func WithSessionIdle(d time.Duration) Option {
+	return func(s *Server) { s.sessions.idle, s.sessions.idleSet = d, true }
 }
 
 // New returns an API server for the controller, with the plant file's
 // users (none: the open mode); Listen binds it.
-func New(e Controller, users []plant.User) *Server {
-	s := &Server{engine: e, auth: authenticator{users: users}}
+func New(e Controller, users []plant.User, opts ...Option) *Server {
+	s := &Server{engine: e, hub: newHub(DefaultMaxStreams), done: make(chan struct{}), sessions: newSessions()}
+	s.auth = authenticator{users: users, sessions: s.sessions}
+	for _, o := range opts {
+		o(s)
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/status", s.status)
 	mux.HandleFunc("GET /api/v1/recipes", s.recipes)
@@ -58,7 +87,14 @@ func New(e Controller, users []plant.User) *Server {
 	mux.HandleFunc("GET /api/v1/events", s.withRecords(s.events))
 	mux.HandleFunc("GET /api/v1/audit", s.withRecords(s.audit))
 	mux.HandleFunc("GET /api/v1/report", s.withRecords(s.report))
-	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	mux.HandleFunc("GET /api/v1/stream", s.stream)
+	mux.HandleFunc("GET /api/v1/trend", s.trend)
+	mux.HandleFunc("GET /api/v1/alarms/journal", s.withRecords(s.journal))
+	mux.HandleFunc("GET /api/v1/units/{name}/events", s.unitEvents)
+	mux.HandleFunc("POST /api/v1/login", s.login)
+	mux.HandleFunc("POST /api/v1/logout", s.logout)
+	mux.HandleFunc("GET /api/v1/whoami", s.whoami)
+	s.srv = &http.Server{Handler: s.touchSession(mux), ReadHeaderTimeout: 5 * time.Second}
 	return s
 }
 
@@ -80,8 +116,12 @@ func (s *Server) URL() string { return "http://" + s.Addr() }
 
 // Serve serves until ctx is done.
 func (s *Server) Serve(ctx context.Context) error {
+	hctx, stopHub := context.WithCancel(ctx)
+	defer stopHub()
+	go s.hub.run(hctx, s.engine)
 	go func() {
 		<-ctx.Done()
+		close(s.done) // status streams end; Shutdown does not wait for them
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		_ = s.srv.Shutdown(sctx)
@@ -203,6 +243,13 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request) {
 		msg := c.Command + " refused: " + err.Error()
 		s.engine.Audit(c, user, role, msg)
 		writeJSON(w, http.StatusForbidden, api.CommandResult{Error: msg})
+		return
+	}
+	c.Reason = truncate(strings.TrimSpace(c.Reason), maxReason)
+	if what, ok := needsReason[c.Command]; ok && c.Reason == "" {
+		msg := fmt.Sprintf("%s refused: a reason is required: say why %s (reason, up to %d characters)", c.Command, what, maxReason)
+		s.engine.Audit(c, user, role, msg)
+		writeJSON(w, http.StatusBadRequest, api.CommandResult{Error: msg})
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)

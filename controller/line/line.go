@@ -2,6 +2,7 @@ package line
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -162,6 +163,9 @@ type Line struct {
 	events   []Event
 	now      time.Time
 	in       Inputs
+	// cause is the first-out of the stop, kept from the scan the line
+	// left running normally until it runs again or is reset (cause.go).
+	cause *causeState
 }
 
 // batchRun is the context of the running batch.
@@ -602,6 +606,7 @@ func (l *Line) restore(now time.Time, rec records.Batch, r *recipes.Recipe) erro
 	}
 	l.sync()
 	l.Message = fmt.Sprintf("controller restarted during batch %s (phase %s): every output is off; unhold to continue, or stop or abort", rec.ID, l.batch.phase)
+	l.setCause(otherCause("restart", fmt.Sprintf("controller restarted during batch %s", rec.ID)))
 	l.emit(records.EventBatch, "restored", "", l.Message, "")
 	return nil
 }
@@ -709,7 +714,9 @@ func (l *Line) draining() bool {
 func (l *Line) Step(now time.Time, in Inputs, reqs []Request, results []api.CommandResult) []Event {
 	l.now, l.in = now, in
 	l.events = l.events[:0]
-	l.il.evaluate(now, in)
+	// Interlocks and tanks first: a command is judged on this scan's
+	// trips (an unhold or a start refused while one would stop a unit).
+	l.evaluateStops()
 	for i, r := range reqs {
 		results[i] = l.command(r)
 	}
@@ -718,9 +725,9 @@ func (l *Line) Step(now time.Time, in Inputs, reqs []Request, results []api.Comm
 	}
 	l.dilute, l.feedRate, l.washFlow = false, 0, 0 // execute asks again
 	l.dosing = false
-	l.evaluateStops()
 	if l.State == StateExecute || l.State == StateUnholding {
 		if t := l.il.holdingTrip(); t != nil {
+			l.setCause(l.interlockCause(t))
 			l.hold(t.describe())
 		} else {
 			l.driveFaults()
@@ -734,8 +741,7 @@ func (l *Line) Step(now time.Time, in Inputs, reqs []Request, results []api.Comm
 	case StateStarting:
 		l.complete()
 	case StateExecute:
-		if bad := l.badInput(); bad != "" {
-			l.hold(bad)
+		if l.holdOnBadInput() {
 			break
 		}
 		l.execute()
@@ -743,8 +749,7 @@ func (l *Line) Step(now time.Time, in Inputs, reqs []Request, results []api.Comm
 			l.accumulate()
 		}
 	case StateUnholding:
-		if bad := l.badInput(); bad != "" {
-			l.hold(bad)
+		if l.holdOnBadInput() {
 			break
 		}
 		l.batch.timeoutFrom = l.now
@@ -792,6 +797,7 @@ func (l *Line) Step(now time.Time, in Inputs, reqs []Request, results []api.Comm
 	}
 	l.writeUnits()
 	l.countJams()
+	l.refreshCause()
 	return l.events
 }
 
@@ -968,15 +974,33 @@ func (l *Line) on(tag string) bool { return l.get(tag) >= 0.5 }
 // badInput names the first input the running logic depends on that is not
 // good, or "".
 func (l *Line) badInput() string {
+	msg, _ := l.badInputTag()
+	return msg
+}
+
+// badInputTag is badInput with the input's tag.
+func (l *Line) badInputTag() (msg, tag string) {
 	for _, t := range l.critical {
 		if _, q := l.in.Get(t); !q.Good() {
 			if why := commCause(l.deviceOf[t], q); why != "" {
-				return fmt.Sprintf("%s: input %s cannot be read", why, t)
+				return fmt.Sprintf("%s: input %s cannot be read", why, t), t
 			}
-			return fmt.Sprintf("input %s is %s", t, q)
+			return fmt.Sprintf("input %s is %s", t, q), t
 		}
 	}
-	return ""
+	return "", ""
+}
+
+// holdOnBadInput holds the line when an input the running logic depends
+// on is not good, keeping it as the cause; it reports whether it did.
+func (l *Line) holdOnBadInput() bool {
+	bad, tag := l.badInputTag()
+	if bad == "" {
+		return false
+	}
+	l.setCause(l.inputCause(tag))
+	l.hold(bad)
+	return true
 }
 
 // resetEquipment clears the faults latched in the equipment modules (a
@@ -988,18 +1012,29 @@ func (l *Line) resetEquipment() error {
 	for _, u := range l.order {
 		if u.ctl != nil {
 			if err := u.ctl.reset(); err != nil {
-				return err
+				return resetRefusal(err)
 			}
 		}
 	}
 	for _, p := range l.pumps {
 		if err := p.ctl.reset(); err != nil {
-			return err
+			return resetRefusal(err)
 		}
 	}
 	clear(l.latched)
 	clear(l.blocked)
 	return nil
+}
+
+// resetRefusal words a module's refused reset for the operator's command
+// that asked for it: "shredder cannot be reset: drive still reports a
+// fault".
+func resetRefusal(err error) error {
+	var r *equipment.Refusal
+	if errors.As(err, &r) {
+		return fmt.Errorf("%s cannot be reset: %s", r.Unit, r.Reason)
+	}
+	return err
 }
 
 // driveFault names the first unit whose drive reports a fault, or "".
@@ -1030,6 +1065,13 @@ func (l *Line) driveFaults() {
 // purge time each, while it is Holding, and then every output goes off
 // and it is Held.
 func (l *Line) unitFailed(node int, reason string) {
+	l.unitFailedFor(node, reason, l.unitCause(CauseUnitFault, node, reason))
+}
+
+// unitFailedFor is unitFailed with the cause the line keeps should the
+// fault hold it (the unit's fault, its failed start, or the interlock or
+// tank that kept it from starting).
+func (l *Line) unitFailedFor(node int, reason string, c causeState) {
 	if l.latched[node] != "" || l.blocked[node] {
 		return
 	}
@@ -1074,6 +1116,7 @@ func (l *Line) unitFailed(node int, reason string) {
 	if err := l.apply(packml.Hold); err != nil {
 		return
 	}
+	l.setCause(c)
 	l.runEmpty, l.drainFrom = true, l.now
 	l.Message = reason
 	l.emit(records.EventBatch, "held", name, reason, "")
@@ -1131,34 +1174,41 @@ func (l *Line) emit(kind, name, unit, msg, user string) {
 	l.events = append(l.events, e)
 }
 
+// command runs one operator command. A refusal's error is the reason
+// alone, one sentence ("recipe x is not known"): whoever shows it says
+// which command was refused ("start refused: …"), and so does the event
+// recorded for it (named "<command>:refused").
 func (l *Line) command(req Request) api.CommandResult {
 	c := req.Command
 	refuse := func(format string, args ...any) api.CommandResult {
-		msg := fmt.Sprintf(format, args...)
+		msg := refusalReason(c.Command, fmt.Sprintf(format, args...))
 		l.emit(records.EventCommand, c.Command+":refused", "", msg, c.User)
 		return api.CommandResult{Error: msg}
 	}
 	switch c.Command {
 	case api.CommandStart:
 		if l.State != StateIdle {
-			return refuse("start refused: the line is %s; a batch starts only from Idle (reset a Stopped or Complete line first)", l.State)
+			return refuse("the line is %s; a batch starts only from Idle (reset a Stopped or Complete line first)", l.State)
 		}
 		r := req.Recipe
 		if r == nil {
 			var ok bool
 			if r, ok = l.recipes[c.Recipe]; !ok {
-				return refuse("start refused: recipe %q is not known", c.Recipe)
+				return refuse("recipe %q is not known", c.Recipe)
 			}
 		}
 		if len(r.Procedure) == 0 {
-			return refuse("start refused: recipe %s has no procedure", r.Name)
+			return refuse("recipe %s has no procedure", r.Name)
 		}
 		// Starting into a line that would hold at once helps nobody.
 		if bad := l.badInput(); bad != "" {
-			return refuse("start refused: %s", bad)
+			return refuse("%s", bad)
 		}
 		if why := l.driveFault(); why != "" {
-			return refuse("start refused: %s", why)
+			return refuse("%s", why)
+		}
+		if why := l.restartBlocker(r); why != "" {
+			return refuse("%s is still active", why)
 		}
 		if _, err := l.m.Command(packml.Start); err != nil {
 			return refuse("%v", err)
@@ -1167,18 +1217,23 @@ func (l *Line) command(req Request) api.CommandResult {
 		l.startBatch(r, c.User)
 	case api.CommandUnhold, api.CommandResume:
 		if l.State == StateHeld {
+			// What held the line first: while it is still present, an
+			// unhold would only hold again (or fail to start a unit).
+			if why := l.restartBlocker(nil); why != "" {
+				return refuse("%s is still active", why)
+			}
 			if bad := l.badInput(); bad != "" {
-				return refuse("unhold refused: %s", bad)
+				return refuse("%s", bad)
 			}
 			if why := l.driveFault(); why != "" {
-				return refuse("unhold refused: %s", why)
+				return refuse("%s", why)
 			}
 			if t := l.il.holdingTrip(); t != nil {
-				return refuse("unhold refused: %s is still active", t.describe())
+				return refuse("%s is still active", t.describe())
 			}
 			// Unholding after a unit fault is the operator's reset of it.
 			if err := l.resetEquipment(); err != nil {
-				return refuse("unhold refused: %v", err)
+				return refuse("%v", err)
 			}
 		}
 		if err := l.apply(packml.Unhold); err != nil {
@@ -1190,12 +1245,14 @@ func (l *Line) command(req Request) api.CommandResult {
 			return refuse("%v", err)
 		}
 		l.Message = "held by " + c.User
+		l.setCause(operatorCause(c.Command, c.User, l.Message))
 		l.emit(records.EventBatch, "held", "", l.Message, c.User)
 	case api.CommandStop:
 		if err := l.apply(packml.Stop); err != nil {
 			return refuse("%v", err)
 		}
 		l.Message = "stop requested by " + c.User
+		l.setCause(operatorCause(c.Command, c.User, l.Message))
 		l.setStep("stop")
 	case api.CommandAbort:
 		if err := l.apply(packml.Abort); err != nil {
@@ -1203,12 +1260,13 @@ func (l *Line) command(req Request) api.CommandResult {
 		}
 		l.allOff()
 		l.Message = "aborted by " + c.User
+		l.setCause(operatorCause(c.Command, c.User, l.Message))
 	case api.CommandReset:
 		if l.State == StateStopped || l.State == StateComplete {
 			// A fault latched in a batch that was then aborted or
 			// stopped is reset here, before the next batch.
 			if err := l.resetEquipment(); err != nil {
-				return refuse("reset refused: %v", err)
+				return refuse("%v", err)
 			}
 		}
 		if err := l.apply(packml.Reset); err != nil {
@@ -1221,22 +1279,32 @@ func (l *Line) command(req Request) api.CommandResult {
 		}
 	case api.CommandConfirm:
 		if l.State != StateExecute || l.batch == nil {
-			return refuse("confirm refused: the line is %s; confirm applies to a running phase", l.State)
+			return refuse("the line is %s; confirm applies to a running phase", l.State)
 		}
 		ph := &l.batch.recipe.Procedure[l.batch.phaseIdx]
 		if !ph.End.OperatorConfirm {
-			return refuse("confirm refused: phase %s does not wait for an operator confirmation", ph.Phase)
+			return refuse("phase %s does not wait for an operator confirmation", ph.Phase)
 		}
 		l.batch.confirmed = true
 	case api.CommandOverride:
 		if msg := l.override(c); msg != "" {
-			return refuse("override refused: %s", msg)
+			return refuse("%s", msg)
 		}
 	default:
 		return refuse("command %q is not known; allowed: start, hold, unhold, stop, abort, reset, clear, confirm, override", c.Command)
 	}
 	l.emit(records.EventCommand, c.Command, "", "", c.User)
 	return api.CommandResult{OK: true}
+}
+
+// refusalReason strips a leading "<command> refused: " (as the state
+// model and the equipment modules may word their errors) so that a
+// refusal reads once: the reason alone.
+func refusalReason(command, msg string) string {
+	for _, p := range []string{command + " refused: ", "refused: "} {
+		msg = strings.TrimPrefix(msg, p)
+	}
+	return msg
 }
 
 func b2f(b bool) float64 {
@@ -1510,7 +1578,21 @@ func (l *Line) startUnits() bool {
 			if !l.on(u.running) {
 				all = false
 				if l.now.Sub(u.since) > l.cfg.StartConfirmTime {
-					l.unitFailed(u.node, fmt.Sprintf("%s failed to start: no running feedback within %s", u.name, l.cfg.StartConfirmTime))
+					var reason string
+					var c causeState
+					if why, bc, ok := l.blocker(u); ok {
+						// An interlock or a tank kept it from starting: that
+						// is the cause, not the unit.
+						reason, c = fmt.Sprintf("%s cannot start: %s", u.name, why), bc
+					} else {
+						why := fmt.Sprintf("no running feedback within %s", l.cfg.StartConfirmTime)
+						if m := l.moduleWhy(u.ctl); m != "" {
+							why = m
+						}
+						reason = fmt.Sprintf("%s failed to start: %s", u.name, why)
+						c = l.unitCause(CauseStartFailure, u.node, reason)
+					}
+					l.unitFailedFor(u.node, reason, c)
 					if l.State != StateExecute {
 						return false
 					}
@@ -1528,12 +1610,13 @@ func (l *Line) startUnits() bool {
 		if !ready {
 			continue
 		}
-		if why := l.whyNot(u); len(why) > 0 {
+		if why, c, ok := l.blocker(u); ok {
 			if u.since.IsZero() || l.now.Sub(u.since) > l.cfg.StartConfirmTime*10 {
 				u.since = l.now // first time this unit waits on a permissive
 			}
 			if l.now.Sub(u.since) > l.cfg.StartConfirmTime {
-				l.hold(fmt.Sprintf("%s cannot start: %s", u.name, why[0]))
+				l.setCause(c)
+				l.hold(fmt.Sprintf("%s cannot start: %s", u.name, why))
 				u.since = time.Time{}
 				return false
 			}
@@ -1582,7 +1665,9 @@ func (l *Line) execute() {
 	b := l.batch
 	ph := &b.recipe.Procedure[b.phaseIdx]
 	if ph.Timeout != nil && l.now.Sub(b.timeoutFrom) > seconds(ph.Timeout.Value) {
-		l.hold(fmt.Sprintf("phase %s has not ended within its timeout of %gs", ph.Phase, ph.Timeout.Value))
+		msg := fmt.Sprintf("phase %s has not ended within its timeout of %gs", ph.Phase, ph.Timeout.Value)
+		l.setCause(otherCause("timeout", msg))
+		l.hold(msg)
 		return
 	}
 	for _, u := range l.order {

@@ -63,10 +63,13 @@ type File struct {
 	Path string `yaml:"-"`
 }
 
-// APIConfig is the controller API's listen address.
+// APIConfig is the controller API's listen address and sign-in sessions.
 type APIConfig struct {
 	// Listen is host:port; loopback by default.
 	Listen string `yaml:"listen"`
+	// SessionIdle ends a signed-in session unused for this long (wall
+	// time; default 15m, allowed 1m to 12h).
+	SessionIdle time.Duration `yaml:"session_idle"`
 }
 
 // HistorianConfig says where samples and events go besides the embedded store.
@@ -86,17 +89,24 @@ type InfluxConfig struct {
 
 // Roles, each allowed everything the one before it is.
 const (
+	RoleViewer     = "viewer"     // watch only: status, trends, records; no command
 	RoleOperator   = "operator"   // run batches, hold/stop/abort, acknowledge and shelve alarms
 	RoleSupervisor = "supervisor" // + recipe overrides, alarms out of service
 	RoleEngineer   = "engineer"   // + everything else
 )
 
-// User is an API user. The token itself is never in the plant file: only
-// its SHA-256 (hex), so the file can be shared and kept in version control.
+// User is an API user. Neither the token nor the password is in the plant
+// file: only the token's SHA-256 (hex) and the password's hash (bcrypt or
+// argon2id), so the file can be shared and kept in version control. A user
+// needs at least one of them.
 type User struct {
 	Name        string `yaml:"name"`
 	Role        string `yaml:"role"`
 	TokenSHA256 string `yaml:"token_sha256"`
+	// PasswordHash lets the user sign in (POST /api/v1/login) with a
+	// password: a bcrypt hash ($2a$/$2b$/$2y$…) or an argon2id one in PHC
+	// form ($argon2id$v=19$m=…,t=…,p=…$salt$hash).
+	PasswordHash string `yaml:"password_hash"`
 }
 
 // Interlock effects.
@@ -304,6 +314,9 @@ func (f *File) defaults() {
 	if f.ScanPeriod == 0 {
 		f.ScanPeriod = 100 * time.Millisecond
 	}
+	if f.API.SessionIdle == 0 {
+		f.API.SessionIdle = 15 * time.Minute
+	}
 	if f.API.Listen == "" {
 		f.API.Listen = "127.0.0.1:8470"
 	}
@@ -312,6 +325,29 @@ func (f *File) defaults() {
 	}
 	if f.Historian.Influx.Bucket == "" {
 		f.Historian.Influx.Bucket = "plant/autogen"
+	}
+	f.defaultCommLossAlarms()
+}
+
+// defaultCommLossAlarms gives every device that has no comm_loss alarm in
+// the file one of its own (<device>_comm_loss, priority high, "<device>
+// not answering"): a device that stops answering always alarms, even in a
+// plant file written without an alarms section for it.
+func (f *File) defaultCommLossAlarms() {
+	watched, names := map[string]bool{}, map[string]bool{}
+	for _, a := range f.Alarms {
+		names[a.Name] = true
+		if a.Kind == alarm.KindCommLoss {
+			watched[a.Device] = true
+		}
+	}
+	for _, d := range f.Devices {
+		name := d.Name + "_comm_loss"
+		if watched[d.Name] || names[name] {
+			continue
+		}
+		f.Alarms = append(f.Alarms, alarm.Definition{Name: name, Kind: alarm.KindCommLoss, Device: d.Name,
+			Priority: alarm.PriorityHigh, Message: d.Name + " not answering"})
 	}
 }
 
@@ -420,16 +456,29 @@ func (f *File) check(add func(path, format string, args ...any)) {
 		}
 		userNames[u.Name] = true
 		switch u.Role {
-		case RoleOperator, RoleSupervisor, RoleEngineer:
+		case RoleViewer, RoleOperator, RoleSupervisor, RoleEngineer:
 		default:
-			add(up+".role", "role %q is not known; allowed: operator, supervisor, engineer", u.Role)
+			add(up+".role", "role %q is not known; allowed: viewer, operator, supervisor, engineer", u.Role)
 		}
-		if len(u.TokenSHA256) != 64 || strings.Trim(strings.ToLower(u.TokenSHA256), "0123456789abcdef") != "" {
+		switch {
+		case u.TokenSHA256 == "" && u.PasswordHash == "":
+			add(up, "user %q can never sign in: give it password_hash (bcrypt or argon2id) or token_sha256, or both", u.Name)
+		case u.TokenSHA256 == "":
+		case len(u.TokenSHA256) != 64 || strings.Trim(strings.ToLower(u.TokenSHA256), "0123456789abcdef") != "":
 			add(up+".token_sha256", "token_sha256 must be the 64-hex-digit SHA-256 of the user's token (e.g. printf %%s TOKEN | sha256sum)")
-		} else if hashes[strings.ToLower(u.TokenSHA256)] {
+		case hashes[strings.ToLower(u.TokenSHA256)]:
 			add(up+".token_sha256", "two users share a token")
+		default:
+			hashes[strings.ToLower(u.TokenSHA256)] = true
 		}
-		hashes[strings.ToLower(u.TokenSHA256)] = true
+		if u.PasswordHash != "" {
+			if err := CheckPasswordHash(u.PasswordHash); err != nil {
+				add(up+".password_hash", "%v", err)
+			}
+		}
+	}
+	if d := f.API.SessionIdle; d != 0 && (d < time.Minute || d > 12*time.Hour) {
+		add("$.api.session_idle", "session_idle %s is out of range; allowed: 1m to 12h", d)
 	}
 	ilNames := map[string]bool{}
 	for i, il := range f.Interlocks {

@@ -181,9 +181,9 @@ func runCommand(x *run, ctx context.Context, s *Step, _ time.Time) (bool, string
 	case s.Refused && res.OK:
 		return false, "accepted; want refused", nil
 	case !s.Refused && !res.OK:
-		return false, "refused: " + res.Error, nil
+		return false, refusedText(cmd.Command, res.Error), nil
 	case s.Refused:
-		return true, "refused: " + res.Error, nil
+		return true, refusedText(cmd.Command, res.Error), nil
 	}
 	return true, "", nil
 }
@@ -240,4 +240,14 @@ func describeInject(s *Step) string {
 		d += " on " + s.Inject.Target
 	}
 	return d
+}
+
+// refusedText words a refused command once: "hold refused: <reason>". The
+// controller's scan gives the reason alone; a refusal of its API layer may
+// already name the command.
+func refusedText(command, reason string) string {
+	if strings.HasPrefix(reason, command+" refused: ") {
+		return reason
+	}
+	return command + " refused: " + reason
 }
