@@ -4,12 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
-	"net/http/httputil"
-	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -107,9 +102,7 @@ func writeFloodPlant(t testing.TB, dir string) string {
 // floodLine is the demo (rig and controller in one child process) on the
 // flood plant, and the URL the HMI uses.
 type floodLine struct {
-	url      string // the controller, or the sign-in shim in front of it
-	ctlURL   string // the controller itself
-	shim     bool   // the controller has no sign-in: a shim answers it
+	ctlURL   string // the controller's API
 	alarms   int    // active alarms when ready
 	streamed bool   // the controller serves GET /api/v1/stream
 }
@@ -158,95 +151,11 @@ func startFloodLine(t *testing.T) *floodLine {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	l.url = l.ctlURL
-	if !hasLogin(t, l.ctlURL) {
-		// A controller without sign-in (before the API branch lands)
-		// would leave the HMI on its sign-in form. A shim in another
-		// process answers the sign-in in open mode and passes the rest on.
-		l.shim = true
-		addr := freeAddr(t)
-		startChildEnv(t, "shim.log", shimEnv+"="+addr+"\x1f"+l.ctlURL)
-		l.url = "http://" + addr
-		deadline := time.Now().Add(10 * time.Second)
-		for !hasLogin(t, l.url) {
-			if time.Now().After(deadline) {
-				t.Fatal("the sign-in shim never answered")
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
 	defer cancel()
 	err := c.Stream(ctx, func(*api.Status) { cancel() })
 	l.streamed = !errors.Is(err, api.ErrStreamUnsupported)
 	return l
-}
-
-// hasLogin says whether base answers POST /api/v1/login (open mode).
-func hasLogin(t *testing.T, base string) bool {
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
-	defer cancel()
-	_, err := api.NewClient(base).Login(ctx, api.Login{User: "bench"})
-	return err == nil
-}
-
-// shimEnv makes the test binary run the sign-in shim: "listen\x1ftarget".
-const shimEnv = "PRETREAT_HMIBENCH_SHIM"
-
-func init() {
-	if v := os.Getenv(shimEnv); v != "" {
-		listen, target, _ := strings.Cut(v, "\x1f")
-		fmt.Fprintln(os.Stderr, runLoginShim(listen, target))
-		os.Exit(1)
-	}
-}
-
-// runLoginShim serves an open-mode sign-in on listen and passes every
-// other request to target.
-func runLoginShim(listen, target string) error {
-	u, err := url.Parse(target)
-	if err != nil {
-		return err
-	}
-	proxy := httputil.NewSingleHostReverseProxy(u)
-	proxy.FlushInterval = -1 // a status stream goes through at once
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /api/v1/login", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(w, `{"token":"bench","user":"bench","role":"engineer","open":true}`)
-	})
-	mux.HandleFunc("POST /api/v1/logout", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(w, `{"ok":true}`)
-	})
-	mux.Handle("/", proxy)
-	ln, err := net.Listen("tcp", listen)
-	if err != nil {
-		return err
-	}
-	return http.Serve(ln, mux)
-}
-
-// startChildEnv starts this test binary with env set and no test to run
-// (the init above then does the work); it is killed at cleanup.
-func startChildEnv(t *testing.T, logName, env string) *exec.Cmd {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), env)
-	out, err := os.Create(filepath.Join(t.TempDir(), logName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill() // only the process this test started
-		_ = cmd.Wait()
-		out.Close()
-	})
-	return cmd
 }
 
 // benchScreen is a tcell simulation screen that timestamps every Show.
@@ -770,7 +679,7 @@ func TestHMIBenchSanity(t *testing.T) {
 		t.Skip("runs the demo on the 10× flood plant in a child process; skipped with -short")
 	}
 	line := startFloodLine(t)
-	b := startBenchHMI(t, line.url, 160, 48, false, 0)
+	b := startBenchHMI(t, line.ctlURL, 160, 48, false, 0)
 	plan := keyPlan(b.hasAlarmScreen(t))
 	res := b.measureKeys(t, plan, 20, 20*time.Millisecond)
 	if res.missed > 0 || len(res.all) != 20 {
@@ -817,14 +726,14 @@ func TestHMIBench(t *testing.T) {
 		{"80×24 stream", 80, 24, false, 0},
 	}
 	var out strings.Builder
-	fmt.Fprintf(&out, "HMI benchmark: 10× plant, %d alarms active, plant at %dx, controller and rig in a child process; controller stream: %v; sign-in shim: %v\n",
-		line.alarms, hmiBenchSpeed, line.streamed, line.shim)
+	fmt.Fprintf(&out, "HMI benchmark: 10× plant, %d alarms active, plant at %dx, controller and rig in a child process; controller stream: %v\n",
+		line.alarms, hmiBenchSpeed, line.streamed)
 	only := os.Getenv("PRETREAT_BENCH_ONLY") // a configuration's name, to profile it alone
 	for _, cf := range configs {
 		if only != "" && !strings.Contains(cf.name, only) {
 			continue
 		}
-		b := startBenchHMI(t, line.url, cf.w, cf.h, cf.noStream, cf.refresh)
+		b := startBenchHMI(t, line.ctlURL, cf.w, cf.h, cf.noStream, cf.refresh)
 		has := b.hasAlarmScreen(t)
 		time.Sleep(2 * time.Second) // past the sign-in and the sparklines' backfill
 		feed := "?"
