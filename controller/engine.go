@@ -87,6 +87,8 @@ type Engine struct {
 	tagUnit  []string
 	tagOrder []int
 	unitTags [][]int
+	// extra is what the status adds for the HMI (status_extra.go).
+	extra statusExtra
 	// lastPublish is when the status was last built (wall time).
 	lastPublish time.Time
 	// histStats reports the historian's health; histLast caches it for a
@@ -466,35 +468,36 @@ func isAlarmCommand(c string) bool {
 // alarm set is not safe for concurrent use) and records it.
 func (e *Engine) alarmCommand(now time.Time, c api.Command) api.CommandResult {
 	var trs []alarm.Transition
-	var err error
+	err := checkAlarmCommand(c)
 	var tr alarm.Transition
-	switch c.Command {
-	case api.CommandAck:
+	switch {
+	case err != nil:
+	case c.Command == api.CommandAck:
 		tr, err = e.alarms.Ack(c.Alarm, c.User, now)
 		trs = []alarm.Transition{tr}
-	case api.CommandAckAll:
+	case c.Command == api.CommandAckAll:
 		trs, err = e.alarms.AckAll(c.User, now)
-	case api.CommandShelve:
+	case c.Command == api.CommandShelve:
 		tr, err = e.alarms.Shelve(c.Alarm, c.User, now.Add(time.Duration(c.Value*float64(time.Second))), now)
 		trs = []alarm.Transition{tr}
-	case api.CommandUnshelve:
+	case c.Command == api.CommandUnshelve:
 		tr, err = e.alarms.Unshelve(c.Alarm, c.User, now)
 		trs = []alarm.Transition{tr}
-	case api.CommandOutOfService:
+	case c.Command == api.CommandOutOfService:
 		tr, err = e.alarms.RemoveFromService(c.Alarm, c.User, now)
 		trs = []alarm.Transition{tr}
-	case api.CommandInService:
+	case c.Command == api.CommandInService:
 		tr, err = e.alarms.ReturnToService(c.Alarm, c.User, now)
 		trs = []alarm.Transition{tr}
 	}
 	if err != nil {
 		msg := alarmRefusal(err)
 		if e.rec != nil {
-			e.rec.Event(records.Event{Time: now, Kind: records.EventCommand, Line: e.cfg.Line, Name: c.Command + ":refused", Message: msg, User: c.User})
+			e.rec.Event(records.Event{Time: now, Kind: records.EventCommand, Line: e.cfg.Line, Name: c.Command + ":refused", Message: msg, User: c.User, Reason: c.Reason})
 		}
 		return api.CommandResult{Error: msg}
 	}
-	e.line.NoteAction(now, c.User, c.Command, c.Alarm)
+	e.line.NoteAction(now, c.User, c.Command, actionDetail(c))
 	for i := range trs {
 		e.line.NoteAlarm(trs[i].Time, trs[i].Alarm, trs[i].To.String(), trs[i].User)
 	}
@@ -680,12 +683,13 @@ func (e *Engine) publish() {
 		}
 	}
 	st.Outputs = e.outs.status(e.snap)
+	e.publishExtra(st)
 	e.storeStatus(st)
 }
 
 func (e *Engine) tagValue(i int) api.TagValue {
 	s := e.snap[i]
-	return api.TagValue{Tag: s.Tag, Value: s.Value, Quality: s.Quality, Time: s.Time, Unit: e.tagUnit[i]}
+	return api.TagValue{Tag: s.Tag, Value: s.Value, Quality: s.Quality, Time: s.Time, Unit: e.tagUnit[i], Precision: e.extra.prec[i], Bool: e.extra.isBool[i]}
 }
 
 // indexTags works out once what publish needs per tag: its engineering
@@ -712,6 +716,7 @@ func (e *Engine) indexTags() {
 			}
 		}
 	}
+	e.indexExtra(names)
 }
 
 func batchStatus(b *records.Batch, phase, step string, phaseStart time.Time) *api.BatchStatus {

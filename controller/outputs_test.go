@@ -88,7 +88,7 @@ func (d *fakeDevice) restart() {
 // engineRig is an Engine on the sample plant with fake devices over the
 // fake process of the line tests.
 type engineRig struct {
-	t     *testing.T
+	t     testing.TB
 	cfg   *plant.File
 	clock *manualClock
 	plant *linetest.SamplePlant
@@ -156,7 +156,7 @@ func (m *memRecorder) count(kind, name string) int {
 	return n
 }
 
-func newEngineRig(t *testing.T, edits ...func(*plant.File)) *engineRig {
+func newEngineRig(t testing.TB, edits ...func(*plant.File)) *engineRig {
 	t.Helper()
 	cfg, err := plant.Parse("sample.yaml", plant.Sample())
 	if err != nil {

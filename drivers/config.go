@@ -144,6 +144,10 @@ type PointConfig struct {
 	Min    float64 `yaml:"min,omitempty" json:"min,omitempty"`
 	Max    float64 `yaml:"max,omitempty" json:"max,omitempty"`
 	Access Access  `yaml:"access,omitempty" json:"access,omitempty"`
+	// Precision is how many decimals the operator's screens show the
+	// value with, 0 to 6; nil: derived from the range, the scale and the
+	// unit (see the controller's status).
+	Precision *int `yaml:"precision,omitempty" json:"precision,omitempty"`
 }
 
 // EffectiveRole is Role, or Tag when Role is empty.
@@ -338,6 +342,9 @@ func (d *DeviceConfig) validatePoint(i int, add AddFunc) string {
 	}
 	if p.Max < p.Min {
 		add(pp+".max", "max %g is below min %g", p.Max, p.Min)
+	}
+	if p.Precision != nil && (*p.Precision < 0 || *p.Precision > 6) {
+		add(pp+".precision", "precision %d is not 0 to 6 (decimals shown)", *p.Precision)
 	}
 	if p.Type == TypeString {
 		if p.Length < 1 || p.Length > 250 {

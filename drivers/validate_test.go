@@ -62,6 +62,11 @@ func TestValidate(t *testing.T) {
 		{"string without length", dev(point(drivers.PointConfig{Tag: "a", Table: drivers.TableHolding, Type: drivers.TypeString})), []string{"points[0].length"}},
 		{"length on a number", dev(point(drivers.PointConfig{Tag: "a", Table: drivers.TableHolding, Type: drivers.TypeUint16, Length: 2})), []string{"points[0].length"}},
 		{"max below min", dev(point(drivers.PointConfig{Tag: "a", Table: drivers.TableHolding, Type: drivers.TypeUint16, Min: 5, Max: 1})), []string{"points[0].max"}},
+		{"precision beyond 6", dev(point(drivers.PointConfig{Tag: "a", Table: drivers.TableHolding, Type: drivers.TypeUint16, Precision: ptr(7)})), []string{"points[0].precision"}},
+		{"negative precision", dev(point(drivers.PointConfig{Tag: "a", Table: drivers.TableHolding, Type: drivers.TypeUint16, Precision: ptr(-1)})), []string{"points[0].precision"}},
+		{"precision 0 and 6", dev(func(d *drivers.DeviceConfig) {
+			d.Points = []drivers.PointConfig{{Tag: "a", Table: drivers.TableHolding, Type: drivers.TypeUint16, Precision: ptr(0)}, {Tag: "b", Table: drivers.TableHolding, Address: 1, Type: drivers.TypeUint16, Precision: ptr(6)}}
+		}), nil},
 		{"negative durations", dev(func(d *drivers.DeviceConfig) { d.PollInterval, d.Timeout = -time.Second, -time.Second }), []string{"poll_interval", "timeout"}},
 		{"unknown protocol", dev(func(d *drivers.DeviceConfig) { d.Protocol = "profinet" }), []string{"protocol"}},
 		{"no name, no points", dev(func(d *drivers.DeviceConfig) { d.Name, d.Points = "", nil }), []string{"name", "points"}},
@@ -70,6 +75,8 @@ func TestValidate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) { drivertest.CheckValidate(t, tc.cfg, tc.want) })
 	}
 }
+
+func ptr[T any](v T) *T { return &v }
 
 // An unknown protocol names the registered ones, and drivers.New refuses it.
 func TestUnknownProtocol(t *testing.T) {

@@ -131,6 +131,8 @@ type Set struct {
 	jNext   int
 	jLen    int
 	seq     uint64
+
+	raised raises // annunciation times, for the alarm rate (rate.go)
 }
 
 // NewSet builds the alarms of a plant from definitions and settings. It
@@ -346,6 +348,9 @@ func (s *Set) record(a *alarm, to State, r Reason, user string, now time.Time) T
 	from := a.state
 	if from != to {
 		a.state, a.since, a.user = to, now, user
+		if to == Unacknowledged {
+			s.raised.add(now)
+		}
 		if from == Shelved {
 			a.shelvedUntil = time.Time{}
 		}

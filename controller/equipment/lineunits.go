@@ -131,6 +131,7 @@ type pumpUnit struct {
 	// low-low (or below MinLevel).
 	dryRunStops int
 	wasActive   bool
+	level       float64 // the suction's level as of the last step, %
 }
 
 func newPumpUnit(c UnitConfig) (Unit, error) {
@@ -177,6 +178,7 @@ func (u *pumpUnit) DryRuns() int { return u.dryRunStops }
 
 func (u *pumpUnit) StepUnit(now time.Time, io IO) UnitOutputs {
 	lv := io.Get("suction_level")
+	u.level = lv.Value
 	var lowLow Digital
 	if u.tank != nil {
 		to := u.tank.Step(now, TankInputs{Level: lv})
