@@ -85,7 +85,7 @@ func (h *hmi) signIn(ctx context.Context, creds api.Login) {
 		}
 		what := fmt.Sprintf("signed in as %s (%s)", esc(s.User), esc(s.Role))
 		if s.Open {
-			what += "; the controller has no users configured (open mode)"
+			what += "; open mode: the controller has no users"
 		}
 		if s.Role == "viewer" {
 			what += "; view only: commands are not offered"

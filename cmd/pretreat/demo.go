@@ -20,48 +20,42 @@ import (
 )
 
 func cmdDemo(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	headless := fs.Bool("headless", false, "no HMI: print a status line now and then")
-	speed := fs.Float64("speed", 1, "plant time runs this many times faster than real time")
-	duration := fs.Duration("duration", 0, "stop after this much plant time (0: until interrupted or q)")
-	data := fs.String("data", filepath.Join(os.TempDir(), "pretreat-demo"), "data directory for the embedded store")
-	config := fs.String("config", "", "plant file (default: the sample plant)")
-	influx := fs.String("influx-url", "", "also send data to InfluxDB at this URL")
-	recipe := fs.String("recipe", "catering", "recipe the automatic operator starts when --deliveries=false")
-	auto := fs.Bool("auto", true, "start the next batch by itself after each completed one (demo operator)")
-	deliveries := fs.Bool("deliveries", true, "trucks from several suppliers deliver loads that the demo operator processes with the recipe of their class")
-	jams := fs.String("jams", "random", "shredder jams: random (hard objects in the waste) or injected (only on demand)")
-	seed := fs.Int64("seed", 1, "random seed of the simulated plant")
-	lineName := fs.String("line", "", "name of the line (default: the plant file's); several demos with their own names make a site in one InfluxDB")
-	if err := fs.Parse(args); err != nil {
-		return usageError(err.Error())
+	return runDemo(ctx, args, os.Stdout)
+}
+
+// runDemo runs the demo, printing to out what the terminal shows (the
+// headless status lines too).
+func runDemo(ctx context.Context, args []string, out io.Writer) error {
+	a, err := parseDemoArgs(args)
+	if err != nil {
+		return err
 	}
-	jamMode, err := testrig.ParseJamMode(*jams)
+	jamMode, err := testrig.ParseJamMode(a.jams)
 	if err != nil {
 		return usageError(err.Error())
 	}
-	if *speed <= 0 || *speed > 1000 {
+	if a.speed <= 0 || a.speed > 1000 {
 		return usageError("--speed must be in (0, 1000]")
 	}
 	var cfg *plant.File
-	if *config != "" {
-		cfg, err = plant.Load(*config)
+	if a.config != "" {
+		cfg, err = plant.Load(a.config)
 	} else {
 		cfg, err = plant.Parse("<sample>", plant.Sample())
 	}
 	if err != nil {
 		return err
 	}
-	if *lineName != "" {
-		cfg.Line = *lineName
+	if a.lineName != "" {
+		cfg.Line = a.lineName
 	}
-	if err := os.MkdirAll(*data, 0o755); err != nil {
+	if err := os.MkdirAll(a.data, 0o755); err != nil {
 		return err
 	}
 	// The HMI owns the terminal: logs go to a file in the data directory.
 	var logOut io.Writer = os.Stderr
-	if !*headless {
-		lf, err := os.Create(filepath.Join(*data, "demo.log"))
+	if !a.headless {
+		lf, err := os.Create(filepath.Join(a.data, "demo.log"))
 		if err != nil {
 			return err
 		}
@@ -71,19 +65,19 @@ func cmdDemo(ctx context.Context, args []string) error {
 	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	// The OPC UA library prints start-up chatter on the standard logger.
 	stdlog.SetOutput(logOut)
-	if *headless {
+	if a.headless {
 		stdlog.SetOutput(io.Discard)
 	}
 	// Plant time runs ahead of the wall clock at speed > 1; the data
 	// directory's persisted plant clock makes a demo started again on it go
 	// on from where the last one stopped, so that batch times never run
 	// backwards. The rig and the controller run on this one clock.
-	clock, err := historian.OpenPlantClock(*data, *speed, log)
+	clock, err := historian.OpenPlantClock(a.data, a.speed, log)
 	if err != nil {
 		return err
 	}
 
-	rig, err := testrig.New(testrig.Options{Devices: cfg.Devices, Units: rigUnits(cfg), Clock: clock, Seed: *seed, Jams: jamMode, Ephemeral: true})
+	rig, err := testrig.New(testrig.Options{Devices: cfg.Devices, Units: rigUnits(cfg), Clock: clock, Seed: a.seed, Jams: jamMode, Ephemeral: true})
 	if err != nil {
 		return err
 	}
@@ -112,47 +106,126 @@ func cmdDemo(ctx context.Context, args []string) error {
 			}
 		}
 	}
-	p, err := startController(ctx, controllerOptions{Plant: cfg, Clock: clock, PlantClock: clock, DataDir: *data, InfluxURL: *influx, APIAddr: "127.0.0.1:0", Logger: log, ImportShipped: true, AbandonInterrupted: true})
+	p, err := startController(ctx, controllerOptions{Plant: cfg, Clock: clock, PlantClock: clock, DataDir: a.data, InfluxURL: a.influx, APIAddr: "127.0.0.1:0", Logger: log, ImportShipped: true, AbandonInterrupted: true})
 	if err != nil {
 		return err
 	}
-	fmt.Printf("pretreat demo: line %s, speed %gx, data %s\n", cfg.Line, *speed, *data)
-	fmt.Printf("  controller API  %s/api/v1/status\n", p.Server.URL())
-	fmt.Println("simulated plant (test rig) endpoints:")
+	// The rig control API, for the HMI's training menu and for
+	// `pretreat rig fault …` from another terminal.
+	rigURL, stopControl, err := serveControl(rig, "127.0.0.1:0")
+	if err != nil {
+		_ = p.Stop()
+		return err
+	}
+	defer stopControl()
+	if err := os.WriteFile(filepath.Join(a.data, "rig.url"), []byte(rigURL+"\n"), 0o644); err != nil {
+		_ = p.Stop()
+		return err
+	}
+	fmt.Fprintf(out, "pretreat demo: line %s, speed %gx, data %s\n", cfg.Line, a.speed, a.data)
+	fmt.Fprintf(out, "  controller API  %s/api/v1/status\n", p.Server.URL())
+	fmt.Fprintf(out, "  rig control     %s/rig/v1/faults   e.g. pretreat rig fault inject jam --rig %s\n", rigURL, rigURL)
+	if a.auto {
+		fmt.Fprintln(out, "  demo operator   starts batches by itself (--auto)")
+	} else {
+		fmt.Fprintln(out, "  demo operator   books deliveries only: start batches from the HMI (s), or run with --auto")
+	}
+	fmt.Fprintln(out, "simulated plant (test rig) endpoints:")
 	for _, l := range lines {
-		fmt.Println(l)
+		fmt.Fprintln(out, l)
 	}
 	client := api.NewClient(p.Server.URL())
 	runCtx := ctx
 	var cancel context.CancelFunc = func() {}
-	if *duration > 0 {
-		runCtx, cancel = context.WithTimeout(ctx, drivers.WallDuration(clock, *duration))
+	if a.duration > 0 {
+		runCtx, cancel = context.WithTimeout(ctx, drivers.WallDuration(clock, a.duration))
 	}
 	defer cancel()
-	if *auto {
-		op := &demoOperator{client: client, recipe: *recipe}
-		if *deliveries {
+	// The demo operator books the weighbridge's loads and, with --auto,
+	// runs the line; without, a person runs it from the HMI.
+	if a.auto || a.deliveries {
+		op := &demoOperator{client: client, recipe: a.recipe, manual: !a.auto}
+		if a.deliveries {
 			op.rig = rig
-			op.bridge = newWeighbridge(*seed, cfg.Line, plantLocation(cfg))
+			op.bridge = newWeighbridge(a.seed, cfg.Line, plantLocation(cfg))
 		}
 		go op.run(runCtx)
 	}
 	var runErr error
-	if *headless {
-		runErr = headlessLoop(runCtx, client, *duration, clock, cfg)
+	if a.headless {
+		runErr = headlessLoop(runCtx, out, client, a.duration, clock, cfg)
 	} else {
-		runErr = hmi.Run(runCtx, hmi.Options{Client: client})
+		trainer := newRigTrainer(testrig.NewControlClient(rigURL), cfg)
+		runErr = hmi.Run(runCtx, hmi.Options{Client: client, Trainer: trainer})
 	}
 	if err := p.Stop(); err != nil && runErr == nil {
 		runErr = err
 	}
 	if runErr == nil {
-		fmt.Printf("pretreat demo: stopped; batch records: pretreat batch list --data %s\n", *data)
+		fmt.Fprintf(out, "pretreat demo: stopped; batch records: pretreat batch list --data %s\n", a.data)
 	}
 	return runErr
 }
 
-func headlessLoop(ctx context.Context, c *api.Client, duration time.Duration, clock drivers.Clock, cfg *plant.File) error {
+// demoArgs are the demo's command-line options.
+type demoArgs struct {
+	headless, auto, deliveries         bool
+	speed                              float64
+	duration                           time.Duration
+	data, config, influx, recipe, jams string
+	seed                               int64
+	lineName                           string
+}
+
+// parseDemoArgs reads the demo's command line; --auto is resolved by
+// demoAuto.
+func parseDemoArgs(args []string) (demoArgs, error) {
+	var a demoArgs
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.BoolVar(&a.headless, "headless", false, "no HMI: print a status line now and then")
+	fs.Float64Var(&a.speed, "speed", 1, "plant time runs this many times faster than real time")
+	fs.DurationVar(&a.duration, "duration", 0, "stop after this much plant time (0: until interrupted or q)")
+	fs.StringVar(&a.data, "data", filepath.Join(os.TempDir(), "pretreat-demo"), "data directory for the embedded store")
+	fs.StringVar(&a.config, "config", "", "plant file (default: the sample plant)")
+	fs.StringVar(&a.influx, "influx-url", "", "also send data to InfluxDB at this URL")
+	fs.StringVar(&a.recipe, "recipe", "catering", "recipe the automatic operator starts when --deliveries=false")
+	fs.BoolVar(&a.auto, "auto", false, "the demo operator starts the next batch by itself after each completed one, and unholds a line the controller held (default: off with the HMI, on with --headless)")
+	fs.BoolVar(&a.deliveries, "deliveries", true, "trucks from several suppliers deliver loads, booked at the weighbridge; with --auto the demo operator processes them with the recipe of their class")
+	fs.StringVar(&a.jams, "jams", "random", "shredder jams: random (hard objects in the waste) or injected (only on demand)")
+	fs.Int64Var(&a.seed, "seed", 1, "random seed of the simulated plant")
+	fs.StringVar(&a.lineName, "line", "", "name of the line (default: the plant file's); several demos with their own names make a site in one InfluxDB")
+	if err := fs.Parse(args); err != nil {
+		return a, usageError(err.Error())
+	}
+	if fs.NArg() > 0 {
+		return a, usageError(fmt.Sprintf("demo: unexpected argument %q", fs.Arg(0)))
+	}
+	a.auto = demoAuto(a.headless, flagSet(fs, "auto"), a.auto)
+	return a, nil
+}
+
+// demoAuto resolves --auto: given on the command line it wins; otherwise
+// the headless demo runs batches by itself (tests and the reports' demo
+// days rely on it) and the demo with the HMI leaves them to the operator.
+func demoAuto(headless, given, value bool) bool {
+	if given {
+		return value
+	}
+	return headless
+}
+
+// flagSet says whether the flag name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	found := false
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == name {
+			found = true
+		}
+	})
+	return found
+}
+
+func headlessLoop(ctx context.Context, out io.Writer, c *api.Client, duration time.Duration, clock drivers.Clock, cfg *plant.File) error {
 	every := 2 * time.Second
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -168,10 +241,10 @@ func headlessLoop(ctx context.Context, c *api.Client, duration time.Duration, cl
 			if ctx.Err() != nil {
 				return nil
 			}
-			fmt.Println("status:", err)
+			fmt.Fprintln(out, "status:", err)
 			continue
 		}
-		fmt.Println(statusLine(cfg, st, st.Time.Sub(start)))
+		fmt.Fprintln(out, statusLine(cfg, st, st.Time.Sub(start)))
 	}
 }
 

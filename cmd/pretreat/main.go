@@ -4,12 +4,12 @@
 //
 // Usage:
 //
-//	pretreat demo [--headless] [--speed N] [--duration D] [--data DIR]
+//	pretreat demo [--headless] [--auto] [--speed N] [--duration D] [--data DIR]
 //	pretreat run --config FILE [--data DIR] [--influx-url URL]
 //	pretreat rig [--config FILE] [--speed N] [--jams injected|random] [--print-map]
 //	pretreat rig fault inject|clear|list --rig URL …
 //	pretreat rig scenario run FILE… [--junit OUT.xml] [--speed N]
-//	pretreat hmi [--api URL]
+//	pretreat hmi [--api URL] [--rig URL [--config FILE]]
 //	pretreat batch list [--data DIR | --api URL] [--from T --to T] [--format json|table]
 //	pretreat delivery add|list|import …
 //	pretreat report daily|shift|range|batch|supplier [--from --to] [--by …] [--format html,csv,xlsx,json]
@@ -37,7 +37,7 @@ Commands:
   run --config FILE    run the controller against the plant in FILE
   rig                  serve the simulated plant (Modbus TCP, OPC UA) of a plant file;
                        rig fault …: inject and clear faults; rig scenario run FILE…: scenario tests
-  hmi --api URL        operator HMI for a running controller
+  hmi --api URL        operator HMI for a running controller (--rig URL: with the training menu)
   batch list           list batch records (from a data directory, or its running controller)
   batch start          ask a running controller to start a batch
   recipe ...           validate, import, approve, list, show, diff, export recipes

@@ -355,12 +355,24 @@ func dashIfEmpty(s string) string {
 func cmdHMI(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("hmi", flag.ContinueOnError)
 	url := fs.String("api", "http://127.0.0.1:8470", "controller API base URL")
+	rig := fs.String("rig", os.Getenv("PRETREAT_RIG"), "a test rig's control API base URL: the training menu (9) injects and clears its faults (default: $PRETREAT_RIG; empty: no training menu)")
+	config := fs.String("config", "", "the rig's plant file, for the training menu's targets (default: the sample plant)")
 	if err := fs.Parse(args); err != nil {
 		return usageError(err.Error())
+	}
+	if fs.NArg() > 0 {
+		return usageError(fmt.Sprintf("hmi: unexpected argument %q", fs.Arg(0)))
 	}
 	// Who sends the commands comes from the sign-in: the HMI asks, or
 	// signs in with the token of $PRETREAT_TOKEN.
 	opts := hmi.Options{Client: api.NewClient(*url)}
+	if *rig != "" {
+		cfg, err := loadPlant(*config)
+		if err != nil {
+			return err
+		}
+		opts.Trainer = newRigTrainer(testrig.NewControlClient(*rig), cfg)
+	}
 	if tok := os.Getenv("PRETREAT_TOKEN"); tok != "" {
 		opts.Login = &api.Login{Token: tok}
 	}

@@ -213,11 +213,17 @@ func (w *weighbridge) tipClass(d records.Delivery) string {
 // and resets a Complete line. Without a weighbridge it starts recipe
 // whenever the line is Idle. It never unholds, clears or resets a line a
 // person held or stopped: those wait for a person.
+//
+// With manual set, a person runs the line from the HMI: the operator only
+// books the loads the weighbridge weighs and, when a batch starts, has the
+// rig tip what the oldest waiting load really is (the controller gives a
+// batch the oldest loads first); it sends no command.
 type demoOperator struct {
 	client *api.Client
 	recipe string
 	rig    *testrig.Rig // nil: no weighbridge
 	bridge *weighbridge
+	manual bool
 }
 
 // demoBacklog is how much of the loads before a demo's start are waiting
@@ -232,6 +238,7 @@ const demoClearAfter = 10 * time.Minute
 func (o *demoOperator) run(ctx context.Context) {
 	started := false
 	var heldSince time.Time
+	lastBatch := ""
 	t := time.NewTicker(500 * time.Millisecond)
 	defer t.Stop()
 	for {
@@ -250,6 +257,17 @@ func (o *demoOperator) run(ctx context.Context) {
 				// directory is refused as a duplicate: nothing to do.
 				_, _ = o.client.AddDelivery(ctx, d)
 			}
+		}
+		if o.manual {
+			if st.Batch != nil && st.Batch.ID != lastBatch {
+				lastBatch = st.Batch.ID
+				if o.bridge != nil {
+					if next := o.oldestWaiting(ctx, st.Time); next != nil {
+						_ = o.rig.SetClass(o.bridge.tipClass(*next), 0)
+					}
+				}
+			}
+			continue
 		}
 		if st.State != "Held" {
 			heldSince = time.Time{}
@@ -295,17 +313,7 @@ func (o *demoOperator) startNext(ctx context.Context, now time.Time) {
 		_, _ = o.client.Send(ctx, api.Command{Command: api.CommandStart, Recipe: o.recipe, User: "demo-auto"})
 		return
 	}
-	ds, err := o.client.Deliveries(ctx, now.Add(-30*24*time.Hour), now.Add(time.Minute))
-	if err != nil {
-		return
-	}
-	var next *records.Delivery
-	for i := range ds {
-		if ds[i].KgProcessed < ds[i].NetKg-1 {
-			next = &ds[i]
-			break
-		}
-	}
+	next := o.oldestWaiting(ctx, now)
 	if next == nil {
 		return // nothing waiting: the line stays Idle
 	}
@@ -324,4 +332,19 @@ func (o *demoOperator) startNext(ctx context.Context, now time.Time) {
 		return
 	}
 	_, _ = o.client.Send(ctx, api.Command{Command: api.CommandStart, Recipe: recipe, User: "demo-auto"})
+}
+
+// oldestWaiting returns the oldest load booked in the last 30 days that is
+// not yet processed, or nil.
+func (o *demoOperator) oldestWaiting(ctx context.Context, now time.Time) *records.Delivery {
+	ds, err := o.client.Deliveries(ctx, now.Add(-30*24*time.Hour), now.Add(time.Minute))
+	if err != nil {
+		return nil
+	}
+	for i := range ds {
+		if ds[i].KgProcessed < ds[i].NetKg-1 {
+			return &ds[i]
+		}
+	}
+	return nil
 }
