@@ -29,7 +29,7 @@ const (
 // acknowledge, shelve, or go to the tag's trend and the alarm's journal.
 type alarmSummary struct {
 	h      *hmi
-	text   *tview.TextView
+	text   *fastText
 	pg     rowPager
 	input  lineInput
 	filter string
@@ -40,7 +40,7 @@ type alarmSummary struct {
 }
 
 func newAlarmSummary(h *hmi) *alarmSummary {
-	return &alarmSummary{h: h, text: newText(false)}
+	return &alarmSummary{h: h, text: newFastText()}
 }
 
 func (s *alarmSummary) id() string            { return "alarms" }
@@ -643,13 +643,13 @@ func (h *hmi) askOutOfService(name string) {
 // hidden from the summary, by whom, and until when.
 type shelvedList struct {
 	h       *hmi
-	text    *tview.TextView
+	text    *fastText
 	pg      rowPager
 	rows    []api.AlarmStatus
 	selName string
 }
 
-func newShelvedList(h *hmi) *shelvedList { return &shelvedList{h: h, text: newText(false)} }
+func newShelvedList(h *hmi) *shelvedList { return &shelvedList{h: h, text: newFastText()} }
 
 func (s *shelvedList) id() string            { return "shelved" }
 func (s *shelvedList) title() string         { return "Shelved alarms" }

@@ -576,13 +576,13 @@ func TestJournalError(t *testing.T) {
 	j := h.screens["journal"].(*journal)
 	j.err = &api.APIError{Status: 500, Message: "journal unavailable"}
 	j.refresh()
-	got := j.text.GetText(false)
+	got := j.text.GetText()
 	if want := paint(colorWarn, alarmMark+"cannot read the alarm journal: HTTP 500: journal unavailable; R tries again"); !strings.Contains(got, want) {
 		t.Errorf("journal error shows %q, want %q", got, want)
 	}
 	j.err, j.loading = nil, true
 	j.refresh()
-	if got := j.text.GetText(true); !strings.Contains(got, "loading…") {
+	if got := j.text.GetText(); !strings.Contains(got, "loading…") {
 		t.Errorf("a fetch in flight shows %q", got)
 	}
 }

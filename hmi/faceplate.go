@@ -38,7 +38,7 @@ var unitEventsPeriod = 5 * time.Second
 // that act on it and its recent events.
 type faceplate struct {
 	h    *hmi
-	text *tview.TextView
+	text *fastText
 	name string // the unit shown
 
 	spSel int // selected setpoint
@@ -57,7 +57,7 @@ type faceplate struct {
 	eventsGot bool
 }
 
-func newFaceplate(h *hmi) *faceplate { return &faceplate{h: h, text: newText(false)} }
+func newFaceplate(h *hmi) *faceplate { return &faceplate{h: h, text: newFastText()} }
 
 func (f *faceplate) id() string            { return "unit" }
 func (f *faceplate) view() tview.Primitive { return f.text }

@@ -131,7 +131,7 @@ func (f journalFilter) matches(e api.JournalEntry) bool {
 // window, newest first, fetched from the controller.
 type journal struct {
 	h      *hmi
-	text   *tview.TextView
+	text   *fastText
 	pg     rowPager
 	input  lineInput
 	filter journalFilter
@@ -145,7 +145,7 @@ type journal struct {
 }
 
 func newJournal(h *hmi) *journal {
-	return &journal{h: h, text: newText(false), filter: journalFilter{window: 24 * time.Hour}}
+	return &journal{h: h, text: newFastText(), filter: journalFilter{window: 24 * time.Hour}}
 }
 
 func (j *journal) id() string            { return "journal" }

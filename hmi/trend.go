@@ -56,7 +56,7 @@ func (r trendReq) same(o trendReq) bool {
 // readout gives every pen's values at that time.
 type trend struct {
 	h    *hmi
-	text *tview.TextView
+	text *fastText
 
 	pens   []string
 	window time.Duration
@@ -77,7 +77,7 @@ type trend struct {
 }
 
 func newTrend(h *hmi) *trend {
-	t := &trend{h: h, text: newText(false), window: trendWindows[0], follow: true, cursor: -1}
+	t := &trend{h: h, text: newFastText(), window: trendWindows[0], follow: true, cursor: -1}
 	return t
 }
 

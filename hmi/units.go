@@ -17,14 +17,14 @@ func init() { registerScreen(2, func(h *hmi) screen { return newUnitsScreen(h) }
 // many of its values as fit. Enter opens the selected unit's faceplate.
 type unitsScreen struct {
 	h    *hmi
-	text *tview.TextView
+	text *fastText
 	sel  string // the selected unit's name, kept across updates
 	idx  int    // its row, to stay near it when the unit disappears
 	top  int    // first unit row shown when the list is taller than the body
 }
 
 func newUnitsScreen(h *hmi) *unitsScreen {
-	return &unitsScreen{h: h, text: newText(false)}
+	return &unitsScreen{h: h, text: newFastText()}
 }
 
 func (u *unitsScreen) id() string            { return "units" }
