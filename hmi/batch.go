@@ -367,9 +367,11 @@ func sigValue(v float64, prec int, known bool) string {
 	return formatValue(api.TagValue{Value: v, Precision: prec})
 }
 
-// isOffTarget says whether a signal's mean missed its setpoint.
+// isOffTarget says whether a signal's mean missed its setpoint. A signal
+// that stayed at zero through the phase belongs to a unit the phase did not
+// run (the shredder while waste is tipped): it is not off target.
 func isOffTarget(s records.SignalStats, prec int) bool {
-	if !s.HasSP || s.Samples == 0 {
+	if !s.HasSP || s.Samples == 0 || notRunning(s) {
 		return false
 	}
 	tol := math.Max(math.Abs(s.Setpoint)*offTarget, math.Pow(10, -float64(prec)))
@@ -419,6 +421,9 @@ func phaseLines(rec *records.Batch, now time.Time, width int, info func(string) 
 			if unit != "" {
 				act += " " + esc(unit)
 			}
+			if s.HasSP && s.Samples > 0 && notRunning(s) {
+				act += "  not running in this phase"
+			}
 			tag := s.Tag
 			if len([]rune(tag)) > tagW {
 				tag = cut(tag, tagW)
@@ -445,3 +450,6 @@ func phaseLines(rec *records.Batch, now time.Time, width int, info func(string) 
 	}
 	return lines
 }
+
+// notRunning says whether a signal read zero throughout.
+func notRunning(s records.SignalStats) bool { return s.Min == 0 && s.Max == 0 }
