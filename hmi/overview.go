@@ -80,6 +80,10 @@ func (o *overview) refresh() {
 		alarms := alarmLines(st, colW, max(left/2, min(len(st.Alarms)+1, left-8)))
 		alarms = append(alarms, "")
 		alarms = append(alarms, deviceLines(st, colW)...)
+		if room := left - len(alarms) - 2; room >= 4 {
+			alarms = append(alarms, "")
+			alarms = append(alarms, unitLines(st, colW, room)...)
+		}
 		for i := 0; i < max(len(vals), len(alarms)) && i < left; i++ {
 			l, r := "", ""
 			if i < len(vals) {
@@ -444,9 +448,9 @@ func deviceLines(st *api.Status, width int) []string {
 			}
 			lines = append(lines, " "+paint(colorBad, esc(cut(alarmMark+text+why, width-1))))
 		case d.Sync == "resyncing":
-			lines = append(lines, " "+paint(colorWarn, esc(cut(text+"resyncing: outputs written again", width-1))))
+			lines = append(lines, " "+paint(colorWarn, esc(cut(alarmMark+text+"resyncing: outputs written again", width-1))))
 		default:
-			lines = append(lines, " "+esc(cut(text+"ok", width-1)))
+			lines = append(lines, "   "+esc(cut(text+"ok", width-3)))
 		}
 	}
 	s := st.Scan
@@ -493,4 +497,39 @@ func sortedAlarms(all []api.AlarmStatus) []api.AlarmStatus {
 		return b.Since.Compare(a.Since)
 	})
 	return out
+}
+
+// unitLines list the units in flow order with their state and, for a unit
+// that cannot run, the first reason why not: the wide overview's room for
+// level-2 hints (2 and Enter open the faceplate).
+func unitLines(st *api.Status, width, rows int) []string {
+	lines := []string{" [::b]Units[::-] (2 lists them, Enter opens one)"}
+	for _, u := range flowOrder(st) {
+		if len(lines) >= rows {
+			break
+		}
+		state := u.State
+		if state == "-" || state == "" {
+			state = "—"
+		}
+		text := fmt.Sprintf("%-16s %-9s", u.Name, state)
+		if u.Command {
+			text += " run"
+		} else {
+			text += "    "
+		}
+		switch {
+		case strings.EqualFold(u.State, "fault"):
+			why := u.Reason
+			if why == "" && len(u.Why) > 0 {
+				why = u.Why[0]
+			}
+			lines = append(lines, " "+paint(colorBad, esc(cut(alarmMark+text+" "+why, width-1))))
+		case len(u.Why) > 0:
+			lines = append(lines, " "+paint(colorWarn, esc(cut(alarmMark+text+" why not: "+u.Why[0], width-1))))
+		default:
+			lines = append(lines, "   "+esc(text))
+		}
+	}
+	return lines
 }
