@@ -653,3 +653,35 @@ func TestQuitWhileBusy(t *testing.T) {
 		waitNoGoroutines(t)
 	}
 }
+
+// TestSignInAndHelpGolden: the sign-in form over the line, and the help
+// over the overview, at both sizes.
+func TestSignInAndHelpGolden(t *testing.T) {
+	for _, size := range []struct{ w, h int }{{80, 24}, {160, 48}} {
+		t.Run(fmt.Sprintf("%dx%d", size.w, size.h), func(t *testing.T) {
+			f := newFakeController(t, heldLine(true))
+			f.with(func(f *fakeController) { f.users = map[string][2]string{"olga": {"pw", "operator"}} })
+			scr := newRecordingScreenSize(t, size.w, size.h)
+			wait := started(t, context.Background(), Options{Client: api.NewClient(f.srv.URL), Screen: scr, Refresh: 20 * time.Millisecond})
+			checkGolden(t, f, waitSettled(t, scr, "Sign in"), fmt.Sprintf("signin-%dx%d", size.w, size.h))
+			for _, r := range "olga" {
+				runeKey(scr, r)
+			}
+			key(scr, tcell.KeyTab)
+			for _, r := range "pw" {
+				runeKey(scr, r)
+			}
+			key(scr, tcell.KeyEnter)
+			key(scr, tcell.KeyEnter)
+			key(scr, tcell.KeyEnter)
+			waitText(t, scr, "signed in as olga")
+			runeKey(scr, '?')
+			checkGolden(t, f, waitSettled(t, scr, "Help: every key"), fmt.Sprintf("help-%dx%d", size.w, size.h))
+			key(scr, tcell.KeyEscape)
+			runeKey(scr, 'q')
+			if err := wait(time.Second); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

@@ -44,7 +44,9 @@ var dialogKeyBars = map[mode]string{
 // globalKeys are the keys that work on every screen (unless the screen
 // uses the key itself), in the order the help lists them.
 var globalKeys = []keyHelp{
-	{"1-9", "screens: " + "1 overview 2 units 3 alarms 4 trends 5 batch 6 history 7 journal 8 shelved 9 training"},
+	{"1 / F1", "overview"}, {"2 / F2", "units (Enter: a unit's faceplate)"}, {"3 / F3", "alarm summary"},
+	{"4 / F4", "trends"}, {"5 / F5", "running batch"}, {"6 / F6", "batch history (Enter: a record)"},
+	{"7 / F7", "alarm journal"}, {"8 / F8", "shelved and out-of-service alarms"}, {"9 / F9", "training (demo)"},
 	{"Esc", "back"}, {"?", "help"}, {":", "command"},
 	{"s", "start batch"}, {"h", "hold"}, {"u", "unhold"}, {"c", "confirm"}, {"t", "stop"},
 	{"a", "abort"}, {"r", "reset"}, {"x", "clear"}, {"d", "book delivery"},

@@ -145,7 +145,7 @@ func newHMI(client *api.Client, opts Options) *hmi {
 		AddPage(pageAbort, centered(h.confirm, 56, 7), true, false).
 		AddPage(pageDelivery, centered(h.delivery.form, 64, 23), true, false).
 		AddPage(pageHelp, centered(h.help, 78, 40), true, false).
-		AddPage(pageLogin, centered(h.login, 50, 10), true, false).
+		AddPage(pageLogin, centered(h.login, 50, 11), true, false).
 		AddPage(pagePrompt, centered(h.prompt, 66, 9), true, false)
 	h.app.SetRoot(h.pages, true)
 	h.app.SetBeforeDrawFunc(func(s tcell.Screen) bool {
