@@ -418,11 +418,14 @@ func TestHelpAndCommandLine(t *testing.T) {
 	waitText(t, scr, "signed in as anna")
 	runeKey(scr, '?')
 	snap := waitText(t, scr, "Help: every key")
-	for _, want := range []string{"Esc", "back", "start batch", "lock / change user"} {
+	for _, want := range []string{"alarm summary", "Esc", "back", "start batch"} {
 		if !snap.contains(want) {
 			t.Errorf("help lacks %q:\n%s", want, snap)
 		}
 	}
+	// It scrolls to the rest.
+	key(scr, tcell.KeyPgDn)
+	waitText(t, scr, "lock / change user")
 	key(scr, tcell.KeyEscape)
 	runeKey(scr, ':')
 	for _, r := range "frobnicate" {
