@@ -282,12 +282,21 @@ func TestSSELoadThreeHMIsDoNotMoveTheScan(t *testing.T) {
 				moved = append(moved, fmt.Sprintf("%s: scan lateness p99 %s ms, baseline %s ms (allowed up to %s ms)", l.name, ms(l.p(0.99)), ms(base99), ms(limit)))
 			}
 		}
-		if len(moved) == 0 || bench {
+		if len(moved) == 0 || bench || raceEnabled {
 			break
 		}
 		out("the lateness looks moved; measuring again: %v", moved)
 	}
 	for _, m := range moved {
+		if raceEnabled {
+			// The HMIs and streams share the controller's process here,
+			// and the race detector slows each of their goroutines several
+			// times: the lateness they cause is the detector's, not the
+			// product's. The figures are logged; without -race (and with
+			// PRETREAT_BENCH=1) they are held to the limit.
+			t.Logf("under the race detector, not held to the limit: %s", m)
+			continue
+		}
 		t.Error(m)
 	}
 	st := p.Engine.Status()
