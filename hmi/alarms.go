@@ -561,13 +561,7 @@ func (s *alarmSummary) columns(width int) tableCols {
 	for i, a := range s.rows {
 		all[i] = s.cells(a, width)
 	}
-	fit := func(key, title string, limit int) tableCol {
-		w := utf8.RuneCountInString(title)
-		for _, c := range all {
-			w = max(w, utf8.RuneCountInString(c[key]))
-		}
-		return tableCol{key: key, title: title, width: min(w, max(limit, utf8.RuneCountInString(title)))}
-	}
+	fit := func(key, title string, limit int) tableCol { return fitCol(all, key, title, limit) }
 	cols := tableCols{
 		fit("prio", "prio", 8), fit("state", "state", 9), fit("onset", "onset", 19),
 		fit("value", "value", 1000), // never cut
@@ -751,13 +745,7 @@ func (s *shelvedList) refresh() {
 	for i, a := range s.rows {
 		all[i] = s.cells(a, width)
 	}
-	fit := func(key, title string, limit int) tableCol {
-		w := utf8.RuneCountInString(title)
-		for _, c := range all {
-			w = max(w, utf8.RuneCountInString(c[key]))
-		}
-		return tableCol{key: key, title: title, width: min(w, max(limit, utf8.RuneCountInString(title)))}
-	}
+	fit := func(key, title string, limit int) tableCol { return fitCol(all, key, title, limit) }
 	cols := tableCols{fit("state", "state", 14), fit("prio", "prio", 8), fit("until", "until", 19), fit("left", "left", 10)}
 	cols[3].right = true
 	if width >= 120 {
@@ -954,4 +942,14 @@ func rowMarkup(c tcell.Color, mark, text string, width int, selected bool) strin
 		return "[" + attr + "]" + esc(line) + "[::-]"
 	}
 	return "[" + c.String() + attr + "]" + esc(line) + "[-::-]"
+}
+
+// fitCol is a column as wide as its widest cell in rows (or its title),
+// but no wider than limit unless the title is.
+func fitCol(rows []map[string]string, key, title string, limit int) tableCol {
+	w := utf8.RuneCountInString(title)
+	for _, c := range rows {
+		w = max(w, utf8.RuneCountInString(c[key]))
+	}
+	return tableCol{key: key, title: title, width: min(w, max(limit, utf8.RuneCountInString(title)))}
 }

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gdamore/tcell/v2"
 	"github.com/rivo/tview"
@@ -313,13 +312,7 @@ func (j *journal) refresh() {
 	for i, e := range j.rows {
 		all[i] = j.cells(e, width)
 	}
-	fit := func(key, title string, limit int) tableCol {
-		w := utf8.RuneCountInString(title)
-		for _, c := range all {
-			w = max(w, utf8.RuneCountInString(c[key]))
-		}
-		return tableCol{key: key, title: title, width: min(w, max(limit, utf8.RuneCountInString(title)))}
-	}
+	fit := func(key, title string, limit int) tableCol { return fitCol(all, key, title, limit) }
 	cols := tableCols{fit("time", "time", 19), fit("alarm", "alarm", 24), fit("prio", "prio", 8), fit("event", "event", 14)}
 	if width >= 120 {
 		cols = append(cols, fit("state", "state", 12), fit("value", "value", 1000), fit("user", "user", 12), fit("reason", "reason", 30))

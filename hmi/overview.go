@@ -476,26 +476,7 @@ func sortedAlarms(all []api.AlarmStatus) []api.AlarmStatus {
 			out = append(out, a)
 		}
 	}
-	slices.SortStableFunc(out, func(a, b api.AlarmStatus) int {
-		if wa, wb := waitsForAck(a), waitsForAck(b); wa != wb {
-			if wa {
-				return -1
-			}
-			return 1
-		}
-		pa, oka := priorityRank[a.Priority]
-		pb, okb := priorityRank[b.Priority]
-		if !oka {
-			pa = 9
-		}
-		if !okb {
-			pb = 9
-		}
-		if pa != pb {
-			return pa - pb
-		}
-		return b.Since.Compare(a.Since)
-	})
+	sortAlarms(out) // the alarm summary's order
 	return out
 }
 

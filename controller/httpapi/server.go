@@ -184,7 +184,7 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "pretreat_scan_lateness_seconds{line=%s,quantile=%q} %g\n", line, q.name, q.v)
 	}
 	fmt.Fprintf(w, "# HELP pretreat_line_state Line PackML state (1 for the current one).\n# TYPE pretreat_line_state gauge\npretreat_line_state{line=%s,state=%q} 1\n", line, st.State)
-	fmt.Fprintf(w, "# HELP pretreat_alarms_active Alarms needing attention.\n# TYPE pretreat_alarms_active gauge\npretreat_alarms_active{line=%s} %d\n", line, activeAlarms(st))
+	fmt.Fprintf(w, "# HELP pretreat_alarms_active Alarms needing attention.\n# TYPE pretreat_alarms_active gauge\npretreat_alarms_active{line=%s} %d\n", line, st.AlarmCounts.Critical+st.AlarmCounts.High+st.AlarmCounts.Medium+st.AlarmCounts.Low)
 	good := 0
 	for _, t := range st.Tags {
 		if t.Quality.Good() {
@@ -260,16 +260,4 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request) {
 		code = http.StatusConflict
 	}
 	writeJSON(w, code, res)
-}
-
-// activeAlarms counts the alarms that need attention: not shelved, not out
-// of service.
-func activeAlarms(st *api.Status) int {
-	n := 0
-	for _, a := range st.Alarms {
-		if a.State != "shelved" && a.State != "out_of_service" {
-			n++
-		}
-	}
-	return n
 }
